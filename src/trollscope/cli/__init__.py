@@ -1,0 +1,26 @@
+"""The ``trollscope`` command: a thin shell over the library, one module per stage."""
+
+from __future__ import annotations
+
+import click
+
+from .. import __version__
+from . import data, pipeline
+from ._common import Group
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--debug", is_flag=True, help="Show the full traceback when something fails.")
+@click.version_option(__version__, prog_name="trollscope")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """Find and examine coordinated influence operations in social-media data.
+
+    ingest -> detect -> investigate -> report. Start with `trollscope demo`, or ingest your own
+    files with `trollscope ingest FILES -w WORKSPACE`.
+    """
+    ctx.obj = {"debug": debug}
+
+
+data.register(main)
+pipeline.register(main)

@@ -1,0 +1,31 @@
+"""The engine-neutral query layer.
+
+Pipeline logic is written once, as SQL in DuckDB's dialect restricted to what sqlglot can
+transpile (see docs/decisions/0001-query-engine.md). DuckDB runs it directly; for Spark the same
+text goes through :func:`to_dialect`. Engine quirks live here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import os
+
+import duckdb
+import sqlglot
+
+DEFAULT_MEMORY_LIMIT = os.environ.get("TROLLSCOPE_MEMORY_LIMIT", "4GB")
+
+
+def connect(memory_limit: str | None = None, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with bounded memory (it spills to disk beyond the limit)."""
+    con = duckdb.connect(":memory:")
+    con.execute(f"SET memory_limit = '{memory_limit or DEFAULT_MEMORY_LIMIT}'")
+    con.execute("SET preserve_insertion_order = true")
+    con.execute("SET TimeZone = 'UTC'")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    return con
+
+
+def to_dialect(sql: str, dialect: str = "spark") -> str:
+    """Translate one of our DuckDB-dialect queries for another engine."""
+    return ";\n".join(sqlglot.transpile(sql, read="duckdb", write=dialect))

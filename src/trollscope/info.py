@@ -1,0 +1,66 @@
+"""A workspace at a glance: counts, dates, sources, labels, top accounts, reject reasons."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .workspace import Workspace
+
+
+def info(workspace: str | Path | Workspace | None = None, top: int = 10) -> dict:
+    """Summary of a workspace as plain data (the CLI prints it; ``--json`` dumps it)."""
+    ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace, create=False)
+    con = ws.connect()
+    try:
+        posts, accounts, first, last = con.execute(
+            "SELECT count(*), count(DISTINCT account_id), min(created_at), max(created_at) FROM posts"
+        ).fetchone()
+        kinds = dict(con.execute("SELECT kind, count(*) FROM posts GROUP BY 1 ORDER BY 2 DESC").fetchall())
+        sources = [
+            dict(zip(("format", "files", "posts"), r, strict=True))
+            for r in con.execute(
+                "SELECT source_format, count(DISTINCT source_file), count(*) FROM posts GROUP BY 1 ORDER BY 3 DESC"
+            ).fetchall()
+        ]
+        labels = [
+            dict(zip(("label", "value", "accounts"), r, strict=True))
+            for r in con.execute(
+                # labels with few values (categories), not per-account ids
+                """WITH e AS (SELECT unnest(map_entries(labels)) AS e FROM accounts),
+                   c AS (SELECT e.key AS k, e.value AS v, count(*) AS n FROM e GROUP BY ALL)
+                   SELECT k, v, n FROM c QUALIFY count(*) OVER (PARTITION BY k) <= 50 ORDER BY k, n DESC"""
+            ).fetchall()
+        ]
+        top_accounts = [
+            dict(zip(("handle", "account_id", "posts"), r, strict=True))
+            for r in con.execute(
+                "SELECT any_value(handle), account_id, count(*) AS n FROM posts GROUP BY account_id "
+                "ORDER BY n DESC, account_id LIMIT ?",
+                [top],
+            ).fetchall()
+        ]
+        rejects = dict(
+            con.execute(
+                "SELECT regexp_replace(reason, ':.*', ''), count(*) FROM rejects GROUP BY 1 ORDER BY 2 DESC"
+            ).fetchall()
+        )
+        runs = con.execute(
+            "SELECT count(*), coalesce(sum(records), 0), coalesce(sum(stored), 0), coalesce(sum(rejected), 0), "
+            "coalesce(sum(duplicate), 0) FROM ingest_log"
+        ).fetchone()
+    finally:
+        con.close()
+    return {
+        "workspace": str(ws.path),
+        "posts": posts,
+        "accounts": accounts,
+        "first_post": first,
+        "last_post": last,
+        "kinds": kinds,
+        "sources": sources,
+        "labels": labels,
+        "top_accounts": top_accounts,
+        "reject_reasons": rejects,
+        "ingests": dict(zip(("runs", "records", "stored", "rejected", "duplicate"), runs, strict=True)),
+        "tables": ws.tables(),
+    }

@@ -1,0 +1,340 @@
+"""Ingest: any supported source into the workspace's canonical tables, losing no row.
+
+Every record read ends in exactly one place: ``posts`` (stored), ``rejects`` (with file, line, raw
+text and reason) or the duplicate count, so ``records = stored + rejected + duplicate`` for every
+run. Files are read in bounded batches; a run commits atomically (see workspace.py).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from . import sources
+from .readers import ReaderError, ReadOptions, detect_format, registry
+from .readers._scan import sql_list, sql_str
+from .schema import ACCOUNTS, POSTS, RAW_LIMIT, REJECTS, select_canonical, sql_type
+from .workspace import Transaction, Workspace
+
+BATCH_BYTES = 128 * 1024 * 1024  # on-disk bytes per batch: bounds memory, keeps DuckDB's scan parallel
+BATCH_FILES = 2000
+
+# Entities from text, for sources that carry no structured ones (RE2 syntax).
+HASHTAG_RE = r"#([\p{L}\p{N}_]+)"
+MENTION_RE = r"(?:^|[^\p{L}\p{N}_@])@([A-Za-z0-9_]{1,15})"
+URL_RE = r"https?://[^\s\"<>…]+"
+RT_RE = r"^RT @([A-Za-z0-9_]{1,50}):"
+
+
+@dataclass
+class IngestResult:
+    """What one ingest run did. ``records == stored + rejected + duplicate``."""
+
+    ingest_id: str
+    workspace: str
+    files: int
+    records: int
+    stored: int
+    rejected: int
+    duplicate: int
+    seconds: float
+    readers: dict[str, int] = field(default_factory=dict)  # reader -> files read with it
+    reject_reasons: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def ingest(
+    inputs: list[str] | str,
+    workspace: str | Path | Workspace | None = None,
+    *,
+    format: str | None = None,
+    options: ReadOptions | None = None,
+    progress: Callable[[int], None] | None = None,
+    batch_bytes: int = BATCH_BYTES,
+) -> IngestResult:
+    """Read ``inputs`` (files, directories, globs) into ``workspace``.
+
+    ``format`` forces a reader (see ``readers.registry()``); otherwise each file's format is
+    detected from its content. ``progress`` is called with the bytes of each file as it is done.
+    """
+    t0 = time.perf_counter()
+    opts = options or ReadOptions()
+    ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
+    if isinstance(inputs, str):
+        inputs = [inputs]
+    files = sources.resolve(list(inputs))
+    readers = registry()
+    if format is not None and format not in readers:
+        raise ReaderError(f"unknown format {format!r}: choose one of {', '.join(readers)}")
+    params = {"format": format, **asdict(opts)}
+    started = datetime.now(UTC).replace(tzinfo=None)
+    with ws.transaction() as txn:
+        run = _Run(ws, txn, opts, progress)
+        groups: dict[tuple[str, str], list[Path]] = {}
+        for f in files:
+            h = sources.head(f, opts.encoding)
+            if not h.strip():
+                run.notes.append(f"{f}: empty file, nothing to read")
+                run.tick(f)
+                continue
+            companion = next(
+                (n for n, m in readers.items() if getattr(m, "companion", None) and m.companion(h, f)), None
+            )
+            if companion and format in (None, companion):
+                run.notes.append(f"{f}: read as the {companion} reader's account labels, not as posts")
+                run.tick(f)
+                continue
+            name = format or detect_format(h, f)
+            if name is None:
+                run.reject_file(
+                    f,
+                    None,
+                    f"unknown format: not one trollscope reads by itself; name it with --format "
+                    f"({', '.join(readers)}) and, for generic files, --map",
+                    h[:RAW_LIMIT],
+                )
+                run.tick(f)
+                continue
+            layout = getattr(readers[name], "layout", lambda _h: "")(h)
+            groups.setdefault((name, layout), []).append(f)
+        for (name, _), group in groups.items():
+            run.readers[name] = run.readers.get(name, 0) + len(group)
+            for batch in _batches(group, batch_bytes):
+                run.read_batch(readers[name], batch)
+        result = run.finish(ingest_id=txn.run_id, started=started, inputs=list(inputs), params=params, t0=t0)
+    return result
+
+
+def _batches(files: list[Path], limit: int) -> list[list[Path]]:
+    out: list[list[Path]] = [[]]
+    size = 0
+    for f in files:
+        s = f.stat().st_size
+        if out[-1] and (size + s > limit or len(out[-1]) >= BATCH_FILES):
+            out.append([])
+            size = 0
+        out[-1].append(f)
+        size += s
+    return [b for b in out if b]
+
+
+class _Run:
+    """State of one ingest run: staged posts, rejects and accounts, and the counts."""
+
+    def __init__(self, ws: Workspace, txn: Transaction, opts: ReadOptions, progress) -> None:
+        self.ws, self.txn, self.opts, self.progress = ws, txn, opts, progress
+        self.con = ws.connect()
+        self.stage_files: list[str] = []
+        self.notes: list[str] = []
+        self.readers: dict[str, int] = {}
+        self.batch_no = 0
+        self.records = 0
+        self.nfiles = 0
+        cols = ", ".join(f"{f.name} {sql_type(f.type)}" for f in REJECTS)
+        self.con.execute(f"CREATE TEMP TABLE _rejects_run ({cols})")
+        cols = ", ".join(f"{f.name} {sql_type(f.type)}" for f in ACCOUNTS)
+        self.con.execute(f"CREATE TEMP TABLE _accounts_run ({cols})")
+
+    def tick(self, f: Path) -> None:
+        self.nfiles += 1
+        if self.progress:
+            self.progress(f.stat().st_size)
+
+    def reject_file(self, f: Path, fmt: str | None, reason: str, raw: str | None) -> None:
+        self.records += 1
+        self.con.execute(
+            "INSERT INTO _rejects_run VALUES (?, ?, NULL, NULL, ?, ?, ?)",
+            [fmt, str(f), reason, raw, self.txn.run_id],
+        )
+        self.notes.append(f"{f}: {reason}")
+
+    def read_batch(self, reader, batch: list[Path]) -> None:
+        scratch = self.txn.staging / "plain"
+        prepared = {str(sources.prepare(f, scratch)): str(f) for f in batch}
+        try:
+            out = reader.read(self.con, list(prepared), self.opts)
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE _records AS {out.records}")
+        except (duckdb.Error, ReaderError, UnicodeError, OSError) as e:
+            if len(batch) > 1:  # isolate the file that fails; the others still ingest
+                for f in batch:
+                    self.read_batch(reader, [f])
+                return
+            msg = str(e).strip().split("\n")[0]
+            self.reject_file(batch[0], reader.NAME, f"{reader.NAME} reader failed: {msg}", None)
+            self.tick(batch[0])
+            return
+        self.con.execute("CREATE OR REPLACE TEMP TABLE _file_map (scan VARCHAR, original VARCHAR)")
+        self.con.executemany("INSERT INTO _file_map VALUES (?, ?)", list(prepared.items()))
+        self.batch_no += 1
+        available = set(self.con.sql("SELECT * FROM _records").columns)
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _final AS {_finalize_sql(available, reader.NAME, self.txn.run_id, self.batch_no)}"
+        )
+        stage = self.txn.staging / f"stage-{self.batch_no:05d}.parquet"
+        self.con.execute(
+            f"COPY (SELECT * FROM _final WHERE reject_reason IS NULL) TO {sql_str(str(stage))} (FORMAT parquet)"
+        )
+        self.stage_files.append(str(stage))
+        n = self.con.execute("SELECT count(*) FROM _final").fetchone()[0]
+        self.records += n
+        self.con.execute(
+            f"INSERT INTO _rejects_run SELECT {sql_str(reader.NAME)}, source_file, source_line, NULL, reject_reason, "
+            f"left(coalesce(raw, text), {RAW_LIMIT}), {sql_str(self.txn.run_id)} FROM _final WHERE reject_reason IS NOT NULL"
+        )
+        if out.errors:
+            n_err = self.con.execute(
+                f"INSERT INTO _rejects_run SELECT {sql_str(reader.NAME)}, coalesce(m.original, e.source_file), "
+                f"e.source_line, e.byte_offset, e.reason, e.raw, {sql_str(self.txn.run_id)} "
+                f"FROM ({out.errors}) e LEFT JOIN _file_map m ON m.scan = e.source_file"
+            ).fetchone()[0]
+            self.records += n_err
+        if out.accounts:
+            acc_cols = set(self.con.sql(out.accounts).columns)
+            acc = select_canonical(ACCOUNTS, acc_cols - {"source_format", "ingest_id"}, f"({out.accounts})")
+            self.con.execute(
+                f"INSERT INTO _accounts_run SELECT * REPLACE ({sql_str(reader.NAME)} AS source_format, "
+                f"{sql_str(self.txn.run_id)} AS ingest_id) FROM ({acc})"
+            )
+        self.notes += out.notes
+        for f in batch:
+            self.tick(f)
+
+    def finish(self, *, ingest_id: str, started: datetime, inputs: list[str], params: dict, t0: float) -> IngestResult:
+        con, txn = self.con, self.txn
+        stored = 0
+        cols = ", ".join(f"s.{f.name}" for f in POSTS)
+        if self.stage_files:
+            staged = f"read_parquet({sql_list(self.stage_files)})"
+            # The first occurrence of each post id in this run, unless the workspace already has it.
+            target = txn.new_file("posts")
+            stored = con.execute(
+                f"""COPY (
+                    SELECT {cols} FROM {staged} s
+                    SEMI JOIN (SELECT post_id, min(_seq) AS _seq FROM {staged} GROUP BY post_id) f
+                      ON s.post_id = f.post_id AND s._seq = f._seq
+                    ANTI JOIN posts p ON p.post_id = s.post_id
+                ) TO {sql_str(str(target))} (FORMAT parquet, COMPRESSION zstd)"""
+            ).fetchone()[0]
+            if stored:
+                txn.append("posts", [target])
+            # Every account that posts gets a row, even when its source says nothing else about it.
+            con.execute(
+                f"""INSERT INTO _accounts_run (account_id, handle, source_format, ingest_id)
+                SELECT account_id, arg_max(handle, created_at), any_value(source_format), {sql_str(ingest_id)}
+                FROM {staged} GROUP BY account_id"""
+            )
+        rejected = con.execute("SELECT count(*) FROM _rejects_run").fetchone()[0]
+        if rejected:
+            target = txn.new_file("rejects")
+            con.execute(f"COPY _rejects_run TO {sql_str(str(target))} (FORMAT parquet, COMPRESSION zstd)")
+            txn.append("rejects", [target])
+        if con.execute("SELECT count(*) FROM _accounts_run").fetchone()[0]:
+            target = txn.new_file("accounts")
+            con.execute(f"COPY ({_merge_accounts_sql()}) TO {sql_str(str(target))} (FORMAT parquet, COMPRESSION zstd)")
+            txn.replace("accounts", [target])
+        reasons = dict(
+            con.execute(
+                "SELECT regexp_replace(reason, ':.*', '') AS r, count(*) FROM _rejects_run GROUP BY r ORDER BY 2 DESC"
+            ).fetchall()
+        )
+        duplicate = self.records - stored - rejected
+        seconds = time.perf_counter() - t0
+        result = IngestResult(
+            ingest_id=ingest_id, workspace=str(self.ws.path), files=self.nfiles, records=self.records,
+            stored=stored, rejected=rejected, duplicate=duplicate, seconds=round(seconds, 3),
+            readers=self.readers, reject_reasons=reasons, notes=self.notes,
+        )  # fmt: skip
+        log = txn.new_file("ingest_log")
+        con.execute(
+            f"COPY (SELECT ?::VARCHAR AS ingest_id, ?::TIMESTAMP AS started_at, ?::DOUBLE AS seconds, "
+            f"?::VARCHAR[] AS inputs, ?::VARCHAR[] AS readers, ?::VARCHAR AS params, ?::BIGINT AS files, "
+            f"?::BIGINT AS records, ?::BIGINT AS stored, ?::BIGINT AS rejected, ?::BIGINT AS duplicate, "
+            f"?::VARCHAR[] AS notes) TO {sql_str(str(log))} (FORMAT parquet)",
+            [ingest_id, started, seconds, [str(i) for i in inputs], sorted(self.readers), json.dumps(params),
+             self.nfiles, self.records, stored, rejected, duplicate, self.notes[:1000]],
+        )  # fmt: skip
+        txn.append("ingest_log", [log])
+        con.close()
+        return result
+
+
+def _finalize_sql(available: set[str], fmt: str, ingest_id: str, batch_no: int) -> str:
+    """Canonical posts from a reader's records: derive what the source left out, one place for all."""
+    base = select_canonical(POSTS, available - {"source_format", "ingest_id"}, "_records")
+    extra = ", ".join(f"{c} AS {c}" if c in available else f"NULL::VARCHAR AS {c}" for c in ("reject_reason", "raw"))
+    base = base.replace(" FROM _records", f", {extra} FROM _records")
+    body = r"regexp_replace(text, '^RT @[A-Za-z0-9_]+:\s*', '')"
+    norm = (
+        rf"trim(regexp_replace(lower(regexp_replace({body}, 'https?://\S*', '', 'g')), '[^\p{{L}}\p{{N}}]+', ' ', 'g'))"
+    )
+    return f"""
+    WITH r AS ({base}),
+    d AS (
+        SELECT * REPLACE (
+                coalesce(account_id, lower(handle)) AS account_id,
+                coalesce(handle, account_id) AS handle,
+                coalesce(m.original, r.source_file) AS source_file),
+            nullif(regexp_extract(text, '{RT_RE}', 1), '') AS _rt
+        FROM r LEFT JOIN _file_map m ON m.scan = r.source_file
+    ),
+    k AS (
+        SELECT * REPLACE (
+            coalesce(lower(repost_of_handle), lower(_rt)) AS repost_of_handle,
+            coalesce(repost_of_id, CASE WHEN _rt IS NOT NULL AND (kind IS NULL OR kind = 'repost')
+                THEN 'rt:' || md5(lower(_rt) || '|' || left({norm}, 80)) END) AS repost_of_id,
+            lower(quote_of_handle) AS quote_of_handle,
+            lower(reply_to_handle) AS reply_to_handle)
+        FROM d
+    )
+    SELECT * EXCLUDE (_rt) REPLACE (
+        coalesce(post_id, 's:' || md5(concat_ws('|', account_id, created_at::VARCHAR, text,
+            (row_number() OVER (PARTITION BY account_id, created_at, text, source_file ORDER BY source_line))::VARCHAR)))
+            AS post_id,
+        coalesce(kind, CASE WHEN repost_of_id IS NOT NULL THEN 'repost'
+                            WHEN quote_of_id IS NOT NULL OR quote_of_handle IS NOT NULL THEN 'quote'
+                            WHEN reply_to_id IS NOT NULL OR reply_to_handle IS NOT NULL
+                                 OR reply_to_account_id IS NOT NULL THEN 'reply'
+                            ELSE 'original' END) AS kind,
+        coalesce(urls, regexp_extract_all(coalesce(text, ''), '{URL_RE}')) AS urls,
+        coalesce(hashtags, list_transform(regexp_extract_all(coalesce(text, ''), '{HASHTAG_RE}', 1), lambda t: lower(t)))
+            AS hashtags,
+        coalesce(mentions, list_transform(regexp_extract_all(coalesce(text, ''), '{MENTION_RE}', 1), lambda t: lower(t)))
+            AS mentions,
+        {sql_str(fmt)} AS source_format,
+        {sql_str(ingest_id)} AS ingest_id,
+        coalesce(reject_reason, CASE WHEN created_at IS NULL THEN 'missing or bad date'
+                                     WHEN account_id IS NULL THEN 'no account id or handle' END) AS reject_reason
+    ), ({batch_no}::BIGINT << 40) + row_number() OVER () AS _seq
+    FROM k
+    """
+
+
+def _merge_accounts_sql() -> str:
+    """Existing accounts merged with this run's: per column the newest non-empty value wins."""
+    cols = []
+    for f in ACCOUNTS:
+        if f.name == "account_id":
+            continue
+        if f.name == "ingest_id":
+            cols.append("arg_min(ingest_id, _o) AS ingest_id")
+        elif f.name == "labels":
+            cols.append("arg_max(labels, _o) FILTER (WHERE cardinality(labels) > 0) AS labels")
+        else:
+            cols.append(f"arg_max({f.name}, _o) FILTER (WHERE {f.name} IS NOT NULL) AS {f.name}")
+    return f"""
+        SELECT account_id, {", ".join(cols)} FROM (
+            SELECT *, 0 AS _o FROM accounts
+            UNION ALL BY NAME
+            SELECT *, CASE WHEN name IS NULL AND followers IS NULL AND labels IS NULL THEN 1 ELSE 2 END AS _o
+            FROM _accounts_run
+        ) GROUP BY account_id
+    """

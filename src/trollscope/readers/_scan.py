@@ -1,0 +1,114 @@
+"""The scans every reader shares: a strict CSV scan and a line scan for JSON files.
+
+Both keep the file and record number of every row and route what cannot be parsed into a rejects
+table with its line number, byte offset and raw text, so no record disappears silently. Dialects
+are given, never sniffed: sniffing fails on real collections (an unclosed quote, one odd file in a
+thousand) and costs a pass over every file.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import duckdb
+
+from ..schema import RAW_LIMIT
+
+# DuckDB's own "max_line_size" guard: a twarc page of 100 tweets with expansions runs to megabytes.
+MAX_LINE = 256 * 1024 * 1024
+
+
+def sql_str(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def sql_list(items: list[str]) -> str:
+    return "[" + ", ".join(sql_str(s) for s in items) + "]"
+
+
+def _encoding(enc: str) -> str:
+    e = enc.lower().replace("_", "-")
+    return {"utf8": "utf-8", "latin1": "latin-1", "iso-8859-1": "latin-1", "utf16": "utf-16"}.get(e, e)
+
+
+def csv_scan(
+    con: duckdb.DuckDBPyConnection,
+    files: list[str],
+    columns: list[str],
+    *,
+    delim: str = ",",
+    quote: str = '"',
+    escape: str = '"',
+    header: bool = True,
+    encoding: str = "utf-8",
+) -> tuple[str, str]:
+    """A strict scan of CSV ``files`` laid out as ``columns`` (all VARCHAR).
+
+    Returns ``(source, errors)``: ``source`` is a FROM-able subquery with the columns plus
+    ``source_file`` and ``source_line`` (the record number within its file); ``errors`` selects the
+    rejected lines. ``errors`` is filled only once ``source`` has been scanned.
+    """
+    tag = uuid.uuid4().hex[:10]
+    cols = "{" + ", ".join(f"{sql_str(c)}: 'VARCHAR'" for c in columns) + "}"
+    scan = (
+        f"read_csv({sql_list(files)}, auto_detect=false, columns={cols}, header={str(header).lower()}, "
+        f"delim={sql_str(delim)}, quote={sql_str(quote)}, escape={sql_str(escape)}, "
+        f"encoding={sql_str(_encoding(encoding))}, filename=true, strict_mode=true, "
+        f"ignore_errors=true, store_rejects=true, rejects_table='rej_{tag}', rejects_scan='scan_{tag}', "
+        f"max_line_size={MAX_LINE}, buffer_size={2 * MAX_LINE})"
+    )
+    # Record number within a file: DuckDB keeps scan order (preserve_insertion_order), so numbering
+    # the scan and then each file's rows in that order matches the file (checked against Python's
+    # csv module on the IRA files).
+    source = (
+        f"(SELECT * EXCLUDE (filename, _g), filename AS source_file, "
+        f"row_number() OVER (PARTITION BY filename ORDER BY _g) AS source_line "
+        f"FROM (SELECT *, row_number() OVER () AS _g FROM {scan}))"
+    )
+    return source, _csv_errors(tag)
+
+
+def _csv_errors(tag: str) -> str:
+    # One bad line can raise several errors (one per column): keep the first per line.
+    return f"""
+        SELECT s.file_path AS source_file, e.line::BIGINT AS source_line,
+               e.byte_position::BIGINT AS byte_offset,
+               e.error_type || ': ' || e.error_message ||
+                 CASE WHEN e.error_type = 'INVALID ENCODING' THEN ' (try --encoding latin-1)'
+                      WHEN e.error_type = 'UNQUOTED VALUE' THEN ' (an unclosed quote: the rest of the file was read as one field)'
+                      ELSE '' END AS reason,
+               left(e.csv_line, {RAW_LIMIT}) AS raw
+        FROM rej_{tag} e JOIN scan_{tag} s ON e.scan_id = s.scan_id AND e.file_id = s.file_id
+        QUALIFY row_number() OVER (PARTITION BY e.scan_id, e.file_id, e.line ORDER BY e.column_idx) = 1
+    """
+
+
+def lines_scan(con: duckdb.DuckDBPyConnection, files: list[str], encoding: str = "utf-8") -> tuple[str, str]:
+    """Each line of ``files`` as one VARCHAR column ``line`` (for JSON-lines formats).
+
+    Returns ``(source, errors)`` like :func:`csv_scan`; ``source_line`` is the line number. Blank
+    lines are dropped here (they hold no record). Parse the JSON with ``json_valid``/``json_extract``
+    in SQL and reject invalid lines with a reason.
+    """
+    # 0x1F (unit separator) cannot occur raw inside valid JSON, so every line is one field.
+    source, errors = csv_scan(con, files, ["line"], delim="\x1f", quote="", escape="", header=False, encoding=encoding)
+    return f"(SELECT * FROM {source} WHERE trim(line) <> '')", errors
+
+
+def header(head: str, delim: str = ",") -> list[str]:
+    """Column names from the first line of a delimited file's head."""
+    line = head.lstrip("\ufeff").split("\n", 1)[0].rstrip("\r")
+    return [c.strip().strip('"') for c in line.split(delim)]
+
+
+def layout(head: str) -> str:
+    """Files with the same header line are read in one scan."""
+    return head.lstrip("\ufeff").split("\n", 1)[0].rstrip("\r")
+
+
+def bracket_list(col: str) -> str:
+    """SQL for a list column written as text, ``[a, b]`` or ``['a', 'b']``; empty text is an empty list."""
+    return (
+        f"CASE WHEN {col} IS NULL THEN NULL ELSE list_filter(list_transform(string_split(trim({col}, '[] '), ','), "
+        f"lambda t: lower(trim(t, ' ''\"#'))), lambda t: t <> '') END"
+    )

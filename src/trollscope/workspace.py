@@ -1,0 +1,206 @@
+"""Where the canonical store lives: a directory of Parquet files and one manifest.
+
+Layout::
+
+    WS/workspace.json        schema version and, per table, the Parquet files that make it up
+    WS/tables/<table>/*.parquet
+    WS/.staging/<run>/       files being written by a run that has not committed yet
+
+A run writes its files into staging and commits by replacing ``workspace.json`` atomically
+(``os.replace``), so readers see either the whole run or none of it, and an interrupted run leaves
+the workspace exactly as it was. Files that no manifest names are debris of an interrupted run and
+are removed the next time a writer opens the workspace. Any engine that reads Parquet (DuckDB,
+Spark) reads a table as the list of files the manifest gives.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from .schema import SCHEMA_VERSION, TABLES
+
+DEFAULT_PATH = "trollscope-ws"
+MANIFEST = "workspace.json"
+
+
+class WorkspaceError(Exception):
+    """A workspace is missing, locked, or from an incompatible version."""
+
+
+def default_path() -> Path:
+    return Path(os.environ.get("TROLLSCOPE_WORKSPACE", DEFAULT_PATH))
+
+
+@dataclass
+class Transaction:
+    """Files staged by one run; committed together or not at all."""
+
+    workspace: Workspace
+    run_id: str
+    staging: Path
+    added: dict[str, list[str]] = field(default_factory=dict)
+    replaced: dict[str, list[str]] = field(default_factory=dict)
+
+    def new_file(self, table: str) -> Path:
+        """A fresh staging path for a Parquet part of ``table``."""
+        d = self.staging / table
+        d.mkdir(parents=True, exist_ok=True)
+        return d / f"{self.run_id}-{uuid.uuid4().hex[:8]}.parquet"
+
+    def append(self, table: str, files: list[Path]) -> None:
+        self.added.setdefault(table, []).extend(str(f) for f in files)
+
+    def replace(self, table: str, files: list[Path]) -> None:
+        """After commit, ``table`` consists of exactly ``files``."""
+        self.replaced[table] = [str(f) for f in files]
+        self.added.pop(table, None)
+
+
+class Workspace:
+    """A trollscope workspace directory."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, create: bool = True) -> None:
+        self.path = Path(path) if path is not None else default_path()
+        manifest = self.path / MANIFEST
+        if not manifest.exists():
+            if not create:
+                raise WorkspaceError(f"no workspace at {self.path}: run `trollscope ingest -w {self.path} FILES` first")
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._write_manifest({"schema_version": SCHEMA_VERSION, "tables": {}, "params": {}})
+        m = self.manifest()
+        if m.get("schema_version") != SCHEMA_VERSION:
+            raise WorkspaceError(
+                f"{self.path} has schema version {m.get('schema_version')}, this trollscope "
+                f"reads version {SCHEMA_VERSION}: re-ingest into a new workspace"
+            )
+
+    # -- manifest -------------------------------------------------------------------------
+    def manifest(self) -> dict:
+        return json.loads((self.path / MANIFEST).read_text())
+
+    def _write_manifest(self, m: dict) -> None:
+        tmp = self.path / f".{MANIFEST}.{uuid.uuid4().hex}.tmp"
+        with open(tmp, "w") as f:
+            json.dump(m, f, indent=1, sort_keys=True)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path / MANIFEST)
+
+    def files(self, table: str) -> list[Path]:
+        """The Parquet files that make up ``table`` (absolute paths)."""
+        return [self.path / f for f in self.manifest()["tables"].get(table, [])]
+
+    def tables(self) -> list[str]:
+        return sorted(self.manifest()["tables"])
+
+    def params(self, key: str) -> dict | None:
+        """Parameters recorded by the stage ``key`` (e.g. ``detect``)."""
+        return self.manifest().get("params", {}).get(key)
+
+    # -- writing ----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Exclusive writer lock; also the moment to sweep debris of interrupted runs."""
+        with open(self.path / ".lock", "w") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise WorkspaceError(f"{self.path} is being written by another trollscope run") from None
+            self._sweep()
+            yield
+
+    def _sweep(self) -> None:
+        shutil.rmtree(self.path / ".staging", ignore_errors=True)
+        for tmp in self.path.glob(f".{MANIFEST}.*.tmp"):
+            tmp.unlink(missing_ok=True)
+        known = {f for fs in self.manifest()["tables"].values() for f in fs}
+        tables_dir = self.path / "tables"
+        if tables_dir.exists():
+            for f in tables_dir.rglob("*.parquet"):
+                if str(f.relative_to(self.path)) not in known:
+                    f.unlink()
+
+    @contextlib.contextmanager
+    def transaction(self, params: dict[str, dict] | None = None) -> Iterator[Transaction]:
+        """Stage files, then publish them in one atomic manifest swap.
+
+        ``params`` maps a stage name to the parameters it ran with, recorded in the manifest.
+        If the body raises (or the process dies), nothing becomes visible.
+        """
+        with self.lock():
+            run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+            staging = self.path / ".staging" / run_id
+            staging.mkdir(parents=True)
+            txn = Transaction(self, run_id, staging)
+            try:
+                yield txn
+                self._commit(txn, params or {})
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+
+    def _commit(self, txn: Transaction, params: dict[str, dict]) -> None:
+        m = self.manifest()
+        old_files: list[Path] = []
+        moved: dict[str, list[str]] = {}
+        for table, files in list(txn.added.items()) + list(txn.replaced.items()):
+            dest = self.path / "tables" / table
+            dest.mkdir(parents=True, exist_ok=True)
+            rel = []
+            for f in files:
+                target = dest / Path(f).name
+                os.replace(f, target)  # same file system: atomic, and invisible until the manifest names it
+                rel.append(str(target.relative_to(self.path)))
+            moved[table] = rel
+        for table, rel in moved.items():
+            if table in txn.replaced:
+                old_files += [self.path / f for f in m["tables"].get(table, [])]
+                m["tables"][table] = rel
+            else:
+                m["tables"][table] = m["tables"].get(table, []) + rel
+        m.setdefault("params", {}).update(params)
+        self._write_manifest(m)
+        for f in old_files:
+            f.unlink(missing_ok=True)
+
+    # -- reading ------------------------------------------------------------------------------
+    def connect(self, con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection with one view per table (empty canonical tables included)."""
+        from .engine import connect
+
+        con = con or connect()
+        manifest = self.manifest()["tables"]
+        for name in sorted(set(TABLES) | set(manifest)):
+            files = [str(self.path / f) for f in manifest.get(name, [])]
+            if files:
+                con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({_sql_list(files)})")
+            elif name in TABLES:
+                con.register(f"_empty_{name}", pa.table({f.name: pa.array([], f.type) for f in TABLES[name]}))
+                con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM _empty_{name}")
+        return con
+
+    def table(self, name: str) -> pa.Table:
+        """A whole table as Arrow (for small tables: accounts, clusters, logs)."""
+        con = self.connect()
+        try:
+            return con.execute(f"SELECT * FROM {name}").to_arrow_table()
+        finally:
+            con.close()
+
+    def has(self, table: str) -> bool:
+        return table in self.manifest()["tables"]
+
+
+def _sql_list(items: list[str]) -> str:
+    return "[" + ", ".join("'" + s.replace("'", "''") + "'" for s in items) + "]"

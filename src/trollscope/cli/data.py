@@ -74,8 +74,8 @@ def register(cli: click.Group) -> None:
 
         Example:
 
+        \b
             trollscope ingest ../shared/data/ira-by-author -w ira-ws
-
             trollscope ingest Tweets.csv --map post_id=tweet_id,handle=name,text=text,created_at=tweet_created \\
                 --time-format '%d-%m-%Y %H.%M'
         """
@@ -100,6 +100,7 @@ def register(cli: click.Group) -> None:
 
         Example:
 
+        \b
             trollscope info -w ira-ws --top 5
         """
         d = info_api(workspace, top=top)
@@ -141,6 +142,7 @@ def register(cli: click.Group) -> None:
 
         Example:
 
+        \b
             trollscope simulate --posts 1000000 --seed 7 -o sim1m
         """
         from ..simulate import simulate as simulate_api

@@ -22,6 +22,7 @@ def register(cli: click.Group) -> None:
 
         Example:
 
+        \b
             trollscope demo -o demo --posts 100000
         """
         with progress(None, "demo", unit="step") as update:

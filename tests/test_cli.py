@@ -1,0 +1,75 @@
+"""CLI conventions that hold for every command."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from helpers import sample_rows, write_ioarchive
+
+from trollscope.cli import main
+
+
+def _commands() -> list[str]:
+    return sorted(main.commands)
+
+
+@pytest.mark.parametrize("name", _commands())
+def test_every_command_has_help_with_an_example(name):
+    r = CliRunner().invoke(main, [name, "--help"])
+    assert r.exit_code == 0
+    assert "Example" in r.output, f"`trollscope {name} --help` has no example"
+
+
+@pytest.mark.parametrize("name", _commands())
+def test_every_command_takes_json_and_workspace_where_it_reads_one(name):
+    params = {p.name for p in main.commands[name].params}
+    assert "as_json" in params, f"{name} has no --json"
+
+
+def test_ingest_json_is_the_only_stdout(tmp_path):
+    f = write_ioarchive(tmp_path / "a.csv", sample_rows(10))
+    r = CliRunner().invoke(main, ["ingest", str(f), "-w", str(tmp_path / "ws"), "--json"])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert d["records"] == d["stored"] + d["rejected"] + d["duplicate"] == 10
+    assert {"files", "seconds"} <= set(d)
+
+
+def test_info_json_and_text(tmp_path):
+    f = write_ioarchive(tmp_path / "a.csv", sample_rows(10))
+    ws = str(tmp_path / "ws")
+    CliRunner().invoke(main, ["ingest", str(f), "-w", ws])
+    d = json.loads(CliRunner().invoke(main, ["info", "-w", ws, "--json"]).stdout)
+    assert d["posts"] == 10 and d["accounts"] == 4
+    text = CliRunner().invoke(main, ["info", "-w", ws]).output
+    assert "10 posts by 4 accounts" in text
+
+
+def test_workspace_from_environment(tmp_path, monkeypatch):
+    f = write_ioarchive(tmp_path / "a.csv", sample_rows(5))
+    monkeypatch.setenv("TROLLSCOPE_WORKSPACE", str(tmp_path / "envws"))
+    r = CliRunner().invoke(main, ["ingest", str(f)])
+    assert r.exit_code == 0
+    assert (tmp_path / "envws" / "workspace.json").exists()
+
+
+def test_errors_are_one_line_without_traceback(tmp_path):
+    r = CliRunner().invoke(main, ["info", "-w", str(tmp_path / "missing")])
+    assert r.exit_code == 1
+    assert "Traceback" not in r.output
+    assert "no workspace at" in r.stderr and "trollscope ingest" in r.stderr
+    r = CliRunner().invoke(main, ["ingest", str(tmp_path / "nothing*.csv"), "-w", str(tmp_path / "ws")])
+    assert r.exit_code == 1 and "nothing*.csv" in r.stderr and "Traceback" not in r.output
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    r = CliRunner().invoke(main, ["--debug", "info", "-w", str(tmp_path / "missing")])
+    assert r.exit_code == 1 and "Traceback" in r.stderr
+
+
+def test_bad_map_option(tmp_path):
+    f = write_ioarchive(tmp_path / "a.csv", sample_rows(5))
+    r = CliRunner().invoke(main, ["ingest", str(f), "--map", "text"])
+    assert r.exit_code == 2 and "CANONICAL=SOURCE" in r.output

@@ -1,0 +1,217 @@
+"""Ingest on small files the tests write: row accounting, derivations, bad input, compression."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import shutil
+from pathlib import Path
+
+import pytest
+import zstandard
+from helpers import IOARCHIVE_HEADER, sample_rows, write_ioarchive
+
+import trollscope as ts
+
+
+def _balanced(r: ts.IngestResult) -> bool:
+    return r.records == r.stored + r.rejected + r.duplicate
+
+
+def _posts(ws: Path, sql: str = "SELECT * FROM posts ORDER BY post_id"):
+    con = ts.Workspace(ws).connect()
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_ioarchive_fields_and_derivations(tmp_path, ws_path):
+    rows = sample_rows(20)
+    f = write_ioarchive(tmp_path / "a.csv", rows)
+    r = ts.ingest(str(f), ws_path)
+    assert (r.records, r.stored, r.rejected, r.duplicate) == (20, 20, 0, 0)
+    got = {
+        p[0]: p
+        for p in _posts(
+            ws_path,
+            "SELECT post_id, account_id, handle, kind, repost_of_id, repost_of_handle, hashtags, mentions, urls, "
+            "source_line, created_at::VARCHAR FROM posts",
+        )
+    }
+    for line, row in enumerate(rows, start=1):
+        p = got[row["tweetid"]]
+        assert p[1] == row["userid"] and p[2] == row["user_screen_name"]
+        assert p[9] == line
+        assert p[10].startswith(row["tweet_time"])
+        if row["is_retweet"] == "True":
+            assert p[3] == "repost" and p[4] == row["retweet_tweetid"]
+            assert p[5] == row["tweet_text"].split(":")[0][4:].lower()
+        else:
+            assert p[3] == "original" and p[4] is None
+            assert p[6] == [row["hashtags"].strip("[]")]
+            assert p[8] == [row["urls"].strip("[]")]
+        mentioned = [w[1:].lower() for w in row["tweet_text"].split() if w.startswith("@")]
+        assert p[7] == [m.rstrip(":") for m in mentioned]
+
+
+def test_reingest_is_idempotent_and_appends(tmp_path, ws_path):
+    f1 = write_ioarchive(tmp_path / "a.csv", sample_rows(20))
+    more = sample_rows(30)[20:]
+    f2 = write_ioarchive(tmp_path / "b.csv", more)
+    ts.ingest(str(f1), ws_path)
+    again = ts.ingest(str(f1), ws_path)
+    assert (again.stored, again.duplicate, again.rejected) == (0, 20, 0)
+    both = ts.ingest([str(f1), str(f2)], ws_path)
+    assert (both.stored, both.duplicate) == (10, 20) and _balanced(both)
+    assert len(_posts(ws_path)) == 30
+    info = ts.info(ws_path)
+    assert info["ingests"]["runs"] == 3 and info["posts"] == 30
+
+
+def test_duplicate_rows_within_a_run(tmp_path, ws_path):
+    rows = sample_rows(6)
+    f = write_ioarchive(tmp_path / "a.csv", rows + rows[:2])
+    r = ts.ingest(str(f), ws_path)
+    assert (r.records, r.stored, r.duplicate) == (8, 6, 2)
+
+
+def test_bad_rows_are_rejected_with_file_and_line(tmp_path, ws_path):
+    rows = sample_rows(10)
+    rows[3]["tweet_time"] = "not a date"
+    rows[6]["userid"] = ""
+    f = write_ioarchive(tmp_path / "a.csv", rows)
+    r = ts.ingest(str(f), ws_path)
+    assert (r.records, r.stored, r.rejected) == (10, 8, 2) and _balanced(r)
+    rej = _posts(ws_path, "SELECT source_file, source_line, reason, raw FROM rejects ORDER BY source_line")
+    assert [x[1] for x in rej] == [4, 7]
+    assert rej[0][0] == str(f.resolve()) and "bad date" in rej[0][2] and "not a date" in rej[0][3]
+    assert "userid" in rej[1][2]
+
+
+def test_broken_csv_unclosed_quote_and_column_counts(tmp_path, ws_path):
+    f = write_ioarchive(tmp_path / "a.csv", sample_rows(6))
+    lines = f.read_text().splitlines()
+    lines.insert(3, "999,1,x,2016-01-01 00:00,too,few")  # too few columns
+    lines.append('1234,5,y,2016-01-01 00:00,"unclosed quote,False,,,,,,[],[],1,en')
+    lines.append("1235,5,y,2016-01-01 00:01,after the quote,False,,,,,,[],[],1,en")
+    f.write_text("\n".join(lines) + "\n")
+    other = write_ioarchive(tmp_path / "b.csv", sample_rows(12)[6:])
+    r = ts.ingest([str(f), str(other)], ws_path)
+    assert _balanced(r)
+    assert r.stored == 12  # every good row of both files
+    rej = _posts(ws_path, "SELECT source_line, reason FROM rejects ORDER BY source_line")
+    assert rej[0][0] == 4 and "MISSING COLUMNS" in rej[0][1]
+    assert any("unclosed quote" in x[1] for x in rej)
+
+
+def test_wrong_encoding_is_rejected_then_read_with_encoding(tmp_path):
+    rows = sample_rows(5)
+    rows[2]["tweet_text"] = "café crème"
+    f = tmp_path / "latin.csv"
+    write_ioarchive(f, rows)
+    f.write_bytes(f.read_text(encoding="utf-8").encode("latin-1"))
+    r = ts.ingest(str(f), tmp_path / "ws1")
+    assert (r.stored, r.rejected) == (4, 1) and _balanced(r)
+    reason = _posts(tmp_path / "ws1", "SELECT reason FROM rejects")[0][0]
+    assert "latin-1" in reason
+    r2 = ts.ingest(str(f), tmp_path / "ws2", options=ts.ReadOptions(encoding="latin-1"))
+    assert (r2.stored, r2.rejected) == (5, 0)
+    assert _posts(tmp_path / "ws2", "SELECT count(*) FROM posts WHERE text = 'café crème'")[0][0] == 1
+
+
+def test_empty_and_unknown_files_are_reported_not_fatal(tmp_path, ws_path):
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "notes.txt").write_text("these are my notes, not tweets\n")
+    write_ioarchive(tmp_path / "good.csv", sample_rows(5))
+    r = ts.ingest(str(tmp_path), ws_path)
+    assert r.stored == 5 and _balanced(r)
+    assert any("empty" in n and "empty.csv" in n for n in r.notes)
+    assert any("unknown format" in n and "notes.txt" in n for n in r.notes)
+
+
+@pytest.mark.parametrize(
+    "suffix,compress",
+    [
+        (".gz", gzip.compress),
+        (".bz2", bz2.compress),
+        (".zst", lambda b: zstandard.ZstdCompressor().compress(b)),
+        (".xz", lzma.compress),
+        ("", gzip.compress),  # gzip without its extension: found by magic bytes
+    ],
+)
+def test_compressed_inputs(tmp_path, ws_path, suffix, compress):
+    plain = write_ioarchive(tmp_path / "a.csv", sample_rows(12))
+    packed = tmp_path / f"packed.csv{suffix}"
+    packed.write_bytes(compress(plain.read_bytes()))
+    plain.unlink()
+    r = ts.ingest(str(packed), ws_path)
+    assert (r.stored, r.rejected) == (12, 0)
+    files = {x[0] for x in _posts(ws_path, "SELECT DISTINCT source_file FROM posts")}
+    assert files == {str(packed.resolve())}  # the user's file, not a staging copy
+
+
+def test_directories_and_globs(tmp_path, ws_path):
+    for i in range(3):
+        write_ioarchive(tmp_path / "d" / f"sub{i}" / f"f{i}.csv", sample_rows(10 * (i + 1))[10 * i :])
+    r = ts.ingest(str(tmp_path / "d"), ws_path)
+    assert (r.files, r.stored) == (3, 30)
+    r2 = ts.ingest(str(tmp_path / "d" / "*" / "f1.csv"), tmp_path / "ws2")
+    assert (r2.files, r2.stored) == (1, 10)
+    with pytest.raises(ts.sources.InputError, match="nothing-here"):
+        ts.ingest(str(tmp_path / "nothing-here*"), ws_path)
+
+
+def test_many_files_in_small_batches(tmp_path, ws_path):
+    rows = sample_rows(200)
+    for i in range(40):
+        write_ioarchive(tmp_path / "many" / f"f{i:02d}.csv", rows[5 * i : 5 * i + 5])
+    r = ts.ingest(str(tmp_path / "many"), ws_path, batch_bytes=2000)  # forces many batches
+    assert (r.files, r.stored) == (40, 200)
+    assert len({x[0] for x in _posts(ws_path, "SELECT post_id FROM posts")}) == 200
+
+
+def test_forced_format_that_does_not_fit(tmp_path, ws_path):
+    f = tmp_path / "x.csv"
+    f.write_text("a,b\n1,2\n")
+    r = ts.ingest(str(f), ws_path, format="ioarchive")
+    assert r.stored == 0 and r.rejected == 1 and "not an information-operations archive" in r.notes[0]
+
+
+def test_header_only_and_original_ira_layout(tmp_path, ws_path):
+    write_ioarchive(tmp_path / "h.csv", [])
+    ira = tmp_path / "IRAhandle_tweets_1.csv"
+    ira.write_text(
+        "external_author_id,author,content,region,language,publish_date,harvested_date,following,followers,"
+        "updates,post_type,account_type,retweet,account_category,new_june_2018,alt_external_id,tweet_id\n"
+        '906000000000000000,10_GOP,"RT @foo: hello, world #MAGA",Unknown,English,10/1/2017 19:58,10/1/2017 19:59,'
+        "1052,9636,253,RETWEET,Right,1,RightTroll,0,905874659358453760,914580356430536707\n"
+        "906000000000000000,10_GOP,We stand,Unknown,English,10/1/2017 22:43,10/1/2017 22:43,1054,9637,254,,"
+        "Right,0,RightTroll,0,905874659358453760,914622022486831104\n"
+    )
+    r = ts.ingest([str(tmp_path / "h.csv"), str(ira)], ws_path)
+    assert (r.records, r.stored) == (2, 2) and r.readers == {"ioarchive": 1, "ira": 1}
+    got = _posts(
+        ws_path,
+        "SELECT post_id, kind, repost_of_handle, hashtags, created_at::VARCHAR FROM posts ORDER BY post_id",
+    )
+    assert got[0] == ("914580356430536707", "repost", "foo", ["maga"], "2017-10-01 19:58:00")
+    assert got[1][1] == "original"
+    labels = _posts(ws_path, "SELECT labels['account_category'] FROM accounts")
+    assert labels == [("RightTroll",)]
+
+
+def test_header_matches_helper():
+    # the helper writes exactly the columns the reader's detect() needs
+    from trollscope.readers import ioarchive
+
+    assert ioarchive.detect(",".join(IOARCHIVE_HEADER) + "\n", Path("x.csv"))
+
+
+def test_workspace_copy_is_readable_elsewhere(tmp_path, ws_path):
+    write_ioarchive(tmp_path / "a.csv", sample_rows(8))
+    ts.ingest(str(tmp_path / "a.csv"), ws_path)
+    moved = tmp_path / "moved"
+    shutil.copytree(ws_path, moved)
+    assert ts.info(moved)["posts"] == 8  # manifest paths are relative

@@ -128,7 +128,9 @@ def test_empty_and_unknown_files_are_reported_not_fatal(tmp_path, ws_path):
     r = ts.ingest(str(tmp_path), ws_path)
     assert r.stored == 5 and _balanced(r)
     assert any("empty" in n and "empty.csv" in n for n in r.notes)
-    assert any("unknown format" in n and "notes.txt" in n for n in r.notes)
+    note = next(n for n in r.notes if "notes.txt" in n)
+    assert "unknown format" in note or "--map" in note  # says what to try
+    assert r.rejected == 1
 
 
 @pytest.mark.parametrize(
@@ -161,6 +163,13 @@ def test_directories_and_globs(tmp_path, ws_path):
     assert (r2.files, r2.stored) == (1, 10)
     with pytest.raises(ts.sources.InputError, match="nothing-here"):
         ts.ingest(str(tmp_path / "nothing-here*"), ws_path)
+
+
+def test_workspace_inside_the_input_is_not_read(tmp_path):
+    write_ioarchive(tmp_path / "good.csv", sample_rows(5))
+    ts.ingest(str(tmp_path), tmp_path / "ws")
+    again = ts.ingest(str(tmp_path), tmp_path / "ws")
+    assert (again.files, again.duplicate, again.rejected) == (1, 5, 0)
 
 
 def test_many_files_in_small_batches(tmp_path, ws_path):

@@ -63,7 +63,7 @@ def test_interrupted_ingest_leaves_workspace_unchanged(tmp_path, ws_path, sig):
     proc = subprocess.Popen([sys.executable, "-c", code, str(big), str(ws_path)])
     staging = ws_path / ".staging"
     deadline = time.time() + 60
-    while time.time() < deadline and not (staging.exists() and list(staging.rglob("stage-*.parquet"))):
+    while time.time() < deadline and not (staging.exists() and list(staging.rglob("*.parquet"))):
         time.sleep(0.02)
     assert proc.poll() is None, "ingest finished before it could be interrupted"
     os.kill(proc.pid, sig)

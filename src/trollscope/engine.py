@@ -14,6 +14,11 @@ import sqlglot
 
 DEFAULT_MEMORY_LIMIT = os.environ.get("TROLLSCOPE_MEMORY_LIMIT", "4GB")
 
+# Session settings a Spark run of our SQL needs. Times are naive UTC; Spark reads them as
+# TIMESTAMP_NTZ, but unix_timestamp() and date_trunc() go through the session time zone, so any
+# zone other than UTC shifts buckets and days (checked on Spark 4.3 with America/New_York).
+SPARK_CONF = {"spark.sql.session.timeZone": "UTC"}
+
 
 def connect(memory_limit: str | None = None, threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with bounded memory (it spills to disk beyond the limit)."""
@@ -21,6 +26,7 @@ def connect(memory_limit: str | None = None, threads: int | None = None) -> duck
     con.execute(f"SET memory_limit = '{memory_limit or DEFAULT_MEMORY_LIMIT}'")
     con.execute("SET preserve_insertion_order = true")
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")  # its bar writes to stdout, where --json output goes
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     return con

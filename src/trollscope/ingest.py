@@ -22,7 +22,7 @@ from .readers._scan import sql_list, sql_str
 from .schema import ACCOUNTS, POSTS, RAW_LIMIT, REJECTS, select_canonical, sql_type
 from .workspace import Transaction, Workspace
 
-BATCH_BYTES = 128 * 1024 * 1024  # on-disk bytes per batch: bounds memory, keeps DuckDB's scan parallel
+BATCH_BYTES = 48 * 1024 * 1024  # on-disk bytes per batch: bounds memory, keeps DuckDB's scan parallel
 BATCH_FILES = 2000
 
 # Entities from text, for sources that carry no structured ones (RE2 syntax).
@@ -71,7 +71,8 @@ def ingest(
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
     if isinstance(inputs, str):
         inputs = [inputs]
-    files = sources.resolve(list(inputs))
+    inside = ws.path.resolve()
+    files = [f for f in sources.resolve(list(inputs)) if inside not in f.parents]  # never read our own store
     readers = registry()
     if format is not None and format not in readers:
         raise ReaderError(f"unknown format {format!r}: choose one of {', '.join(readers)}")
@@ -160,9 +161,13 @@ class _Run:
     def read_batch(self, reader, batch: list[Path]) -> None:
         scratch = self.txn.staging / "plain"
         prepared = {str(sources.prepare(f, scratch)): str(f) for f in batch}
+        self.con.execute("CREATE OR REPLACE TEMP TABLE _file_map (scan VARCHAR, original VARCHAR)")
+        self.con.executemany("INSERT INTO _file_map VALUES (?, ?)", list(prepared.items()))
         try:
             out = reader.read(self.con, list(prepared), self.opts)
-            self.con.execute(f"CREATE OR REPLACE TEMP TABLE _records AS {out.records}")
+            available = set(self.con.sql(out.records).columns)
+            final = _finalize_sql(out.records, available, reader.NAME, self.txn.run_id)
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE _final AS {final}")
         except (duckdb.Error, ReaderError, UnicodeError, OSError) as e:
             if len(batch) > 1:  # isolate the file that fails; the others still ingest
                 for f in batch:
@@ -172,16 +177,13 @@ class _Run:
             self.reject_file(batch[0], reader.NAME, f"{reader.NAME} reader failed: {msg}", None)
             self.tick(batch[0])
             return
-        self.con.execute("CREATE OR REPLACE TEMP TABLE _file_map (scan VARCHAR, original VARCHAR)")
-        self.con.executemany("INSERT INTO _file_map VALUES (?, ?)", list(prepared.items()))
+        self.con.execute("CREATE OR REPLACE TEMP VIEW _records AS SELECT * FROM _final")
         self.batch_no += 1
-        available = set(self.con.sql("SELECT * FROM _records").columns)
+        stage = self.txn.new_file("posts")
+        cols = ", ".join(f.name for f in POSTS)
         self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _final AS {_finalize_sql(available, reader.NAME, self.txn.run_id, self.batch_no)}"
-        )
-        stage = self.txn.staging / f"stage-{self.batch_no:05d}.parquet"
-        self.con.execute(
-            f"COPY (SELECT * FROM _final WHERE reject_reason IS NULL) TO {sql_str(str(stage))} (FORMAT parquet)"
+            f"COPY (SELECT {cols} FROM _final WHERE reject_reason IS NULL) TO {sql_str(str(stage))} "
+            f"(FORMAT parquet, COMPRESSION zstd)"
         )
         self.stage_files.append(str(stage))
         n = self.con.execute("SELECT count(*) FROM _final").fetchone()[0]
@@ -214,18 +216,25 @@ class _Run:
         cols = ", ".join(f"s.{f.name}" for f in POSTS)
         if self.stage_files:
             staged = f"read_parquet({sql_list(self.stage_files)})"
-            # The first occurrence of each post id in this run, unless the workspace already has it.
-            target = txn.new_file("posts")
-            stored = con.execute(
-                f"""COPY (
-                    SELECT {cols} FROM {staged} s
-                    SEMI JOIN (SELECT post_id, min(_seq) AS _seq FROM {staged} GROUP BY post_id) f
-                      ON s.post_id = f.post_id AND s._seq = f._seq
-                    ANTI JOIN posts p ON p.post_id = s.post_id
-                ) TO {sql_str(str(target))} (FORMAT parquet, COMPRESSION zstd)"""
+            rows, distinct = con.execute(f"SELECT count(*), count(DISTINCT post_id) FROM {staged}").fetchone()
+            known = con.execute(
+                f"SELECT count(*) FROM {staged} s SEMI JOIN posts p ON p.post_id = s.post_id"
             ).fetchone()[0]
-            if stored:
-                txn.append("posts", [target])
+            if rows == distinct and known == 0:  # the usual case: the staged parts are the new posts as they are
+                stored = rows
+                txn.append("posts", [Path(f) for f in self.stage_files])
+            else:  # keep the first occurrence of each post id, unless the workspace already has it
+                target = txn.new_file("posts")
+                stored = con.execute(
+                    f"""COPY (
+                        SELECT {cols} FROM {staged} s
+                        SEMI JOIN (SELECT post_id, min((source_file, source_line)) AS first FROM {staged} GROUP BY post_id) f
+                          ON s.post_id = f.post_id AND (s.source_file, s.source_line) = f.first
+                        ANTI JOIN posts p ON p.post_id = s.post_id
+                    ) TO {sql_str(str(target))} (FORMAT parquet, COMPRESSION zstd)"""
+                ).fetchone()[0]
+                if stored:
+                    txn.append("posts", [target])
             # Every account that posts gets a row, even when its source says nothing else about it.
             con.execute(
                 f"""INSERT INTO _accounts_run (account_id, handle, source_format, ingest_id)
@@ -267,15 +276,21 @@ class _Run:
         return result
 
 
-def _finalize_sql(available: set[str], fmt: str, ingest_id: str, batch_no: int) -> str:
-    """Canonical posts from a reader's records: derive what the source left out, one place for all."""
-    base = select_canonical(POSTS, available - {"source_format", "ingest_id"}, "_records")
-    extra = ", ".join(f"{c} AS {c}" if c in available else f"NULL::VARCHAR AS {c}" for c in ("reject_reason", "raw"))
-    base = base.replace(" FROM _records", f", {extra} FROM _records")
+def _finalize_sql(records: str, available: set[str], fmt: str, ingest_id: str) -> str:
+    """Canonical posts from a reader's records: derive what the source left out, one place for all.
+
+    Reader columns beyond the canonical ones are kept (accounts SQL may use them).
+    """
+    canonical = {f.name for f in POSTS}
+    base = select_canonical(POSTS, available - {"source_format", "ingest_id"}, "_src")
+    keep = [f"{c} AS {c}" if c in available else f"NULL::VARCHAR AS {c}" for c in ("reject_reason", "raw")]
+    keep += sorted(available - canonical - {"reject_reason", "raw"})
+    base = base.replace(" FROM _src", f", {', '.join(keep)} FROM ({records}) _src")
+    # The reposted original, where the source gives no id: its text without the `RT @handle:` prefix,
+    # links and spacing (copies of one retweet differ in none of these, and truncation falls at the same
+    # place for all its retweeters). IRA retweets mostly carry the original's text with no prefix at all.
     body = r"regexp_replace(text, '^RT @[A-Za-z0-9_]+:\s*', '')"
-    norm = (
-        rf"trim(regexp_replace(lower(regexp_replace({body}, 'https?://\S*', '', 'g')), '[^\p{{L}}\p{{N}}]+', ' ', 'g'))"
-    )
+    norm = rf"lower(left(trim(regexp_replace({body}, 'https?://\S*|\s+|…', ' ', 'g')), 100))"
     return f"""
     WITH r AS ({base}),
     d AS (
@@ -289,16 +304,16 @@ def _finalize_sql(available: set[str], fmt: str, ingest_id: str, batch_no: int) 
     k AS (
         SELECT * REPLACE (
             coalesce(lower(repost_of_handle), lower(_rt)) AS repost_of_handle,
-            coalesce(repost_of_id, CASE WHEN _rt IS NOT NULL AND (kind IS NULL OR kind = 'repost')
-                THEN 'rt:' || md5(lower(_rt) || '|' || left({norm}, 80)) END) AS repost_of_id,
+            coalesce(repost_of_id, CASE WHEN _rt IS NOT NULL OR kind = 'repost' THEN 'rt:' || md5({norm}) END)
+                AS repost_of_id,
             lower(quote_of_handle) AS quote_of_handle,
             lower(reply_to_handle) AS reply_to_handle)
         FROM d
     )
     SELECT * EXCLUDE (_rt) REPLACE (
-        coalesce(post_id, 's:' || md5(concat_ws('|', account_id, created_at::VARCHAR, text,
-            (row_number() OVER (PARTITION BY account_id, created_at, text, source_file ORDER BY source_line))::VARCHAR)))
-            AS post_id,
+        -- No id in the source: the record's content is its identity, so the same record read again (or
+        -- repeated verbatim in an export) counts as a duplicate.
+        coalesce(post_id, 's:' || md5(concat_ws('|', account_id, created_at::VARCHAR, text))) AS post_id,
         coalesce(kind, CASE WHEN repost_of_id IS NOT NULL THEN 'repost'
                             WHEN quote_of_id IS NOT NULL OR quote_of_handle IS NOT NULL THEN 'quote'
                             WHEN reply_to_id IS NOT NULL OR reply_to_handle IS NOT NULL
@@ -313,7 +328,7 @@ def _finalize_sql(available: set[str], fmt: str, ingest_id: str, batch_no: int) 
         {sql_str(ingest_id)} AS ingest_id,
         coalesce(reject_reason, CASE WHEN created_at IS NULL THEN 'missing or bad date'
                                      WHEN account_id IS NULL THEN 'no account id or handle' END) AS reject_reason
-    ), ({batch_no}::BIGINT << 40) + row_number() OVER () AS _seq
+    )
     FROM k
     """
 

@@ -224,3 +224,23 @@ def test_workspace_copy_is_readable_elsewhere(tmp_path, ws_path):
     moved = tmp_path / "moved"
     shutil.copytree(ws_path, moved)
     assert ts.info(moved)["posts"] == 8  # manifest paths are relative
+
+
+def test_file_the_strict_parser_refuses_is_read_leniently(tmp_path, ws_path):
+    # a bare CR inside one record (as in the real congress file) makes DuckDB's strict parser refuse the file
+    f = write_ioarchive(tmp_path / "a.csv", sample_rows(8))
+    lines = f.read_bytes().split(b"\n")
+    lines[3] = lines[3].replace(b"post number", b"post\rnumber", 1)
+    f.write_bytes(b"\r\n".join(lines[:5]) + b"\n" + b"\n".join(lines[5:]))
+    r = ts.ingest(str(f), ws_path)
+    assert _balanced(r) and r.stored >= 6
+    assert any("read it leniently" in n for n in r.notes)
+
+
+def test_simulated_output_folder_ingests_without_rejects(tmp_path, ws_path):
+    from trollscope.simulate import simulate
+
+    sim = simulate(posts=20_000, seed=3, out=tmp_path / "sim")
+    r = ts.ingest(str(tmp_path / "sim"), ws_path)
+    assert (r.records, r.stored, r.rejected) == (sim.posts, sim.posts, 0)
+    assert sum("holds no posts" in n for n in r.notes) == 2  # truth.csv and simulation.json

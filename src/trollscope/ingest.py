@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -91,7 +91,7 @@ def ingest(
                 (n for n, m in readers.items() if getattr(m, "companion", None) and m.companion(h, f)), None
             )
             if companion and format in (None, companion):
-                run.notes.append(f"{f}: read as the {companion} reader's account labels, not as posts")
+                run.notes.append(f"{f}: accompanies {companion} data and holds no posts; not read as posts")
                 run.tick(f)
                 continue
             name = format or detect_format(h, f)
@@ -174,6 +174,14 @@ class _Run:
                     self.read_batch(reader, [f])
                 return
             msg = str(e).strip().split("\n")[0]
+            if self.opts.strict and isinstance(e, duckdb.Error):  # e.g. a bare CR inside one record
+                self.notes.append(f"{batch[0]}: the strict parser refused the file ({msg}); read it leniently")
+                self.opts = replace(self.opts, strict=False)
+                try:
+                    self.read_batch(reader, batch)
+                finally:
+                    self.opts = replace(self.opts, strict=True)
+                return
             self.reject_file(batch[0], reader.NAME, f"{reader.NAME} reader failed: {msg}", None)
             self.tick(batch[0])
             return

@@ -37,6 +37,7 @@ class ReadOptions:
     time_format: str | None = None  # strptime format for the generic reader
     delimiter: str | None = None
     labels: str | None = None  # a CSV of account labels to join (IRA authors.csv is found by itself)
+    strict: bool = True  # set False by ingest to retry a file the strict CSV parser refuses whole
 
 
 @dataclass

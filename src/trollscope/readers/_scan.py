@@ -41,19 +41,22 @@ def csv_scan(
     escape: str = '"',
     header: bool = True,
     encoding: str = "utf-8",
+    strict: bool = True,
 ) -> tuple[str, str]:
     """A strict scan of CSV ``files`` laid out as ``columns`` (all VARCHAR).
 
     Returns ``(source, errors)``: ``source`` is a FROM-able subquery with the columns plus
     ``source_file`` and ``source_line`` (the record number within its file); ``errors`` selects the
-    rejected lines. ``errors`` is filled only once ``source`` has been scanned.
+    rejected lines. ``errors`` is filled only once ``source`` has been scanned. ``strict=False`` is the
+    fallback for files DuckDB's strict parser refuses whole (mixed line endings, e.g. a bare CR inside a
+    field): it reads them and rejects only the records that do not fit.
     """
     tag = uuid.uuid4().hex[:10]
     cols = "{" + ", ".join(f"{sql_str(c)}: 'VARCHAR'" for c in columns) + "}"
     scan = (
         f"read_csv({sql_list(files)}, auto_detect=false, columns={cols}, header={str(header).lower()}, "
         f"delim={sql_str(delim)}, quote={sql_str(quote)}, escape={sql_str(escape)}, "
-        f"encoding={sql_str(_encoding(encoding))}, filename=true, strict_mode=true, "
+        f"encoding={sql_str(_encoding(encoding))}, filename=true, strict_mode={str(strict).lower()}, "
         f"ignore_errors=true, store_rejects=true, rejects_table='rej_{tag}', rejects_scan='scan_{tag}', "
         f"max_line_size={MAX_LINE}, buffer_size={2 * MAX_LINE})"
     )
@@ -83,7 +86,9 @@ def _csv_errors(tag: str) -> str:
     """
 
 
-def lines_scan(con: duckdb.DuckDBPyConnection, files: list[str], encoding: str = "utf-8") -> tuple[str, str]:
+def lines_scan(
+    con: duckdb.DuckDBPyConnection, files: list[str], encoding: str = "utf-8", strict: bool = True
+) -> tuple[str, str]:
     """Each line of ``files`` as one VARCHAR column ``line`` (for JSON-lines formats).
 
     Returns ``(source, errors)`` like :func:`csv_scan`; ``source_line`` is the line number. Blank
@@ -91,7 +96,9 @@ def lines_scan(con: duckdb.DuckDBPyConnection, files: list[str], encoding: str =
     in SQL and reject invalid lines with a reason.
     """
     # 0x1F (unit separator) cannot occur raw inside valid JSON, so every line is one field.
-    source, errors = csv_scan(con, files, ["line"], delim="\x1f", quote="", escape="", header=False, encoding=encoding)
+    source, errors = csv_scan(
+        con, files, ["line"], delim="\x1f", quote="", escape="", header=False, encoding=encoding, strict=strict
+    )
     return f"(SELECT * FROM {source} WHERE trim(line) <> '')", errors
 
 

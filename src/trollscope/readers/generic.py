@@ -126,7 +126,7 @@ class _Source:
 def _csv_source(con: duckdb.DuckDBPyConnection, files: list[str], text: str, opts: ReadOptions) -> _Source:
     delim = _delimiter(text, opts.delimiter)
     columns = _unique([c or f"column{i}" for i, c in enumerate(header(text, delim))])
-    scan, errors = csv_scan(con, files, columns, delim=delim, encoding=opts.encoding)
+    scan, errors = csv_scan(con, files, columns, delim=delim, encoding=opts.encoding, strict=opts.strict)
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=delim))[1:-1]  # last may be cut
     sample = [dict(zip(columns, (v or None for v in r), strict=False)) for r in rows if len(r) == len(columns)]
     raw = f"concat_ws({sql_str(delim)}, {', '.join(_ident(c) for c in columns)})"
@@ -147,7 +147,7 @@ def _jsonl_source(con: duckdb.DuckDBPyConnection, files: list[str], text: str, o
                 if path not in paths.setdefault(name, []):
                     paths[name].append(path)
             sample.append({k: None if v[1] is None else str(v[1]) for k, v in flat.items()})
-    lines, errors = lines_scan(con, files, opts.encoding)
+    lines, errors = lines_scan(con, files, opts.encoding, opts.strict)
 
     def relation(used: list[str]) -> str:
         # A field the first rows lack (named by --map) is looked for both as a flat and a nested name.

@@ -16,7 +16,7 @@ from . import ReaderOutput, ReadOptions
 from ._scan import bracket_list, csv_scan, header, layout, sql_str
 
 NAME = "ioarchive"
-__all__ = ["NAME", "detect", "layout", "read"]
+__all__ = ["NAME", "companion", "detect", "layout", "read"]
 
 CORE = ["tweetid", "userid", "tweet_time", "tweet_text"]
 
@@ -51,6 +51,17 @@ _TIME = (
 )
 
 
+def companion(head: str, path: Path) -> bool:
+    """Files that travel with archive tweets but hold none: the release's users file, and the
+    ``truth.csv`` / ``simulation.json`` that ``trollscope simulate`` writes beside its archive files."""
+    cols = header(head)
+    if "userid" in cols and "tweetid" not in cols and "user_screen_name" in cols:
+        return True
+    if cols[:4] == ["account_id", "handle", "campaign", "style"]:
+        return True
+    return path.name == "simulation.json" and head.lstrip().startswith("{")
+
+
 def detect(head: str, path: Path) -> bool:
     return all(c in header(head) for c in CORE)
 
@@ -64,7 +75,7 @@ def read(con: duckdb.DuckDBPyConnection, files: list[str], opts: ReadOptions) ->
 
         raise ReaderError(f"{files[0]}: not an information-operations archive file (no {', '.join(missing)})")
     has = set(cols)
-    source, errors = csv_scan(con, files, cols, encoding=opts.encoding)
+    source, errors = csv_scan(con, files, cols, encoding=opts.encoding, strict=opts.strict)
     selected = [f"{expr} AS {name}" for name, (expr, need) in _POST_COLS.items() if all(c in has for c in need)]
     extra = [c for c in list(_ACCOUNT_COLS.values()) + _ACCOUNT_LABELS + ["account_creation_date"] if c in has]
     records = f"""

@@ -58,7 +58,7 @@ def read(con: duckdb.DuckDBPyConnection, files: list[str], opts: ReadOptions) ->
     with open_text(files[0], opts.encoding) as fh:
         cols = header(fh.readline())
     per_author = cols[: len(PER_AUTHOR)] == PER_AUTHOR
-    source, errors = csv_scan(con, files, cols, encoding=opts.encoding)
+    source, errors = csv_scan(con, files, cols, encoding=opts.encoding, strict=opts.strict)
     when = (
         "coalesce(try_strptime(publish_date, '%Y-%m-%d %H:%M:%S'), try_strptime(publish_date, '%m/%d/%Y %H:%M'),"
         " try_strptime(publish_date, '%Y-%m-%d %H:%M'))"

@@ -444,6 +444,6 @@ def _notes(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def read(con: duckdb.DuckDBPyConnection, files: list[str], opts: ReadOptions) -> ReaderOutput:
-    source, errors = lines_scan(con, files, opts.encoding)
+    source, errors = lines_scan(con, files, opts.encoding, opts.strict)
     _materialise(con, source)
     return ReaderOutput(records=_records_sql(), errors=errors, accounts=_accounts_sql(), notes=_notes(con))

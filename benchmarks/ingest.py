@@ -41,7 +41,7 @@ def cnt_csv(out: Path) -> int:
     """The IRA tweets in coordination-network-toolkit's CSV layout (message_id, user_id, username,
     repost_id, reply_id, message, timestamp, urls); repost_id is the reposted text's key, as ours."""
     if out.exists():
-        return duckdb.sql(f"SELECT count(*) FROM read_csv('{out}')").fetchone()[0]
+        return duckdb.execute(f"SELECT count(*) FROM read_csv('{out}')").fetchone()[0]
     files = sorted(glob.glob(str(IRA / "*" / "*.csv.gz")))
     con = duckdb.connect()
     con.execute(

@@ -244,3 +244,18 @@ def test_simulated_output_folder_ingests_without_rejects(tmp_path, ws_path):
     r = ts.ingest(str(tmp_path / "sim"), ws_path)
     assert (r.records, r.stored, r.rejected) == (sim.posts, sim.posts, 0)
     assert sum("holds no posts" in n for n in r.notes) == 2  # truth.csv and simulation.json
+
+
+def test_labels_file_joins_and_merges_key_by_key(tmp_path, ws_path):
+    f = write_ioarchive(tmp_path / "a.csv", sample_rows(8))
+    (tmp_path / "by_id.csv").write_text("userid,party\n10,D\n11,R\n999,X\n")
+    r = ts.ingest(str(f), ws_path, options=ts.ReadOptions(labels=str(tmp_path / "by_id.csv")))
+    assert any("joined to 2 accounts" in n and "1 of its 3 rows" in n for n in r.notes)
+    (tmp_path / "by_handle.csv").write_text("handle,group\n@USER0,alpha\nuser2,beta\n")
+    ts.ingest(str(f), ws_path, options=ts.ReadOptions(labels=str(tmp_path / "by_handle.csv")))
+    got = dict(_posts(ws_path, "SELECT handle, labels FROM accounts"))
+    assert got["user0"] == {"group": "alpha", "party": "D"}
+    assert got["user1"] == {"party": "R"} and got["user2"] == {"group": "beta"} and got["user3"] is None
+    (tmp_path / "bad.csv").write_text("colour,size\nred,1\n")
+    with pytest.raises(ts.readers.ReaderError, match="no account column"):
+        ts.ingest(str(f), ws_path, options=ts.ReadOptions(labels=str(tmp_path / "bad.csv")))

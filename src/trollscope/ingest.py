@@ -73,6 +73,8 @@ def ingest(
         inputs = [inputs]
     inside = ws.path.resolve()
     files = [f for f in sources.resolve(list(inputs)) if inside not in f.parents]  # never read our own store
+    if opts.labels:  # read as labels, not as posts
+        files = [f for f in files if f != Path(opts.labels).resolve()]
     readers = registry()
     if format is not None and format not in readers:
         raise ReaderError(f"unknown format {format!r}: choose one of {', '.join(readers)}")
@@ -218,6 +220,41 @@ class _Run:
         for f in batch:
             self.tick(f)
 
+    def read_labels(self, path: str) -> None:
+        """Join a CSV of account labels (``--labels``): one account column, every other column a label."""
+        scan = f"read_csv({sql_str(path)}, all_varchar=true, header=true)"
+        cols = self.con.sql(f"SELECT * FROM {scan}").columns
+        lower = {c.lower(): c for c in cols}
+        id_col = next((lower[c] for c in ("account_id", "userid", "user_id", "author_id", "id") if c in lower), None)
+        handle_col = next(
+            (lower[c] for c in ("handle", "screen_name", "username", "user_screen_name", "author") if c in lower), None
+        )
+        if id_col is None and handle_col is None:
+            raise ReaderError(
+                f"{path}: no account column among {', '.join(cols)}; name one account_id, userid or handle"
+            )
+        labels = [c for c in cols if c not in (id_col, handle_col)]
+        entries = ", ".join(f"struct_pack(k := {sql_str(c)}, v := {_ident(c)})" for c in labels)
+        known = "(SELECT account_id, handle FROM accounts UNION ALL SELECT account_id, handle FROM _accounts_run)"
+        if id_col:
+            match = f"SELECT DISTINCT account_id FROM {known} k WHERE k.account_id = l.{_ident(id_col)}"
+        else:
+            match = f"SELECT DISTINCT account_id FROM {known} k WHERE lower(k.handle) = lower(ltrim(l.{_ident(handle_col)}, '@'))"
+        self.con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _labels AS
+            SELECT m.account_id, map_from_entries(list_filter([{entries}], lambda e: coalesce(e.v, '') <> '')) AS labels
+            FROM {scan} l, LATERAL ({match}) m"""
+        )
+        total = self.con.execute(f"SELECT count(*) FROM {scan}").fetchone()[0]
+        matched = self.con.execute(
+            f"INSERT INTO _accounts_run (account_id, labels, source_format, ingest_id) "
+            f"SELECT account_id, labels, 'labels', {sql_str(self.txn.run_id)} FROM _labels"
+        ).fetchone()[0]
+        self.notes.append(
+            f"{path}: labels {', '.join(labels)} joined to {matched:,} accounts; "
+            f"{total - matched:,} of its {total:,} rows name no account in the workspace"
+        )
+
     def finish(self, *, ingest_id: str, started: datetime, inputs: list[str], params: dict, t0: float) -> IngestResult:
         con, txn = self.con, self.txn
         stored = 0
@@ -249,6 +286,8 @@ class _Run:
                 SELECT account_id, arg_max(handle, created_at), any_value(source_format), {sql_str(ingest_id)}
                 FROM {staged} GROUP BY account_id"""
             )
+        if self.opts.labels:
+            self.read_labels(self.opts.labels)
         rejected = con.execute("SELECT count(*) FROM _rejects_run").fetchone()[0]
         if rejected:
             target = txn.new_file("rejects")
@@ -341,23 +380,34 @@ def _finalize_sql(records: str, available: set[str], fmt: str, ingest_id: str) -
     """
 
 
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 def _merge_accounts_sql() -> str:
-    """Existing accounts merged with this run's: per column the newest non-empty value wins."""
+    """Existing accounts merged with this run's: per column the newest non-empty value wins, and labels
+    merge key by key (a labels file adds party to the IRA's account_category rather than replacing it)."""
     cols = []
     for f in ACCOUNTS:
-        if f.name == "account_id":
+        if f.name in ("account_id", "labels"):
             continue
         if f.name == "ingest_id":
             cols.append("arg_min(ingest_id, _o) AS ingest_id")
-        elif f.name == "labels":
-            cols.append("arg_max(labels, _o) FILTER (WHERE cardinality(labels) > 0) AS labels")
         else:
             cols.append(f"arg_max({f.name}, _o) FILTER (WHERE {f.name} IS NOT NULL) AS {f.name}")
     return f"""
-        SELECT account_id, {", ".join(cols)} FROM (
+        WITH a AS (
             SELECT *, 0 AS _o FROM accounts
             UNION ALL BY NAME
             SELECT *, CASE WHEN name IS NULL AND followers IS NULL AND labels IS NULL THEN 1 ELSE 2 END AS _o
             FROM _accounts_run
-        ) GROUP BY account_id
+        ),
+        e AS (SELECT account_id, _o, unnest(map_entries(labels)) AS e FROM a WHERE cardinality(labels) > 0),
+        l AS (
+            SELECT account_id, map_from_entries(list(struct_pack(k := key, v := value) ORDER BY key)) AS labels
+            FROM (SELECT account_id, e.key AS key, arg_max(e.value, _o) AS value FROM e GROUP BY ALL)
+            GROUP BY account_id
+        )
+        SELECT a.account_id, {", ".join(cols)}, any_value(l.labels) AS labels
+        FROM a LEFT JOIN l USING (account_id) GROUP BY a.account_id
     """

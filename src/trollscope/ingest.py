@@ -168,7 +168,8 @@ class _Run:
         try:
             out = reader.read(self.con, list(prepared), self.opts)
             available = set(self.con.sql(out.records).columns)
-            final = _finalize_sql(out.records, available, reader.NAME, self.txn.run_id)
+            renamed = any(scan != original for scan, original in prepared.items())
+            final = _finalize_sql(out.records, available, reader.NAME, self.txn.run_id, file_map=renamed)
             self.con.execute(f"CREATE OR REPLACE TEMP TABLE _final AS {final}")
         except (duckdb.Error, ReaderError, UnicodeError, OSError) as e:
             if len(batch) > 1:  # isolate the file that fails; the others still ingest
@@ -191,9 +192,18 @@ class _Run:
         self.batch_no += 1
         stage = self.txn.new_file("posts")
         cols = ", ".join(f.name for f in POSTS)
+        rows, distinct = self.con.execute(
+            "SELECT count(*), count(DISTINCT post_id) FROM _final WHERE reject_reason IS NULL"
+        ).fetchone()
+        # Repeats inside the batch are dropped here (first occurrence kept), so that the staged part can
+        # usually become the posts part as it is.
+        first = (
+            ""
+            if rows == distinct
+            else "QUALIFY row_number() OVER (PARTITION BY post_id ORDER BY source_file, source_line) = 1"
+        )
         self.con.execute(
-            f"COPY (SELECT {cols} FROM _final WHERE reject_reason IS NULL) TO {sql_str(str(stage))} "
-            f"(FORMAT parquet, COMPRESSION zstd)"
+            f"COPY (SELECT {cols} FROM _final WHERE reject_reason IS NULL {first}) TO {sql_str(str(stage))} (FORMAT parquet)"
         )
         self.stage_files.append(str(stage))
         n = self.con.execute("SELECT count(*) FROM _final").fetchone()[0]
@@ -307,7 +317,7 @@ class _Run:
         result = IngestResult(
             ingest_id=ingest_id, workspace=str(self.ws.path), files=self.nfiles, records=self.records,
             stored=stored, rejected=rejected, duplicate=duplicate, seconds=round(seconds, 3),
-            readers=self.readers, reject_reasons=reasons, notes=self.notes,
+            readers=self.readers, reject_reasons=reasons, notes=list(dict.fromkeys(self.notes)),
         )  # fmt: skip
         log = txn.new_file("ingest_log")
         con.execute(
@@ -316,37 +326,37 @@ class _Run:
             f"?::BIGINT AS records, ?::BIGINT AS stored, ?::BIGINT AS rejected, ?::BIGINT AS duplicate, "
             f"?::VARCHAR[] AS notes) TO {sql_str(str(log))} (FORMAT parquet)",
             [ingest_id, started, seconds, [str(i) for i in inputs], sorted(self.readers), json.dumps(params),
-             self.nfiles, self.records, stored, rejected, duplicate, self.notes[:1000]],
+             self.nfiles, self.records, stored, rejected, duplicate, result.notes[:1000]],
         )  # fmt: skip
         txn.append("ingest_log", [log])
         con.close()
         return result
 
 
-def _finalize_sql(records: str, available: set[str], fmt: str, ingest_id: str) -> str:
+def _finalize_sql(records: str, available: set[str], fmt: str, ingest_id: str, file_map: bool = False) -> str:
     """Canonical posts from a reader's records: derive what the source left out, one place for all.
 
-    Reader columns beyond the canonical ones are kept (accounts SQL may use them).
+    Reader columns beyond the canonical ones are kept (accounts SQL may use them). ``file_map``: some
+    files were scanned from decompressed staging copies; name the user's files instead.
     """
     canonical = {f.name for f in POSTS}
     base = select_canonical(POSTS, available - {"source_format", "ingest_id"}, "_src")
     keep = [f"{c} AS {c}" if c in available else f"NULL::VARCHAR AS {c}" for c in ("reject_reason", "raw")]
     keep += sorted(available - canonical - {"reject_reason", "raw"})
     base = base.replace(" FROM _src", f", {', '.join(keep)} FROM ({records}) _src")
-    # The reposted original, where the source gives no id: its text without the `RT @handle:` prefix,
-    # links and spacing (copies of one retweet differ in none of these, and truncation falls at the same
-    # place for all its retweeters). IRA retweets mostly carry the original's text with no prefix at all.
-    body = r"regexp_replace(text, '^RT @[A-Za-z0-9_]+:\s*', '')"
-    norm = rf"lower(left(trim(regexp_replace({body}, 'https?://\S*|\s+|…', ' ', 'g')), 100))"
+    # The reposted original, where the source gives no id: the first 100 characters of its text without
+    # the `RT @handle: ` prefix, lower-cased. Copies of one retweet share them (a truncated copy is cut
+    # near 140 characters, links sit at the end); IRA retweets mostly carry the original's bare text.
+    norm = "lower(left(trim(CASE WHEN _rt IS NULL THEN text ELSE substr(text, length(_rt) + 6) END), 100))"
     return f"""
     WITH r AS ({base}),
     d AS (
         SELECT * REPLACE (
                 coalesce(account_id, lower(handle)) AS account_id,
                 coalesce(handle, account_id) AS handle,
-                coalesce(m.original, r.source_file) AS source_file),
+                {"coalesce(m.original, r.source_file)" if file_map else "r.source_file"} AS source_file),
             nullif(regexp_extract(text, '{RT_RE}', 1), '') AS _rt
-        FROM r LEFT JOIN _file_map m ON m.scan = r.source_file
+        FROM r {"LEFT JOIN _file_map m ON m.scan = r.source_file" if file_map else ""}
     ),
     k AS (
         SELECT * REPLACE (

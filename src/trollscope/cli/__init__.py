@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from . import data, investigate, pipeline
+from . import data, detect, investigate, pipeline
 from ._common import Group
 
 
@@ -25,3 +25,4 @@ def main(ctx: click.Context, debug: bool) -> None:
 data.register(main)
 pipeline.register(main)
 investigate.register(main)
+detect.register(main)

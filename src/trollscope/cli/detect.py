@@ -1,0 +1,229 @@
+"""Commands that find coordination and check it: detect, export, evaluate."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+
+from ..detect import LAYERS, WINDOWED, DetectParams
+from ..detect import detect as detect_api
+from ._common import emit_json, json_option, table, workspace_option
+
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``60``, ``60s``, ``5m``, ``1.5h``, ``1d``."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text.lower())
+    if not m or float(m.group(1)) <= 0:
+        raise click.BadParameter(f"{text!r} is not a duration such as 60s, 5m or 1h")
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def _parse_windows(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[float | None, dict]:
+    default, per_layer = None, {}
+    for item in value:
+        for part in item.split(","):
+            if not part.strip():
+                continue
+            if "=" in part:
+                layer, dur = (x.strip() for x in part.split("=", 1))
+                if layer not in WINDOWED:
+                    raise click.BadParameter(f"{layer!r} has no window: windowed layers are {', '.join(WINDOWED)}")
+                per_layer[layer] = parse_duration(dur)
+            else:
+                default = parse_duration(part)
+    return default, per_layer
+
+
+def _parse_layers(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if value.strip() == "all":
+        return LAYERS
+    chosen = tuple(x.strip() for x in value.split(",") if x.strip())
+    unknown = [x for x in chosen if x not in LAYERS]
+    if unknown:
+        raise click.BadParameter(f"unknown layer {', '.join(unknown)}: choose from {', '.join(LAYERS)} or all")
+    return chosen
+
+
+def _fmt_p(p: float | None) -> str:
+    return "" if p is None else f"{p:.1e}"
+
+
+def _summary(d: dict) -> str:
+    lines = []
+    layer_rows = [
+        (name, f"{f.get('actions', f.get('entries', 0)):,}", f"{f.get('accounts', 0):,}",
+         f"{f.get('candidate_edges', 0):,}", f"{f.get('significant_edges', 0):,}", f"{f.get('seconds', 0):.1f}")
+        for name, f in d["layers"].items()
+    ]  # fmt: skip
+    lines.append(table(layer_rows, ("layer", "actions", "accounts", "candidates", "significant", "seconds")))
+    clusters = d["clusters"]
+    lines.append(
+        f"\n{len(clusters)} clusters, {len(d['flagged_accounts'])} flagged accounts "
+        f"(alpha {d['params']['alpha']}, {d['seconds']:.1f} s)"
+    )
+    if clusters:
+        rows = []
+        for c in clusters:
+            layers = ", ".join(f"{k} {v}" for k, v in sorted(c["layers"].items(), key=lambda kv: -kv[1]))
+            shown = ", ".join(c["accounts"][:5]) + (f" +{c['size'] - 5}" if c["size"] > 5 else "")
+            span = f"{str(c['first'])[:16]} .. {str(c['last'])[:16]}"
+            rows.append((c["id"], c["size"], _fmt_p(c["p_value"]), layers, span, shown))
+        lines.append("\n" + table(rows, ("cluster", "size", "p", "ties per layer", "span (UTC)", "accounts")))
+        first = clusters[0]
+        if first["evidence"]:
+            lines.append(f"\nevidence for cluster {first['id']} (more with --json):")
+            for e in first["evidence"][:5]:
+                lines.append(
+                    f"  [{e['layer']}] @{e['handle_a']} {str(e['time_a'])[:19]} post {e['post_a']}  ~  "
+                    f"@{e['handle_b']} {str(e['time_b'])[:19]} post {e['post_b']}  ({e['seconds_apart']:.0f} s; {e['item']})"
+                )
+    return "\n".join(lines)
+
+
+def register(cli: click.Group) -> None:
+    defaults = DetectParams()
+
+    @cli.command()
+    @workspace_option
+    @click.option(
+        "--layers",
+        callback=_parse_layers,
+        help=f"Comma-separated layers, or 'all' [default: {','.join(defaults.layers)}].",
+    )
+    @click.option(
+        "--window",
+        "windows",
+        multiple=True,
+        callback=_parse_windows,
+        help=f"Co-action window: a duration for every windowed layer (60s, 5m) or LAYER=DURATION "
+        f"for one; repeatable [default: {defaults.window:g}s].",
+    )
+    @click.option("--alpha", type=float, default=defaults.alpha, show_default=True,
+                  help="False-discovery rate for edges (Benjamini-Hochberg).")  # fmt: skip
+    @click.option("--min-count", type=int, default=defaults.min_count, show_default=True,
+                  help="Minimum co-actions for an edge (shared features for similarity).")  # fmt: skip
+    @click.option("--max-item-accounts", type=int, default=defaults.max_item_accounts, show_default=True,
+                  help="Items more accounts acted on are a crowd: never paired, not evidence.")  # fmt: skip
+    @click.option("--min-cluster-size", type=int, default=defaults.min_cluster_size, show_default=True,
+                  help="Smaller clusters are dropped (their accounts are not flagged).")  # fmt: skip
+    @click.option("--seed", type=int, default=defaults.seed, show_default=True, help="Seed for Leiden and MinHash.")
+    @json_option
+    def detect(workspace, layers, windows, alpha, min_count, max_item_accounts, min_cluster_size, seed, as_json):
+        """Find accounts that act in concert more than chance explains.
+
+        Builds co-action layers (same repost, text, near-duplicate text, link, hashtag set, reply
+        target or mention set within a window; behavioural similarity), keeps the pairs that beat
+        each layer's null model at the given false-discovery rate, clusters them with Leiden and
+        writes edges, clusters, cluster_members, account_scores and evidence to the workspace.
+        Progress per layer goes to stderr.
+
+        Example:
+
+        \b
+            trollscope detect -w ws
+            trollscope detect -w ws --layers co-repost,co-post --window 60s --alpha 0.001 --json
+            trollscope detect -w ws --window 5m --window co-repost=60s
+        """
+        window, per_layer = windows
+        overrides = dict(alpha=alpha, min_count=min_count, max_item_accounts=max_item_accounts,
+                         min_cluster_size=min_cluster_size, seed=seed, windows=per_layer)  # fmt: skip
+        if layers is not None:
+            overrides["layers"] = layers
+        if window is not None:
+            overrides["window"] = window
+
+        def progress(layer: str, f: dict) -> None:
+            click.echo(
+                f"{layer}: {f.get('candidate_edges', 0):,} candidate pairs, {f.get('significant_edges', 0):,} "
+                f"significant ({f.get('seconds', 0):.1f} s)",
+                err=True,
+            )
+
+        result = detect_api(workspace, progress=progress, **overrides)
+        d = result.as_dict()
+        if as_json:
+            emit_json(d)
+        else:
+            click.echo(_summary(d))
+
+    @cli.command()
+    @workspace_option
+    @click.option("--graphml", type=click.Path(dir_okay=False, path_type=Path), help="Write GraphML here.")
+    @click.option("--gexf", type=click.Path(dir_okay=False, path_type=Path), help="Write GEXF (Gephi) here.")
+    @json_option
+    def export(workspace, graphml, gexf, as_json):
+        """Write the last detection run's coordination graph for Gephi, Cytoscape or networkx.
+
+        Nodes carry handle, cluster, score, flagged and known labels; edges carry the combined
+        weight and the co-action count of each layer.
+
+        Example:
+
+        \b
+            trollscope export -w ws --gexf coordination.gexf
+            trollscope export -w ws --graphml coordination.graphml
+        """
+        from ..detect.export import write_gexf, write_graphml
+
+        if not graphml and not gexf:
+            raise click.UsageError("say where to write: --graphml FILE and/or --gexf FILE")
+        out = []
+        if graphml:
+            out.append(write_graphml(workspace, graphml))
+        if gexf:
+            out.append(write_gexf(workspace, gexf))
+        if as_json:
+            emit_json(out)
+        else:
+            for r in out:
+                click.echo(f"{r['nodes']:,} accounts, {r['edges']:,} edges -> {r['path']}")
+
+    @cli.command()
+    @workspace_option
+    @click.option("--truth", required=True, type=click.Path(exists=True, path_type=Path),
+                  help="simulate's truth.csv (or its folder), or a labels CSV: account id or handle, label.")  # fmt: skip
+    @click.option("--viral-min", type=int, default=100, show_default=True,
+                  help="Reposters that make a post a viral cascade.")  # fmt: skip
+    @json_option
+    def evaluate(workspace, truth, viral_min, as_json):
+        """Score the last detection run against known labels: precision, recall, organic false positives.
+
+        Example:
+
+        \b
+            trollscope evaluate -w ws --truth sim/truth.csv
+            trollscope evaluate -w ws --truth labels.csv --json
+        """
+        from ..detect.evaluate import evaluate as evaluate_api
+
+        d = evaluate_api(workspace, truth, viral_min_accounts=viral_min)
+        if as_json:
+            emit_json(d)
+            return
+
+        def pct(x: float | None) -> str:
+            return "n/a" if x is None else f"{100 * x:.1f}%"
+
+        click.echo(
+            f"{d['labelled_accounts']:,} labelled accounts ({d['planted']:,} planted, {d['organic']:,} organic); "
+            f"{d['flagged']:,} flagged"
+        )
+        click.echo(f"precision {pct(d['precision'])}  recall {pct(d['recall'])}  F1 {pct(d['f1'])}")
+        click.echo(
+            f"organic flagged {pct(d['organic_flagged_share'])}; organic accounts in viral cascades flagged "
+            f"{pct(d['organic_viral_flagged_share'])} ({d['organic_viral_flagged']:,} of {d['organic_viral_participants']:,})"
+        )
+        if d["recall_by_style"]:
+            rows = [(k, v["accounts"], v["flagged"], pct(v["recall"])) for k, v in d["recall_by_style"].items()]
+            click.echo("\n" + table(rows, ("style", "planted", "flagged", "recall")))
+        rows = [(k, v["accounts"], v["flagged"], pct(v["recall"])) for k, v in d["recall_by_campaign"].items()]
+        if rows:
+            click.echo("\n" + table(rows, ("campaign", "planted", "flagged", "recall")))
+        if d["truth_rows_not_in_workspace"]:
+            click.echo(f"\n{d['truth_rows_not_in_workspace']:,} truth rows have no posts in the workspace (not scored)")

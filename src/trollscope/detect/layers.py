@@ -1,0 +1,612 @@
+"""Co-action layers: which pairs of accounts did the same thing at (nearly) the same time.
+
+Every windowed layer reduces posts to *actions* ``(account, post, item, time)`` — the item being
+what two accounts can share: the reposted original, the normalised text, a normalised URL, the
+hashtag set, the replied-to post, the mention set. Two actions *coincide* when they are on the
+same item within ``window`` seconds. Everything runs in DuckDB: a windowed self-join with time
+buckets (bucket = floor(time / window); an action joins its own and the next bucket on equality,
+then ``|dt| <= window`` is checked), so the join is a hash join on (item, bucket) and never
+compares actions far apart in time. No Python loop touches pairs.
+
+Besides the candidate edges, each layer returns what the null model needs (see significance.py):
+every account's number of actions per popularity stratum, and per stratum the number of actions
+and of coinciding action pairs.
+
+Two bounds keep the work proportional to the evidence, not to the crowd:
+- an account's repeats of one item within one bucket count once (a bot posting the same hashtag
+  set fifty times a minute is one action per minute, not 1,225 pairs);
+- items acted on by more than ``max_item_accounts`` accounts are *crowd items*: their actions stay
+  in the null model's population, but their pairs are never generated nor counted. Two of 2,000
+  accounts sharing one viral post is no evidence about those two, and generating a crowd's pairs
+  is what makes naive co-retweet networks quadratic in the size of a cascade.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import scipy.sparse as sp
+
+WINDOWED = ("co-repost", "co-post", "near-dup", "co-link", "co-hashtag", "co-mention", "co-reply")
+LAYERS = (*WINDOWED, "similarity")
+
+# Tracking parameters that differ between two shares of the same page.
+TRACKING = (
+    r"utm_\w*|fbclid|gclid|dclid|gclsrc|msclkid|yclid|mc_cid|mc_eid|igshid|mkt_tok|_hsenc|_hsmi|"
+    r"ref|ref_src|ref_url|referrer|src|source|s|share|shared|cmpid|ncid|spm|feature|smid|smtyp|__twitter_impression"
+)
+
+# SQL is kept to the portable subset of docs/decisions/0001-query-engine.md: reusable expressions
+# are Python functions pasted into queries (no SQL macros), times are epoch_us(ts) // 1000.
+
+
+def norm_text_sql(col: str) -> str:
+    """Text as co-post and near-dup compare it: lower case, without URLs, @mentions and punctuation.
+
+    A copy-paste campaign varies the link and the @target; '#' goes, the tag's word stays.
+    """
+    return (
+        rf"trim(regexp_replace(regexp_replace(regexp_replace(lower(coalesce({col}, '')), 'https?://\S+', ' ', 'g'),"
+        rf" '@\w+', ' ', 'g'), '[^\p{{L}}\p{{N}}]+', ' ', 'g'))"
+    )
+
+
+def norm_url_sql(col: str) -> str:
+    """A URL as co-link compares it: no scheme, www. or fragment, lower-case host without default
+    port, no tracking parameters, the others sorted, no trailing slash (the path keeps its case)."""
+    bare = rf"regexp_replace(regexp_replace(trim({col}), '^[A-Za-z][A-Za-z0-9+.-]*://', ''), '#.*$', '', 'g')"
+    host = rf"regexp_replace(regexp_replace(lower(regexp_extract({bare}, '^[^/?]*', 0)), '^www\d*\.', ''), ':(80|443)$', '', 'g')"
+    path = rf"rtrim(regexp_extract({bare}, '^[^/?]*([^?]*)', 1), '/')"
+    query = (
+        rf"array_to_string(list_sort(list_filter(string_split(regexp_extract({bare}, '\?(.*)$', 1), '&'), "
+        rf"lambda p: p <> '' AND NOT regexp_matches(lower(p), '^({TRACKING})(=|$)'))), '&')"
+    )
+    return f"nullif({host} || {path} || CASE WHEN {query} <> '' THEN '?' || {query} ELSE '' END, '')"
+
+
+def shingle_hashes_sql(words: str, k: int) -> str:
+    """Distinct hashes of the word k-shingles of a word list (the whole text when it has k words or fewer)."""
+    return (
+        f"list_distinct(list_transform(CASE WHEN len({words}) <= {k} THEN [array_to_string({words}, ' ')] ELSE "
+        f"list_transform(range(1, len({words}) - {k} + 2), lambda i: array_to_string({words}[i:i + {k - 1}], ' ')) END, "
+        "lambda g: hash(g)))"
+    )
+
+
+def text_jaccard_sql(x: str, y: str, k: int) -> str:
+    """Jaccard similarity of two texts' word k-shingles (for evidence rows: it recomputes everything)."""
+    sx = shingle_hashes_sql(f"string_split({norm_text_sql(x)}, ' ')", k)
+    sy = shingle_hashes_sql(f"string_split({norm_text_sql(y)}, ' ')", k)
+    return f"len(list_intersect({sx}, {sy})) / len(list_distinct(list_concat({sx}, {sy})))"
+
+
+def one(con: duckdb.DuckDBPyConnection, sql: str):
+    """The single value of a one-row query (fetched to the end, as DuckDB 2.0 requires)."""
+    return con.execute(sql).fetchall()[0][0]
+
+
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    try:
+        con.execute(f"SELECT * FROM {name} LIMIT 0").fetchall()
+    except duckdb.CatalogException:
+        return False
+    return True
+
+
+def own_texts(con: duckdb.DuckDBPyConnection) -> None:
+    """``_texts(aid, pid, ts, norm)``: every own post's normalised text, computed once for co-post and near-dup.
+
+    Readers filter on ``length(norm)`` over the stored column; a WHERE on the expression itself
+    would make DuckDB evaluate the regexes twice.
+    """
+    if has_table(con, "_texts"):
+        return
+    con.execute(
+        f"""CREATE TEMP TABLE _texts AS
+        SELECT c.aid, hash(p.post_id) AS pid, epoch_us(p.created_at) // 1000 AS ts, {norm_text_sql("p.text")} AS norm
+        FROM posts p JOIN _acc c ON c.account_id = p.account_id
+        WHERE p.kind <> 'repost' AND p.created_at IS NOT NULL"""
+    )
+
+
+def item_sql(layer: str) -> str:
+    """Actions of a windowed layer as ``post_id, account_id, created_at, label`` over the ``posts`` view.
+
+    Reposts carry the original's text and entities, so only co-repost reads them; every other
+    layer reads what an account wrote itself (originals, quotes, replies).
+    """
+    own = "kind <> 'repost'"
+    if layer == "co-repost":
+        return "SELECT post_id, account_id, created_at, repost_of_id AS label FROM posts WHERE repost_of_id IS NOT NULL"
+    if layer == "co-post":
+        raise ValueError("co-post reads _texts (see own_texts)")
+    if layer == "co-link":  # a URL twice in one post is one action: _act keeps one per account, item and bucket
+        return (
+            f"SELECT post_id, account_id, created_at, {norm_url_sql('u')} AS label FROM (SELECT post_id, account_id, "
+            f"created_at, unnest(urls) AS u FROM posts WHERE {own} AND len(urls) > 0)"
+        )
+    if layer in ("co-hashtag", "co-mention"):
+        col = "hashtags" if layer == "co-hashtag" else "mentions"
+        return (
+            f"SELECT post_id, account_id, created_at, array_to_string(list_sort(list_distinct({col})), ' ') AS label "
+            f"FROM posts WHERE {own} AND len({col}) > 0"
+        )
+    if layer == "co-reply":
+        return "SELECT post_id, account_id, created_at, reply_to_id AS label FROM posts WHERE reply_to_id IS NOT NULL"
+    raise ValueError(f"{layer!r} is not a windowed layer")
+
+
+@dataclass
+class LayerCounts:
+    """A layer's candidate edges and the ingredients of its null model.
+
+    ``edges`` has ``a, b`` (dense account numbers, ``a < b``), ``count`` (co-actions: the smaller of
+    the two accounts' numbers of coinciding actions), ``items`` (distinct shared items), ``first_ts``
+    and ``last_ts`` (epoch ms) and ``evidence`` (the five earliest ``{pa, pb, ta, tb, item}``
+    coinciding pairs, posts as hashes of their ids). ``activity`` is an (accounts x strata) matrix of
+    action counts; ``actions[s]`` and ``pairs[s]`` are the stratum's action count C_s and its number
+    of coinciding (unordered) action pairs W_s.
+    """
+
+    layer: str
+    window: float | None
+    edges: pa.Table
+    activity: np.ndarray
+    actions: np.ndarray
+    pairs: np.ndarray
+    stats: dict = field(default_factory=dict)
+
+
+def windowed_layer(
+    con: duckdb.DuckDBPyConnection,
+    layer: str,
+    window: float,
+    *,
+    n_accounts: int,
+    min_count: int = 3,
+    max_item_accounts: int = 50,
+    min_text_chars: int = 20,
+    min_stratum_share: float = 0.02,
+    min_stratum_accounts: int = 100,
+) -> LayerCounts:
+    """Count the co-actions of one windowed layer; leaves its coinciding pairs in ``_pairs``.
+
+    Needs ``_acc(account_id, aid)`` on ``con`` (see run.py). ``_pairs`` holds
+    ``a, b, pa, pb, ka, kb, ta, tb, item`` for every coinciding pair of different accounts (``p*``
+    the posts, ``k*`` the actions: post and item), kept so that
+    :func:`coordinated_actions` can count each account's actions in significant edges.
+    """
+    t0 = time.perf_counter()
+    w = round(window * 1000)
+    if layer == "co-post":
+        own_texts(con)
+        raw = f"SELECT aid, pid, ts, hash(norm) AS item, false AS missing FROM _texts WHERE length(norm) >= {int(min_text_chars)}"
+    else:
+        raw = f"""SELECT c.aid, hash(p.post_id) AS pid, epoch_us(p.created_at) // 1000 AS ts, hash(p.label) AS item,
+                   p.label IS NULL OR p.label = '' AS missing
+            FROM ({item_sql(layer)}) p JOIN _acc c ON c.account_id = p.account_id WHERE p.created_at IS NOT NULL"""
+    # Materialised before filtering: a WHERE on the label would make DuckDB normalise it twice.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _act_raw AS {raw}")
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _act AS
+        SELECT aid, item, ts // {w} AS bucket, min(ts) AS ts, arg_min(pid, ts) AS pid,
+               hash(arg_min(pid, ts), item) AS ak
+        FROM _act_raw WHERE NOT missing GROUP BY aid, item, ts // {w}"""
+    )
+    con.execute("DROP TABLE _act_raw")
+    return _count(
+        con, layer, window, n_accounts, min_count, max_item_accounts, min_stratum_share, t0, min_stratum_accounts
+    )
+
+
+def _count(
+    con: duckdb.DuckDBPyConnection,
+    layer: str,
+    window: float,
+    n_accounts: int,
+    min_count: int,
+    max_item_accounts: int,
+    min_stratum_share: float,
+    t0: float,
+    min_stratum_accounts: int = 100,
+) -> LayerCounts:
+    """From ``_act(aid, item, bucket, ts, pid, ak)``: strata, the null's counts, pairs and candidate edges.
+
+    Crowd items (more than ``max_item_accounts`` accounts) stay in the null model's population of
+    actions — they are part of what accounts do — but their coincidences are neither generated nor
+    counted, on either side of the test.
+    """
+    w = round(window * 1000)
+    cap = int(max_item_accounts)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _items AS SELECT item, count(DISTINCT aid) AS actors, count(*) AS c, "
+        f"floor(log2(count(DISTINCT aid)))::INTEGER AS bin, count(DISTINCT aid) > {cap} AS crowd FROM _act GROUP BY item"
+    )
+    actions_total, crowd_items, crowd_actions = con.execute(
+        "SELECT coalesce(sum(c), 0), count(*) FILTER (WHERE crowd), coalesce(sum(c) FILTER (WHERE crowd), 0) FROM _items"
+    ).fetchall()[0]
+    # Popularity strata: items grouped by log2(number of accounts); adjacent groups are merged until
+    # each holds min_stratum_share of the actions and min_stratum_accounts accounts, so a stratum is a
+    # population, never one planted ring on its own.
+    bins = con.execute("SELECT bin, sum(c)::BIGINT FROM _items GROUP BY bin ORDER BY bin").fetchall()
+    aid_bin = con.sql("SELECT DISTINCT aid, bin FROM _act JOIN _items USING (item)").to_arrow_table()
+    present = np.zeros((n_accounts, max((b for b, _ in bins), default=0) + 1), dtype=bool)
+    present[aid_bin.column("aid").to_numpy(), aid_bin.column("bin").to_numpy()] = True
+    mapping = _merge_bins(bins, present, min_stratum_share, min_stratum_accounts)
+    n_strata = max(mapping.values(), default=-1) + 1
+    con.register(
+        "_bin_stratum",
+        pa.table({"bin": pa.array(list(mapping), pa.int32()), "stratum": pa.array(list(mapping.values()), pa.int32())}),
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _items AS SELECT i.*, s.stratum FROM _items i JOIN _bin_stratum s USING (bin)"
+    )
+    con.unregister("_bin_stratum")
+    activity = np.zeros((n_accounts, max(n_strata, 1)), dtype=np.float64)
+    actions = np.zeros(max(n_strata, 1))
+    pairs = np.zeros(max(n_strata, 1))
+    if n_strata:
+        aid, s, n = (
+            con.sql("SELECT aid, stratum, count(*) FROM _act JOIN _items USING (item) GROUP BY ALL")
+            .to_arrow_table()
+            .columns
+        )
+        np.add.at(activity, (aid.to_numpy(), s.to_numpy()), n.to_numpy())
+        actions = activity.sum(axis=0)
+        # W_s: unordered pairs of actions (same account included) on one item within the window.
+        for s_, w_ in con.execute(
+            f"""SELECT stratum, (sum(near) - count(*)) / 2 FROM (
+                SELECT item, count(*) OVER (PARTITION BY item ORDER BY ts
+                    RANGE BETWEEN {w} PRECEDING AND {w} FOLLOWING) AS near
+                FROM _act WHERE item IN (SELECT item FROM _items WHERE c > 1 AND NOT crowd)
+            ) JOIN _items USING (item) GROUP BY stratum"""
+        ).fetchall():
+            pairs[s_] = float(w_)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _pairs AS
+        WITH m AS (SELECT * FROM _act WHERE item IN (SELECT item FROM _items WHERE actors > 1 AND NOT crowd)),
+        x AS (SELECT *, bucket AS jb FROM m UNION ALL SELECT *, bucket + 1 AS jb FROM m)
+        SELECT least(x.aid, y.aid) AS a, greatest(x.aid, y.aid) AS b,
+               CASE WHEN x.aid < y.aid THEN x.pid ELSE y.pid END AS pa,
+               CASE WHEN x.aid < y.aid THEN y.pid ELSE x.pid END AS pb,
+               CASE WHEN x.aid < y.aid THEN x.ak ELSE y.ak END AS ka,
+               CASE WHEN x.aid < y.aid THEN y.ak ELSE x.ak END AS kb,
+               CASE WHEN x.aid < y.aid THEN x.ts ELSE y.ts END AS ta,
+               CASE WHEN x.aid < y.aid THEN y.ts ELSE x.ts END AS tb,
+               x.item
+        FROM x JOIN m y ON x.item = y.item AND x.jb = y.bucket
+        WHERE x.aid <> y.aid AND abs(x.ts - y.ts) <= {w} AND (x.jb > x.bucket OR x.pid < y.pid)"""
+    )
+    edges = candidate_edges(con, min_count)
+    stats = {
+        "actions": int(actions_total),
+        "items": int(one(con, "SELECT count(*) FROM _items")),
+        "crowd_items": int(crowd_items),
+        "crowd_actions": int(crowd_actions),
+        "accounts": int((activity.sum(axis=1) > 0).sum()),
+        "coinciding_pairs": int(one(con, "SELECT count(*) FROM _pairs")),
+        "candidate_edges": edges.num_rows,
+        "strata": n_strata,
+    }
+    stats["seconds_counting"] = round(time.perf_counter() - t0, 3)
+    return LayerCounts(layer, window, edges, activity, actions, pairs, stats)
+
+
+def _merge_bins(
+    bins: list[tuple[int, int]], present: np.ndarray, min_share: float, min_accounts: int
+) -> dict[int, int]:
+    """Map log2-popularity bins to strata, merging upwards until a stratum is big enough.
+
+    ``bins`` is (bin, actions) in ascending order; ``present[a, bin]`` says account ``a`` acts in
+    ``bin``. A thin remainder at the top joins the stratum below it.
+    """
+    total = sum(n for _, n in bins)
+    mapping: dict[int, int] = {}
+    stratum, held, members = 0, 0, np.zeros(present.shape[0], dtype=bool)
+    for b, n in bins:
+        mapping[b] = stratum
+        held += n
+        members |= present[:, b]
+        if held >= min_share * total and members.sum() >= min_accounts:
+            stratum, held, members = stratum + 1, 0, np.zeros(present.shape[0], dtype=bool)
+    if held and stratum > 0:
+        for b in mapping:
+            if mapping[b] == stratum:
+                mapping[b] = stratum - 1
+    return mapping
+
+
+def candidate_edges(con: duckdb.DuckDBPyConnection, min_count: int) -> pa.Table:
+    """Pairs of accounts with at least ``min_count`` co-actions in ``_pairs``, with evidence.
+
+    A pair's count is the smaller of its two accounts' numbers of distinct coinciding actions, so
+    one post of ``a`` that coincides with five of ``b``'s counts once. Pairs with fewer coinciding
+    action pairs than ``min_count`` cannot qualify and are dropped before the distinct counts.
+    """
+    m = int(min_count)
+    return con.sql(
+        f"""WITH cand AS (SELECT a, b FROM _pairs GROUP BY a, b HAVING count(*) >= {m}),
+        p AS (SELECT * FROM _pairs SEMI JOIN cand USING (a, b)),
+        agg AS (
+            SELECT a, b, least(count(DISTINCT ka), count(DISTINCT kb)) AS count, count(DISTINCT item) AS items,
+                   min(least(ta, tb)) AS first_ts, max(greatest(ta, tb)) AS last_ts
+            FROM p GROUP BY a, b HAVING least(count(DISTINCT ka), count(DISTINCT kb)) >= {m}
+        ),
+        ev AS (
+            SELECT a, b, list_transform(list_sort(list(struct_pack(t := least(ta, tb), pa := pa, pb := pb, ta := ta,
+                       tb := tb, item := item))), lambda e: struct_pack(pa := e.pa, pb := e.pb, ta := e.ta,
+                       tb := e.tb, item := e.item)) AS evidence
+            FROM (SELECT * FROM p QUALIFY row_number() OVER (PARTITION BY a, b ORDER BY least(ta, tb), pa, pb) <= 5)
+            GROUP BY a, b
+        )
+        SELECT a, b, CAST(agg.count AS BIGINT) AS count, CAST(items AS BIGINT) AS items, first_ts, last_ts, evidence
+        FROM agg JOIN ev USING (a, b) ORDER BY a, b"""
+    ).to_arrow_table()
+
+
+def coordinated_actions(con: duckdb.DuckDBPyConnection, significant: pa.Table) -> pa.Table:
+    """Per account, its distinct actions in ``_pairs`` that belong to a significant edge (``a, b``)."""
+    con.register("_sig_edges", significant)
+    try:
+        return con.sql(
+            """WITH p AS (SELECT * FROM _pairs SEMI JOIN _sig_edges USING (a, b))
+            SELECT aid, count(*) AS coordinated FROM (SELECT a AS aid, ka AS k FROM p UNION SELECT b, kb FROM p)
+            GROUP BY aid"""
+        ).to_arrow_table()
+    finally:
+        con.unregister("_sig_edges")
+
+
+def near_dup_layer(
+    con: duckdb.DuckDBPyConnection,
+    window: float,
+    *,
+    n_accounts: int,
+    min_count: int = 3,
+    max_item_accounts: int = 50,
+    min_text_chars: int = 20,
+    shingle: int = 2,
+    threshold: float = 0.5,
+    bands: int = 12,
+    rows: int = 3,
+    seed: int = 0,
+) -> LayerCounts:
+    """Similar (Jaccard of word shingles >= ``threshold``, identical included) text within the window.
+
+    MinHash/LSH: each text's shingles are hashed once in DuckDB; numpy turns them into
+    ``bands * rows`` MinHash values (vectorised multiply-shift hashing, a min per row) and one key
+    per band; DuckDB joins posts that share a band key in the same or the next time bucket and
+    keeps the pairs whose exact Jaccard (of the shingle hash sets, in SQL) reaches ``threshold``.
+    A pair of texts with Jaccard J becomes a candidate with probability 1 - (1 - J^rows)^bands
+    (12 x 3: 0.80 at J = 0.5, 0.95 at 0.6, 1.00 at 0.8). There is no item here, so the null model
+    has one stratum. Band keys shared by more than ``max_item_accounts`` accounts are a text
+    everyone posts; posts carrying one are treated like a crowd's item (counted as actions, never paired).
+    """
+    t0 = time.perf_counter()
+    w = round(window * 1000)
+    own_texts(con)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _nd_posts AS
+        SELECT aid, pid, ts, {shingle_hashes_sql("wd", int(shingle))} AS sh
+        FROM (SELECT aid, pid, ts, string_split(norm, ' ') AS wd FROM _texts WHERE length(norm) >= {int(min_text_chars)})"""
+    )
+    total = one(con, "SELECT count(*) FROM _nd_posts")
+    parts = max(1, -(-total // 1_000_000))
+    cols: dict[str, list[np.ndarray]] = {"aid": [], "pid": [], "ts": [], "keys": []}
+    for part in range(parts):
+        chunk = con.sql(f"SELECT aid, pid, ts, sh FROM _nd_posts WHERE pid % {parts} = {part}").to_arrow_table()
+        if chunk.num_rows:
+            for c in ("aid", "pid", "ts"):
+                cols[c].append(chunk.column(c).to_numpy())
+            cols["keys"].append(band_keys(chunk.column("sh").combine_chunks(), bands, rows, seed))
+    aid = np.concatenate(cols["aid"]) if cols["aid"] else np.zeros(0, np.int32)
+    pid = np.concatenate(cols["pid"]) if cols["pid"] else np.zeros(0, np.uint64)
+    ts = np.concatenate(cols["ts"]) if cols["ts"] else np.zeros(0, np.int64)
+    keys = np.concatenate(cols["keys"]) if cols["keys"] else np.zeros((0, bands), np.uint64)
+    del cols
+    shared, crowded = shared_buckets(keys, aid, n_accounts, int(max_item_accounts))
+    keep = ~crowded[shared[:, 0]]
+    row, band = shared[keep, 0], shared[keep, 1]
+    con.register(
+        "_nd_shared_arrow",
+        pa.table(
+            {"aid": aid[row], "pid": pid[row], "ts": ts[row], "band": band.astype(np.int16), "key": keys[row, band]}
+        ),
+    )
+    con.execute("CREATE OR REPLACE TEMP TABLE _nd_shared AS SELECT * FROM _nd_shared_arrow")
+    con.unregister("_nd_shared_arrow")
+    excluded = int(crowded.sum())
+    activity = np.zeros((n_accounts, 1))
+    activity[:, 0] = np.bincount(aid, minlength=n_accounts)  # crowded posts stay in the null's population
+    del keys
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _nd_similar AS
+        WITH m AS (SELECT *, ts // {w} AS bucket FROM _nd_shared),
+        x AS (SELECT *, bucket AS jb FROM m UNION ALL SELECT *, bucket + 1 AS jb FROM m),
+        cand AS (
+            SELECT DISTINCT x.pid AS px, y.pid AS py FROM x JOIN m y
+              ON x.band = y.band AND x.key = y.key AND x.jb = y.bucket
+            WHERE x.pid <> y.pid AND abs(x.ts - y.ts) <= {w} AND (x.jb > x.bucket OR x.pid < y.pid)
+        ),
+        need AS (SELECT * FROM _nd_posts WHERE pid IN (SELECT px FROM cand UNION SELECT py FROM cand))
+        SELECT px.aid AS ax, py.aid AS ay, px.pid AS px, py.pid AS py, px.ts AS tx, py.ts AS ty
+        FROM cand JOIN need px ON px.pid = cand.px JOIN need py ON py.pid = cand.py
+        WHERE len(list_intersect(px.sh, py.sh)) >= {float(threshold)}
+              * (len(px.sh) + len(py.sh) - len(list_intersect(px.sh, py.sh)))"""
+    )
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _pairs AS
+        SELECT least(ax, ay) AS a, greatest(ax, ay) AS b,
+               CASE WHEN ax < ay THEN px ELSE py END AS pa, CASE WHEN ax < ay THEN py ELSE px END AS pb,
+               CASE WHEN ax < ay THEN px ELSE py END AS ka, CASE WHEN ax < ay THEN py ELSE px END AS kb,
+               CASE WHEN ax < ay THEN tx ELSE ty END AS ta, CASE WHEN ax < ay THEN ty ELSE tx END AS tb,
+               CASE WHEN ax < ay THEN px ELSE py END AS item
+        FROM _nd_similar WHERE ax <> ay"""
+    )
+    similar = one(con, "SELECT count(*) FROM _nd_similar")
+    edges = candidate_edges(con, min_count)
+    stats = {
+        "actions": int(total),
+        "crowd_actions": int(excluded),
+        "accounts": int((activity[:, 0] > 0).sum()),
+        "similar_pairs": int(similar),
+        "coinciding_pairs": int(one(con, "SELECT count(*) FROM _pairs")),
+        "candidate_edges": edges.num_rows,
+        "strata": 1,
+        "seconds_counting": round(time.perf_counter() - t0, 3),
+    }
+    con.execute("DROP TABLE IF EXISTS _nd_shared; DROP TABLE IF EXISTS _nd_posts")
+    return LayerCounts("near-dup", window, edges, activity, activity.sum(axis=0), np.array([float(similar)]), stats)
+
+
+def shared_buckets(keys: np.ndarray, aid: np.ndarray, n_accounts: int, cap: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows that share a band key with another row, and rows whose key is shared by > ``cap`` accounts.
+
+    Returns ``(shared, crowded)``: ``shared`` is an (m x 2) array of (row, band) for every row whose
+    key in that band occurs more than once; ``crowded`` marks rows with a key some band shares among
+    more than ``cap`` distinct accounts (the text everyone posts). Sorting per band keeps memory to
+    one band at a time.
+    """
+    n, bands = keys.shape
+    crowded = np.zeros(n, dtype=bool)
+    out = []
+    for band in range(bands):
+        order = np.argsort(keys[:, band], kind="stable")
+        k = keys[order, band]
+        new = np.ones(n, dtype=bool)
+        new[1:] = k[1:] != k[:-1]
+        group = np.cumsum(new) - 1
+        size = np.bincount(group)
+        multi = size[group] > 1
+        r, g = order[multi], group[multi]
+        if not len(r):
+            continue
+        distinct = np.unique(g.astype(np.int64) * max(n_accounts, 1) + aid[r])
+        actors = np.bincount(distinct // max(n_accounts, 1), minlength=len(size))
+        crowded[r[actors[g] > cap]] = True
+        out.append(np.column_stack([r, np.full(len(r), band)]))
+    shared = np.concatenate(out) if out else np.zeros((0, 2), dtype=np.int64)
+    return shared, crowded
+
+
+def band_keys(shingles: pa.ListArray, bands: int, rows: int, seed: int = 0) -> np.ndarray:
+    """LSH band keys (n x bands, uint64) of each row's MinHash signature over its shingle hashes.
+
+    Hash j of a shingle hash x is the top 32 bits of (A_j * x + B_j) mod 2^64 with A_j odd
+    (multiply-shift universal hashing); a row's MinHash is the minimum over its shingles, taken
+    with ``np.minimum.reduceat`` over the list offsets. Every row needs at least one shingle.
+    """
+    offsets = shingles.offsets.to_numpy()
+    values = shingles.flatten().to_numpy().astype(np.uint64, copy=False)
+    starts = (offsets[:-1] - offsets[0]).astype(np.int64)
+    n = len(shingles)
+    rng = np.random.default_rng(seed)
+    mult = rng.integers(0, 2**63, size=bands * rows, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    add = rng.integers(0, 2**63, size=bands * rows, dtype=np.uint64)
+    keys = np.zeros((n, bands), dtype=np.uint64)
+    mix = np.uint64(0x9E3779B97F4A7C15)
+    with np.errstate(over="ignore"):
+        for band in range(bands):
+            key = np.zeros(n, dtype=np.uint64)
+            for r in range(rows):
+                j = band * rows + r
+                h = (values * mult[j] + add[j]) >> np.uint64(32)
+                key = key * mix + np.minimum.reduceat(h, starts) + np.uint64(1)
+            keys[:, band] = key
+    return keys
+
+
+FEATURE_KINDS = {
+    "repost": "SELECT account_id, 'r:' || repost_of_id AS f FROM posts WHERE repost_of_id IS NOT NULL",
+    "link": f"SELECT account_id, 'u:' || {norm_url_sql('u')} AS f FROM (SELECT account_id, unnest(urls) AS u FROM posts "
+    "WHERE kind <> 'repost' AND len(urls) > 0)",
+    "hashtag": "SELECT account_id, 'h:' || unnest(list_distinct(hashtags)) AS f FROM posts "
+    "WHERE kind <> 'repost' AND len(hashtags) > 0",
+}
+
+
+def similarity_features(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    kinds: tuple[str, ...] = ("repost", "link", "hashtag"),
+    min_features: int = 10,
+    max_item_accounts: int = 50,
+) -> tuple[np.ndarray, sp.csr_matrix]:
+    """What each account reposts, links and tags, as an (accounts x features) count matrix.
+
+    Returns the dense account numbers of the rows and the matrix. Features used by one account
+    cannot be shared and those used by more than ``max_item_accounts`` carry almost no weight after
+    IDF while costing quadratic work, so both are dropped; accounts left with fewer than
+    ``min_features`` distinct features are too thin to compare.
+    """
+    union = " UNION ALL ".join(FEATURE_KINDS[k] for k in kinds)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _sim_tf AS
+        WITH f AS ({union}),
+        tf AS (SELECT c.aid, hash(f.f) AS fh, count(*) AS tf FROM f JOIN _acc c ON c.account_id = f.account_id
+               WHERE f.f IS NOT NULL GROUP BY ALL),
+        kept AS (SELECT * FROM tf SEMI JOIN (SELECT fh FROM tf GROUP BY fh
+                 HAVING count(*) BETWEEN 2 AND {int(max_item_accounts)}) USING (fh))
+        SELECT aid, dense_rank() OVER (ORDER BY fh) - 1 AS fid, tf FROM kept
+        SEMI JOIN (SELECT aid FROM kept GROUP BY aid HAVING count(*) >= {int(min_features)}) USING (aid)"""
+    )
+    aid, fid, tf = (c.to_numpy() for c in con.sql("SELECT aid, fid, tf FROM _sim_tf").to_arrow_table().columns)
+    con.execute("DROP TABLE _sim_tf")
+    accounts, rows = np.unique(aid, return_inverse=True)
+    n_features = int(fid.max()) + 1 if len(fid) else 0
+    counts = sp.csr_matrix((tf.astype(np.float64), (rows, fid)), shape=(len(accounts), n_features))
+    return accounts, counts
+
+
+def tfidf(counts: sp.csr_matrix) -> sp.csr_matrix:
+    """Rows as L2-normalised TF-IDF vectors: sublinear tf (1 + log tf), smoothed idf."""
+    x = counts.tocsr(copy=True)
+    x.data = 1.0 + np.log(x.data)
+    df = np.bincount(x.indices, minlength=x.shape[1])
+    idf = np.log((1.0 + x.shape[0]) / (1.0 + df)) + 1.0
+    x = x @ sp.diags(idf)
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sp.csr_matrix(sp.diags(1.0 / norms) @ x)
+
+
+def cosine_pairs(
+    x: sp.csr_matrix, min_cosine: float, top_k: int | None = None, chunk: int = 2000
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row pairs ``i < j`` with cosine >= ``min_cosine`` (each row keeps its ``top_k`` best), by chunks."""
+    out_i, out_j, out_v = [], [], []
+    xt = x.T.tocsr()
+    for start in range(0, x.shape[0], chunk):
+        s = (x[start : start + chunk] @ xt).tocoo()
+        i, j, v = s.row + start, s.col, s.data
+        keep = (i != j) & (v >= min_cosine - 1e-12)
+        i, j, v = i[keep], j[keep], v[keep]
+        if top_k:
+            order = np.lexsort((-v, i))
+            i, j, v = i[order], j[order], v[order]
+            first = np.searchsorted(i, i, side="left")
+            keep = (np.arange(len(i)) - first) < top_k
+            i, j, v = i[keep], j[keep], v[keep]
+        out_i.append(np.minimum(i, j))
+        out_j.append(np.maximum(i, j))
+        out_v.append(np.minimum(v, 1.0))
+    if not out_i:
+        return np.array([], dtype=np.int64), np.array([], dtype=np.int64), np.array([])
+    i, j, v = np.concatenate(out_i), np.concatenate(out_j), np.concatenate(out_v)
+    _, first = np.unique(i.astype(np.int64) * x.shape[0] + j, return_index=True)
+    return i[first], j[first], v[first]
+
+
+def shared_counts(counts: sp.csr_matrix, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Number of distinct features rows ``i`` and ``j`` have in common, pair by pair."""
+    b = (counts > 0).astype(np.float64).tocsr()
+    return np.asarray(b[i].multiply(b[j]).sum(axis=1)).ravel()
+
+
+def drop_scratch(con: duckdb.DuckDBPyConnection) -> None:
+    for t in ("_act", "_items", "_pairs", "_nd_posts", "_nd_similar"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")

@@ -192,18 +192,17 @@ class _Run:
         self.batch_no += 1
         stage = self.txn.new_file("posts")
         cols = ", ".join(f.name for f in POSTS)
-        rows, distinct = self.con.execute(
-            "SELECT count(*), count(DISTINCT post_id) FROM _final WHERE reject_reason IS NULL"
-        ).fetchone()
         # Repeats inside the batch are dropped here (first occurrence kept), so that the staged part can
-        # usually become the posts part as it is.
-        first = (
-            ""
-            if rows == distinct
-            else "QUALIFY row_number() OVER (PARTITION BY post_id ORDER BY source_file, source_line) = 1"
+        # usually become the posts part as it is. Repeats are rare: find them with one aggregation and
+        # filter against that small table.
+        self.con.execute(
+            "CREATE OR REPLACE TEMP TABLE _repeats AS SELECT post_id, min((source_file, source_line)) AS first "
+            "FROM _final WHERE reject_reason IS NULL GROUP BY post_id HAVING count(*) > 1"
         )
         self.con.execute(
-            f"COPY (SELECT {cols} FROM _final WHERE reject_reason IS NULL {first}) TO {sql_str(str(stage))} (FORMAT parquet)"
+            f"COPY (SELECT {cols} FROM _final f WHERE reject_reason IS NULL AND NOT EXISTS ("
+            f"SELECT 1 FROM _repeats r WHERE r.post_id = f.post_id AND r.first <> (f.source_file, f.source_line))"
+            f") TO {sql_str(str(stage))} (FORMAT parquet)"
         )
         self.stage_files.append(str(stage))
         n = self.con.execute("SELECT count(*) FROM _final").fetchone()[0]

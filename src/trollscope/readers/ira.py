@@ -84,14 +84,14 @@ def read(con: duckdb.DuckDBPyConnection, files: list[str], opts: ReadOptions) ->
             )
         records = f"""
             SELECT r.author_id AS account_id, coalesce(a.author, r.author_id) AS handle,
-                   {when} AS created_at, content AS text, {lang} AS lang, {kind} AS kind,
+                   _t AS created_at, content AS text, {lang} AS lang, {kind} AS kind,
                    source_file, source_line,
-                   CASE WHEN {when} IS NULL THEN 'bad date: ' || coalesce(publish_date, '(empty)')
+                   CASE WHEN _t IS NULL THEN 'bad date: ' || coalesce(publish_date, '(empty)')
                         WHEN r.author_id IS NULL THEN 'no author' END AS reject_reason,
-                   CASE WHEN {when} IS NULL OR r.author_id IS NULL
+                   CASE WHEN _t IS NULL OR r.author_id IS NULL
                         THEN concat_ws(',', r.author_id, content, publish_date) END AS raw,
                    following, followers, updates
-            FROM {source} r LEFT JOIN ira_authors a ON a.author_id = r.author_id
+            FROM (SELECT *, {when} AS _t FROM {source}) r LEFT JOIN ira_authors a ON a.author_id = r.author_id
         """
         labels = (
             "map_from_entries(list_filter(["
@@ -115,14 +115,14 @@ def read(con: duckdb.DuckDBPyConnection, files: list[str], opts: ReadOptions) ->
         label_cols = [c for c in ("account_type", "account_category", "new_june_2018") if c in has]
         records = f"""
             SELECT external_author_id AS account_id, author AS handle, {post_id} AS post_id,
-                   {when} AS created_at, content AS text, {lang} AS lang, {kind} AS kind,
+                   _t AS created_at, content AS text, {lang} AS lang, {kind} AS kind,
                    source_file, source_line,
-                   CASE WHEN {when} IS NULL THEN 'bad date: ' || coalesce(publish_date, '(empty)')
+                   CASE WHEN _t IS NULL THEN 'bad date: ' || coalesce(publish_date, '(empty)')
                         WHEN coalesce(external_author_id, author) IS NULL THEN 'no author' END AS reject_reason,
-                   CASE WHEN {when} IS NULL OR coalesce(external_author_id, author) IS NULL
+                   CASE WHEN _t IS NULL OR coalesce(external_author_id, author) IS NULL
                         THEN concat_ws(',', external_author_id, author, content, publish_date) END AS raw,
                    {", ".join(label_cols + [c for c in ("following", "followers", "updates") if c in has]) or "1 AS _none"}
-            FROM {source}
+            FROM (SELECT *, {when} AS _t FROM {source})
         """
         labels = (
             "map_from_entries(list_filter(["

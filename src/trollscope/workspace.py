@@ -194,7 +194,7 @@ class Workspace:
         """A whole table as Arrow (for small tables: accounts, clusters, logs)."""
         con = self.connect()
         try:
-            return con.execute(f"SELECT * FROM {name}").to_arrow_table()
+            return con.sql(f"SELECT * FROM {name}").to_arrow_table()
         finally:
             con.close()
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from scipy import stats
 
 from .layers import LayerCounts, cosine_pairs, tfidf
 
@@ -49,6 +48,8 @@ def expected_coactions(counts: LayerCounts, a: np.ndarray, b: np.ndarray) -> np.
 
 def poisson_p(k: np.ndarray, lam: np.ndarray) -> np.ndarray:
     """P(K ≥ k) for K ~ Poisson(λ)."""
+    from scipy import stats  # imported here: scipy.stats costs ~0.5 s, which every CLI call would pay
+
     return stats.poisson.sf(np.asarray(k) - 1, np.maximum(np.asarray(lam, dtype=float), 1e-300))
 
 

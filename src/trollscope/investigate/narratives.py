@@ -31,7 +31,6 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
-from scipy import stats
 
 from ..readers._scan import sql_str
 from ..workspace import Workspace
@@ -266,6 +265,8 @@ def granger(y: np.ndarray, x: np.ndarray, p: int, observed: np.ndarray | None = 
     if rss_u <= 1e-12 or not np.isfinite(rss_u):
         return float("nan"), float("nan"), n
     f = max((rss_r - rss_u) / p, 0.0) / (rss_u / dof)
+    from scipy import stats  # imported here: costly at start-up
+
     return float(f), float(stats.f.sf(f, p, dof)), n
 
 

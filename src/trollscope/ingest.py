@@ -375,11 +375,13 @@ def _finalize_sql(records: str, available: set[str], fmt: str, ingest_id: str, f
                             WHEN reply_to_id IS NOT NULL OR reply_to_handle IS NOT NULL
                                  OR reply_to_account_id IS NOT NULL THEN 'reply'
                             ELSE 'original' END) AS kind,
-        coalesce(urls, regexp_extract_all(coalesce(text, ''), '{URL_RE}')) AS urls,
-        coalesce(hashtags, list_transform(regexp_extract_all(coalesce(text, ''), '{HASHTAG_RE}', 1), lambda t: lower(t)))
-            AS hashtags,
-        coalesce(mentions, list_transform(regexp_extract_all(coalesce(text, ''), '{MENTION_RE}', 1), lambda t: lower(t)))
-            AS mentions,
+        -- `contains` first: most posts have no tag, mention or link, and a substring test is far cheaper
+        -- than the regular expression.
+        coalesce(urls, CASE WHEN contains(text, 'http') THEN regexp_extract_all(text, '{URL_RE}') ELSE [] END) AS urls,
+        coalesce(hashtags, CASE WHEN contains(text, '#')
+            THEN list_transform(regexp_extract_all(text, '{HASHTAG_RE}', 1), lambda t: lower(t)) ELSE [] END) AS hashtags,
+        coalesce(mentions, CASE WHEN contains(text, '@')
+            THEN list_transform(regexp_extract_all(text, '{MENTION_RE}', 1), lambda t: lower(t)) ELSE [] END) AS mentions,
         {sql_str(fmt)} AS source_format,
         {sql_str(ingest_id)} AS ingest_id,
         coalesce(reject_reason, CASE WHEN created_at IS NULL THEN 'missing or bad date'

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import sys
@@ -47,6 +48,56 @@ def workspace_option(f: Callable) -> Callable:
         show_default=f"./{DEFAULT_PATH} or $TROLLSCOPE_WORKSPACE",
         help="Workspace directory (the canonical store).",
     )(f)
+
+
+def _parse_map(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for item in value:
+        for pair in item.split(","):
+            if not pair.strip():
+                continue
+            if "=" not in pair:
+                raise click.BadParameter(f"{pair!r} is not CANONICAL=SOURCE (e.g. text=tweet_text)")
+            k, v = pair.split("=", 1)
+            mapping[k.strip()] = v.strip()
+    return mapping
+
+
+def reader_options(f: Callable) -> Callable:
+    """The options of every command that reads sources (ingest, run), handed over as ``fmt`` and
+    ``read_options`` (a ``ReadOptions``)."""
+    from ..readers import ReadOptions, registry
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, mapping, time_format, delimiter, encoding, labels, **kwargs: Any) -> Any:
+        opts = ReadOptions(
+            encoding=encoding, mapping=mapping, time_format=time_format, delimiter=delimiter, labels=labels
+        )
+        return f(*args, read_options=opts, **kwargs)
+
+    options = [
+        click.option(
+            "-f",
+            "--format",
+            "fmt",
+            type=click.Choice(sorted(registry())),
+            help="Reader to use (default: detected per file).",
+        ),
+        click.option(
+            "--map",
+            "mapping",
+            multiple=True,
+            callback=_parse_map,
+            help="Column mapping for generic files: CANONICAL=SOURCE[,…], e.g. post_id=tweet_id,text=text.",
+        ),
+        click.option("--time-format", help="strptime format of the timestamp column, e.g. '%d-%m-%Y %H.%M'."),
+        click.option("--delimiter", help="Field delimiter of generic CSV files (default ',')."),
+        click.option("--encoding", default="utf-8", show_default=True, help="Text encoding, e.g. latin-1."),
+        click.option("--labels", type=click.Path(exists=True, dir_okay=False), help="CSV of account labels to join."),
+    ]
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
 
 
 def json_option(f: Callable) -> Callable:

@@ -1,4 +1,4 @@
-"""Commands that bring data in and describe it: ingest, info, simulate, demo."""
+"""Commands that bring data in and describe it: ingest, info, simulate."""
 
 from __future__ import annotations
 
@@ -10,21 +10,7 @@ from .. import sources
 from ..info import info as info_api
 from ..ingest import IngestResult
 from ..ingest import ingest as ingest_api
-from ..readers import ReadOptions, registry
-from ._common import emit_json, json_option, progress, table, workspace_option
-
-
-def _parse_map(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> dict[str, str]:
-    mapping: dict[str, str] = {}
-    for item in value:
-        for pair in item.split(","):
-            if not pair.strip():
-                continue
-            if "=" not in pair:
-                raise click.BadParameter(f"{pair!r} is not CANONICAL=SOURCE (e.g. text=tweet_text)")
-            k, v = pair.split("=", 1)
-            mapping[k.strip()] = v.strip()
-    return mapping
+from ._common import emit_json, json_option, progress, reader_options, table, workspace_option
 
 
 def _summary(r: IngestResult) -> str:
@@ -46,26 +32,9 @@ def register(cli: click.Group) -> None:
     @cli.command()
     @click.argument("inputs", nargs=-1, required=True)
     @workspace_option
-    @click.option(
-        "-f",
-        "--format",
-        "fmt",
-        type=click.Choice(sorted(registry())),
-        help="Reader to use (default: detected per file).",
-    )
-    @click.option(
-        "--map",
-        "mapping",
-        multiple=True,
-        callback=_parse_map,
-        help="Column mapping for generic files: CANONICAL=SOURCE[,…], e.g. post_id=tweet_id,text=text.",
-    )
-    @click.option("--time-format", help="strptime format of the timestamp column, e.g. '%d-%m-%Y %H.%M'.")
-    @click.option("--delimiter", help="Field delimiter of generic CSV files (default ',').")
-    @click.option("--encoding", default="utf-8", show_default=True, help="Text encoding, e.g. latin-1.")
-    @click.option("--labels", type=click.Path(exists=True, dir_okay=False), help="CSV of account labels to join.")
+    @reader_options
     @json_option
-    def ingest(inputs, workspace, fmt, mapping, time_format, delimiter, encoding, labels, as_json):
+    def ingest(inputs, workspace, fmt, read_options, as_json):
         """Read INPUTS (files, directories, globs; gzip/zstd/bz2/xz) into the workspace.
 
         Every record is stored, rejected (with file, line and reason) or counted as a duplicate;
@@ -79,13 +48,10 @@ def register(cli: click.Group) -> None:
             trollscope ingest Tweets.csv --map post_id=tweet_id,handle=name,text=text,created_at=tweet_created \\
                 --time-format '%d-%m-%Y %H.%M'
         """
-        opts = ReadOptions(
-            encoding=encoding, mapping=mapping, time_format=time_format, delimiter=delimiter, labels=labels
-        )
         files = sources.resolve(list(inputs))
         total = sum(f.stat().st_size for f in files)
         with progress(total, "ingest") as update:
-            result = ingest_api(list(inputs), workspace, format=fmt, options=opts, progress=update)
+            result = ingest_api(list(inputs), workspace, format=fmt, options=read_options, progress=update)
         if as_json:
             emit_json(result.as_dict())
         else:

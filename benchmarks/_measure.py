@@ -24,17 +24,29 @@ class Measure:
 
 
 def run(cmd: list[str], env: dict | None = None, cwd: Path | None = None) -> Measure:
-    """Run ``cmd``; its wall time and peak resident memory (from wait4, so only this child counts)."""
+    """Run ``cmd``; its wall time and peak resident memory.
+
+    The command runs under the small launcher ``_peak.py``: a child's ru_maxrss starts at the size of
+    the process it was forked from, so measuring from this (possibly large) process would inflate it.
+    """
     t0 = time.perf_counter()
+    launcher = [sys.executable, str(Path(__file__).resolve().parent / "_peak.py")]
     with open(os.devnull, "w") as devnull:
-        p = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=devnull, env={**os.environ, **(env or {})}, cwd=cwd, text=True
+        p = subprocess.run(
+            [*launcher, *cmd],
+            stdout=subprocess.PIPE,
+            stderr=devnull,
+            env={**os.environ, **(env or {})},
+            cwd=cwd,
+            text=True,
         )
-        out = p.stdout.read() if p.stdout else ""
-        _, status, usage = os.wait4(p.pid, 0)
     seconds = time.perf_counter() - t0
-    p.returncode = os.waitstatus_to_exitcode(status)
-    return Measure(seconds, usage.ru_maxrss / 1024, p.returncode, out)
+    lines = p.stdout.rstrip().splitlines()
+    peak_mb = float("nan")
+    if lines and lines[-1].startswith("PEAK_KB "):
+        peak_mb = int(lines[-1].split()[1]) / 1024
+        lines = lines[:-1]
+    return Measure(seconds, peak_mb, p.returncode, "\n".join(lines))
 
 
 def peers_python() -> str:

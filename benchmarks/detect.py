@@ -54,19 +54,9 @@ TS = [sys.executable, "-m", "trollscope"]
 HERE = Path(__file__).resolve().parent
 
 
-def measured(cmd: list[str], cwd: Path | None = None) -> Measure:
-    """``run`` through _peak.py, so the peak memory is the command's own, not this process's."""
-    m = run([sys.executable, str(HERE / "_peak.py"), *cmd], cwd=cwd)
-    lines = m.stdout.rstrip().splitlines()
-    if lines and lines[-1].startswith("PEAK_KB "):
-        m.peak_mb = int(lines[-1].split()[1]) / 1024
-        m.stdout = "\n".join(lines[:-1])
-    return m
-
-
 def timed(cmd: list[str], timeout_min: float, cwd: Path | None = None) -> tuple[Measure, bool]:
-    """``measured`` under coreutils ``timeout``; True when the command was stopped for taking too long."""
-    m = measured(["timeout", "-k", "30", str(int(timeout_min * 60)), *cmd], cwd=cwd)
+    """``run`` under coreutils ``timeout``; True when the command was stopped for taking too long."""
+    m = run(["timeout", "-k", "30", str(int(timeout_min * 60)), *cmd], cwd=cwd)
     return m, m.returncode in (124, 137)
 
 
@@ -174,7 +164,7 @@ def run_trollscope(ws: Path, layers: str, tmp: Path, write: bool = False, memory
         cmd.append("--_write")
     if memory_limit:
         cmd += ["--_memory-limit", memory_limit]
-    m = measured(cmd)
+    m = run(cmd)
     assert m.returncode == 0, f"trollscope detect --layers {layers} failed"
     return m, json.loads(out.read_text())
 

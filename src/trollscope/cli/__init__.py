@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from . import data, detect, investigate, pipeline
+from . import classify, data, detect, investigate, pipeline
 from ._common import Group
 
 
@@ -26,3 +26,4 @@ data.register(main)
 pipeline.register(main)
 investigate.register(main)
 detect.register(main)
+classify.register(main)

@@ -1,0 +1,1 @@
+"""Classify: recognise accounts like known operation accounts, and say how well that works."""

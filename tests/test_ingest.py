@@ -259,3 +259,13 @@ def test_labels_file_joins_and_merges_key_by_key(tmp_path, ws_path):
     (tmp_path / "bad.csv").write_text("colour,size\nred,1\n")
     with pytest.raises(ts.readers.ReaderError, match="no account column"):
         ts.ingest(str(f), ws_path, options=ts.ReadOptions(labels=str(tmp_path / "bad.csv")))
+
+
+@pytest.mark.parametrize("magic", [b"\x1f\x8b", b"BZh", b"\x28\xb5\x2f\xfd", b"\xfd7zXZ\x00"])
+def test_broken_compressed_file_is_rejected_and_the_rest_ingests(tmp_path, ws_path, magic):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "broken.csv").write_bytes(magic + b"not really compressed at all, just junk\n" * 3)
+    write_ioarchive(tmp_path / "in" / "good.csv", sample_rows(6))
+    r = ts.ingest(str(tmp_path / "in"), ws_path)
+    assert r.stored == 6 and r.rejected == 1 and _balanced(r)
+    assert any("broken.csv" in n for n in r.notes)

@@ -511,7 +511,8 @@ def test_debates(shared, tmp_path):
     local = datetime.strptime(first["created_at"].removesuffix(" EDT"), "%m/%d/%Y %H:%M:%S")
     expected = local.replace(tzinfo=ZoneInfo("America/New_York")).astimezone(UTC).replace(tzinfo=None)
     got = _query(
-        ws, f"SELECT account_id, handle, created_at FROM posts WHERE source_file = '{files[0]}' AND source_line = 1"
+        ws,
+        f"SELECT account_id, handle, created_at FROM posts WHERE source_file = '{files[0].resolve()}' AND source_line = 1",
     )
     assert got == [(first["userID"], first["userID"], expected)]  # no handle: ingest falls back to the id
     # followers come through to accounts: an account seen once has exactly that row's count

@@ -87,8 +87,12 @@ def ingest(
         # Heads are read in threads: decompression releases the GIL, and thousands of small files
         # otherwise cost a noticeable share of the run.
         with ThreadPoolExecutor(max_workers=4) as pool:
-            heads = list(pool.map(lambda f: sources.head(f, opts.encoding), files))
+            heads = list(pool.map(lambda f: _head_or_error(f, opts.encoding), files))
         for f, h in zip(files, heads, strict=True):
+            if isinstance(h, sources.InputError):  # e.g. looks compressed but the stream is broken
+                run.reject_file(f, None, f"{h}; check the file (a partial download?)", None)
+                run.tick(f)
+                continue
             if not h.strip():
                 run.notes.append(f"{f}: empty file, nothing to read")
                 run.tick(f)
@@ -119,6 +123,13 @@ def ingest(
                 run.read_batch(readers[name], batch)
         result = run.finish(ingest_id=txn.run_id, started=started, inputs=list(inputs), params=params, t0=t0)
     return result
+
+
+def _head_or_error(f: Path, encoding: str) -> str | sources.InputError:
+    try:
+        return sources.head(f, encoding)
+    except sources.InputError as e:
+        return e
 
 
 def _batches(files: list[Path], limit: int) -> list[list[Path]]:
@@ -166,7 +177,16 @@ class _Run:
 
     def read_batch(self, reader, batch: list[Path]) -> None:
         scratch = self.txn.staging / "plain"
-        prepared = {str(sources.prepare(f, scratch)): str(f) for f in batch}
+        try:
+            prepared = {str(sources.prepare(f, scratch)): str(f) for f in batch}
+        except sources.InputError as e:
+            if len(batch) > 1:
+                for f in batch:
+                    self.read_batch(reader, [f])
+                return
+            self.reject_file(batch[0], reader.NAME, str(e), None)
+            self.tick(batch[0])
+            return
         self.con.execute("CREATE OR REPLACE TEMP TABLE _file_map (scan VARCHAR, original VARCHAR)")
         self.con.executemany("INSERT INTO _file_map VALUES (?, ?)", list(prepared.items()))
         try:

@@ -112,6 +112,9 @@ def prepare(path: Path, staging: Path) -> Path:
     while target.exists():
         n += 1
         target = staging / f"{path.name}.{n}.plain"
-    with open_binary(path) as src, open(target, "wb") as dst:
-        shutil.copyfileobj(src, dst, 4 * 1024 * 1024)
+    try:
+        with open_binary(path) as src, open(target, "wb") as dst:
+            shutil.copyfileobj(src, dst, 4 * 1024 * 1024)
+    except (OSError, EOFError, zstandard.ZstdError, lzma.LZMAError) as e:
+        raise InputError(f"{path}: cannot be decompressed ({e})") from e
     return target

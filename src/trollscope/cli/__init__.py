@@ -16,8 +16,9 @@ from ._common import Group
 def main(ctx: click.Context, debug: bool) -> None:
     """Find and examine coordinated influence operations in social-media data.
 
-    ingest -> detect -> investigate -> report. Start with `trollscope demo`, or ingest your own
-    files with `trollscope ingest FILES -w WORKSPACE`.
+    ingest -> detect -> investigate -> classify -> report. Start with `trollscope demo`; run the
+    whole pipeline on your own files with `trollscope run FILES -o OUT`, or stage by stage
+    starting with `trollscope ingest FILES -w WORKSPACE`.
     """
     ctx.obj = {"debug": debug}
 

@@ -269,3 +269,9 @@ def test_broken_compressed_file_is_rejected_and_the_rest_ingests(tmp_path, ws_pa
     r = ts.ingest(str(tmp_path / "in"), ws_path)
     assert r.stored == 6 and r.rejected == 1 and _balanced(r)
     assert any("broken.csv" in n for n in r.notes)
+
+
+def test_an_empty_directory_is_an_error_naming_it(tmp_path, ws_path):
+    (tmp_path / "nothing").mkdir()
+    with pytest.raises(ts.sources.InputError, match="nothing: the directory holds no files"):
+        ts.ingest(str(tmp_path / "nothing"), ws_path)

@@ -86,9 +86,7 @@ def test_values_have_the_archive_shapes(db) -> None:
     assert one(db, f"SELECT count(*) FROM posts WHERE NOT regexp_full_match(tweet_time, '{pattern}')") == 0
     assert {r[0] for r in db.execute("SELECT DISTINCT is_retweet FROM posts").fetchall()} == {"True", "False"}
     # Empty optional fields are empty, read back as NULL.
-    assert (
-        one(db, "SELECT count(*) FROM posts WHERE is_retweet = 'False' AND retweet_tweetid IS NOT NULL") == 0
-    )
+    assert one(db, "SELECT count(*) FROM posts WHERE is_retweet = 'False' AND retweet_tweetid IS NOT NULL") == 0
     assert one(db, "SELECT count(latitude) + count(longitude) FROM posts") == 0
     # Every kind of post is there, in plausible shares.
     shares = dict(
@@ -118,23 +116,11 @@ def test_same_seed_same_bytes_other_seed_differs(sim, tmp_path: Path) -> None:
 
 
 def test_truth_covers_every_account_and_only_them(db) -> None:
-    assert (
-        one(
-            db, "SELECT count(*) FROM (SELECT DISTINCT userid FROM posts EXCEPT SELECT account_id FROM truth)"
-        )
-        == 0
-    )
-    assert (
-        one(
-            db, "SELECT count(*) FROM (SELECT account_id FROM truth EXCEPT SELECT DISTINCT userid FROM posts)"
-        )
-        == 0
-    )
+    assert one(db, "SELECT count(*) FROM (SELECT DISTINCT userid FROM posts EXCEPT SELECT account_id FROM truth)") == 0
+    assert one(db, "SELECT count(*) FROM (SELECT account_id FROM truth EXCEPT SELECT DISTINCT userid FROM posts)") == 0
     assert one(db, "SELECT count(*) - count(DISTINCT account_id) FROM truth") == 0
     assert one(db, "SELECT count(DISTINCT lower(handle)) FROM truth") == one(db, "SELECT count(*) FROM truth")
-    mismatched = (
-        "SELECT count(*) FROM posts JOIN truth ON account_id = userid WHERE handle <> user_screen_name"
-    )
+    mismatched = "SELECT count(*) FROM posts JOIN truth ON account_id = userid WHERE handle <> user_screen_name"
     assert one(db, mismatched) == 0
 
 
@@ -149,10 +135,7 @@ def test_every_style_is_planted(db) -> None:
         == 0
     )
     sizes = [
-        r[0]
-        for r in db.execute(
-            "SELECT count(*) FROM truth WHERE campaign <> 'organic' GROUP BY campaign"
-        ).fetchall()
+        r[0] for r in db.execute("SELECT count(*) FROM truth WHERE campaign <> 'organic' GROUP BY campaign").fetchall()
     ]
     assert all(10 <= s <= 40 for s in sizes)
     assert sum(sizes) < 0.1 * one(db, "SELECT count(*) FROM truth")

@@ -154,7 +154,6 @@ class _Run:
         self.stage_files: list[str] = []
         self.notes: list[str] = []
         self.readers: dict[str, int] = {}
-        self.batch_no = 0
         self.records = 0
         self.nfiles = 0
         cols = ", ".join(f"{f.name} {sql_type(f.type)}" for f in REJECTS)
@@ -201,7 +200,7 @@ class _Run:
                     self.read_batch(reader, [f])
                 return
             msg = str(e).strip().split("\n")[0]
-            if self.opts.strict and isinstance(e, duckdb.Error):  # e.g. a bare CR inside one record
+            if self.opts.strict and isinstance(e, duckdb.InvalidInputException):  # e.g. a bare CR in a record
                 self.notes.append(f"{batch[0]}: the strict parser refused the file ({msg}); read it leniently")
                 self.opts = replace(self.opts, strict=False)
                 try:
@@ -213,7 +212,6 @@ class _Run:
             self.tick(batch[0])
             return
         self.con.execute("CREATE OR REPLACE TEMP VIEW _records AS SELECT * FROM _final")
-        self.batch_no += 1
         stage = self.txn.new_file("posts")
         cols = ", ".join(f.name for f in POSTS)
         # Repeats inside the batch are dropped here (first occurrence kept), so that the staged part can
@@ -309,7 +307,7 @@ class _Run:
                         SEMI JOIN (SELECT post_id, min((source_file, source_line)) AS first FROM {staged} GROUP BY post_id) f
                           ON s.post_id = f.post_id AND (s.source_file, s.source_line) = f.first
                         ANTI JOIN posts p ON p.post_id = s.post_id
-                    ) TO {sql_str(str(target))} (FORMAT parquet, COMPRESSION zstd)"""
+                    ) TO {sql_str(str(target))} (FORMAT parquet)"""
                 ).fetchone()[0]
                 if stored:
                     txn.append("posts", [target])
@@ -363,10 +361,9 @@ def _finalize_sql(records: str, available: set[str], fmt: str, ingest_id: str, f
     files were scanned from decompressed staging copies; name the user's files instead.
     """
     canonical = {f.name for f in POSTS}
-    base = select_canonical(POSTS, available - {"source_format", "ingest_id"}, "_src")
     keep = [f"{c} AS {c}" if c in available else f"NULL::VARCHAR AS {c}" for c in ("reject_reason", "raw")]
     keep += sorted(available - canonical - {"reject_reason", "raw"})
-    base = base.replace(" FROM _src", f", {', '.join(keep)} FROM ({records}) _src")
+    base = select_canonical(POSTS, available - {"source_format", "ingest_id"}, f"({records}) _src", extra=keep)
     # The reposted original, where the source gives no id: the first 100 characters of its text without
     # the `RT @handle: ` prefix, lower-cased. Copies of one retweet share them (a truncated copy is cut
     # near 140 characters, links sit at the end); IRA retweets mostly carry the original's bare text.

@@ -118,10 +118,10 @@ def sql_type(t: pa.DataType) -> str:
     raise TypeError(f"no SQL type for {t}")
 
 
-def select_canonical(schema: pa.Schema, available: set[str], source: str) -> str:
-    """A SELECT over ``source`` that yields exactly ``schema``'s columns, NULL where absent."""
+def select_canonical(schema: pa.Schema, available: set[str], source: str, extra: list[str] | None = None) -> str:
+    """A SELECT over ``source`` that yields ``schema``'s columns (NULL where absent), then ``extra``."""
     cols = []
     for f in schema:
         expr = f.name if f.name in available else "NULL"
         cols.append(f"CAST({expr} AS {sql_type(f.type)}) AS {f.name}")
-    return f"SELECT {', '.join(cols)} FROM {source}"
+    return f"SELECT {', '.join(cols + (extra or []))} FROM {source}"

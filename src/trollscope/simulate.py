@@ -340,9 +340,7 @@ def _lists(mat: np.ndarray) -> pa.ListArray:
     """A padded (rows, k) matrix with -1 for 'none' as an Arrow list of int32 per row."""
     mat = mat[:, None] if mat.ndim == 1 else mat
     keep = mat >= 0
-    return pa.ListArray.from_arrays(
-        pa.array(_offsets(keep.sum(axis=1))), pa.array(mat[keep], type=pa.int32())
-    )
+    return pa.ListArray.from_arrays(pa.array(_offsets(keep.sum(axis=1))), pa.array(mat[keep], type=pa.int32()))
 
 
 def _empty_lists(n: int) -> pa.ListArray:
@@ -425,9 +423,7 @@ def _pick_distinct(
     return picked
 
 
-def _diurnal_times(
-    rng: np.random.Generator, w0: int, w1: int, offset: np.ndarray, curve: np.ndarray
-) -> np.ndarray:
+def _diurnal_times(rng: np.random.Generator, w0: int, w1: int, offset: np.ndarray, curve: np.ndarray) -> np.ndarray:
     """Times in [w0, w1) following a local-hour rhythm, by rejection (a loop over rounds, not rows)."""
     t = np.empty(len(offset), dtype=np.int64)
     todo = np.arange(len(offset))
@@ -605,9 +601,7 @@ def _bios(rng: np.random.Generator, lean: np.ndarray) -> pa.Array:
         left, right = _pick(rng, _strings(BIO_LEFT), n), _pick(rng, _strings(BIO_RIGHT), n)
         sided = pc.choose(pa.array(lean), neutral, left, right)
         frag = pc.if_else(pa.array(rng.random(n) < 0.6), sided, neutral)
-        parts.append(
-            pc.if_else(pa.array(rng.random(n) < (0.9, 0.6, 0.3)[i]), frag, pa.scalar(None, pa.string()))
-        )
+        parts.append(pc.if_else(pa.array(rng.random(n) < (0.9, 0.6, 0.3)[i]), frag, pa.scalar(None, pa.string())))
     bio = _nullify_empty(_join_present(parts, " | "))
     return pc.if_else(pa.array(rng.random(n) < 0.2), pa.scalar(None, pa.string()), bio)
 
@@ -692,9 +686,7 @@ def _build_world(posts: int, n: int, seed: int, files: int) -> _World:
     bot_lag = rng.integers(45, 240, n_bots)
     bot_copies = rng.random(n_bots) < 0.6
     own_posts = NEWSBOT_SHARE * posts / (n_bots + 0.7 * (bot_lead >= 0).sum())
-    bot_interval = np.maximum(
-        300, (SPAN / np.maximum(own_posts, 1) * rng.uniform(0.6, 1.4, n_bots)) // 60 * 60
-    )
+    bot_interval = np.maximum(300, (SPAN / np.maximum(own_posts, 1) * rng.uniform(0.6, 1.4, n_bots)) // 60 * 60)
     bot_phase = START + rng.integers(0, 3600, n_bots)
 
     # Planted campaigns.
@@ -764,9 +756,9 @@ def _build_world(posts: int, n: int, seed: int, files: int) -> _World:
             camp.slots = np.where(np.arange(5)[None, :] < k[:, None], slots, -1)
             span_days = (end - start) // DAY
             camp.run_days = np.clip(np.round(0.5 * volume / (k * 0.6)), 5, span_days).astype(np.int64)
-            camp.run_start = (start - START) // DAY + (
-                rng.random(size) * (span_days - camp.run_days + 1)
-            ).astype(np.int64)
+            camp.run_start = (start - START) // DAY + (rng.random(size) * (span_days - camp.run_days + 1)).astype(
+                np.int64
+            )
             camp.mix = rng.uniform(0.2, 0.8, size)
             camp.filler = volume * 0.2
         n_actions = max(8, round(0.5 * volume.sum() / per_action))
@@ -774,9 +766,7 @@ def _build_world(posts: int, n: int, seed: int, files: int) -> _World:
             _diurnal_times(rng, start, end, np.full(n_actions, OPERATOR_OFFSET), np.full(n_actions, OFFICE))
         )
         if style != "persona":
-            camp.tags = _campaign_tags(
-                rng, tag_names, 2 if style == "hashtag_push" else int(rng.integers(1, 3))
-            )
+            camp.tags = _campaign_tags(rng, tag_names, 2 if style == "hashtag_push" else int(rng.integers(1, 3)))
         if style == "hashtag_push":  # the pushed set: own tags plus a trending partisan one
             camp.tags += list(rng.choice(pools[N_COMM + (side - 1)], 1))
         campaigns.append(camp)
@@ -928,10 +918,7 @@ def _concat(pieces: list[_Piece], shift: bool) -> _Piece:
         author=np.concatenate([p.author for p in pieces]),
         kind=np.concatenate([p.kind for p in pieces]),
         target=np.concatenate(
-            [
-                np.where(p.target >= 0, p.target + (b if shift else 0), -1)
-                for p, b in zip(pieces, base, strict=True)
-            ]
+            [np.where(p.target >= 0, p.target + (b if shift else 0), -1) for p, b in zip(pieces, base, strict=True)]
         ),
         body=pa.concat_arrays([p.body for p in pieces]),
         tags=pa.concat_arrays([p.tags for p in pieces]),
@@ -943,16 +930,12 @@ def _concat(pieces: list[_Piece], shift: bool) -> _Piece:
 def _tokens(rng: np.random.Generator, topic: np.ndarray, lengths: np.ndarray, share: float) -> np.ndarray:
     """Flat token ids: common words (Zipf) mixed with each row's topic vocabulary."""
     t = np.repeat(topic, lengths)
-    general = np.minimum(
-        np.searchsorted(_GENERAL_CUM, rng.random(len(t)) * _GENERAL_CUM[-1]), len(GENERAL) - 1
-    )
+    general = np.minimum(np.searchsorted(_GENERAL_CUM, rng.random(len(t)) * _GENERAL_CUM[-1]), len(GENERAL) - 1)
     topical = TOPIC_MAT[t, (rng.random(len(t)) * TOPIC_LEN[t]).astype(np.int64)]
     return np.where(rng.random(len(t)) < share, topical, general)
 
 
-def _body(
-    rng: np.random.Generator, topic: np.ndarray, lo: int, hi: int, share: float, emoji: float = 0.1
-) -> pa.Array:
+def _body(rng: np.random.Generator, topic: np.ndarray, lo: int, hi: int, share: float, emoji: float = 0.1) -> pa.Array:
     """Word-bag text of lo..hi words on the row's topic, sometimes ending in an emoji."""
     has_emoji = rng.random(len(topic)) < emoji
     lengths = rng.integers(lo, hi + 1, len(topic)) + has_emoji
@@ -980,9 +963,7 @@ def _community_urls(rng: np.random.Generator, community: np.ndarray, t: np.ndarr
     """A link to one of the community's domains on a share p of rows, null elsewhere."""
     rows = np.flatnonzero(rng.random(len(t)) < p)
     c = community[rows]
-    domain = _DOMAINS.take(
-        pa.array(_DOMAIN_OFF[c] + (rng.random(len(rows)) * _DOMAIN_LEN[c]).astype(np.int64))
-    )
+    domain = _DOMAINS.take(pa.array(_DOMAIN_OFF[c] + (rng.random(len(rows)) * _DOMAIN_LEN[c]).astype(np.int64)))
     return _scatter(pa.nulls(len(t), pa.string()), rows, _urls(rng, domain, t[rows]))
 
 
@@ -1004,9 +985,7 @@ def _organic_tags(
     has_day = (k >= 1) & (rng.random(n) < 0.35)
     has_side = (lean != NO_LEAN) & (COMM_LEAN[comm] == NO_LEAN) & (k - has_day >= 1) & (rng.random(n) < 0.3)
     own = _pick_distinct(rng, world.tag_pools, world.tag_weights, comm, k - has_day - has_side)
-    side = _pick_distinct(
-        rng, world.tag_pools, world.tag_weights, N_COMM + np.maximum(lean, 1) - 1, has_side * 1
-    )
+    side = _pick_distinct(rng, world.tag_pools, world.tag_weights, N_COMM + np.maximum(lean, 1) - 1, has_side * 1)
     return np.column_stack([own, np.where(has_day, _day_tags(rng, world, t), -1), side])
 
 
@@ -1072,9 +1051,7 @@ def _repost_ring(rng: np.random.Generator, world: _World, camp: _Campaign, w0: i
     if not len(acts):
         return None
     n = len(acts)
-    author = np.where(
-        rng.random(n) < 0.5, rng.choice(camp.hubs, n), world.popular_accounts(rng, camp.side, n)
-    )
+    author = np.where(rng.random(n) < 0.5, rng.choice(camp.hubs, n), world.popular_accounts(rng, camp.side, n))
     own = np.where(rng.random(n) < 0.5, rng.choice(camp.tags, n), -1)
     tags = np.column_stack([_side_tags(rng, world, np.full(n, camp.side), (0.2, 0.5, 0.3)), own])
     body = _body(rng, _side_topic(camp.side, n), 8, 18, 0.5)
@@ -1117,9 +1094,7 @@ def _copypaste(rng: np.random.Generator, world: _World, camp: _Campaign, w0: int
     return _Piece.block(t, who, ORIGINAL, body=body, tags=np.column_stack([template_tags[action], extra]))
 
 
-def _hashtag_push(
-    rng: np.random.Generator, world: _World, camp: _Campaign, w0: int, w1: int
-) -> _Piece | None:
+def _hashtag_push(rng: np.random.Generator, world: _World, camp: _Campaign, w0: int, w1: int) -> _Piece | None:
     """Bursts in which each member posts 1–3 different texts carrying the campaign's hashtag set."""
     acts = _in_window(camp.actions, w0, w1)
     if not len(acts):
@@ -1293,9 +1268,7 @@ def _chunk(world: _World, k: int, w0: int, w1: int, size: int) -> tuple[_Piece, 
     rng = np.random.default_rng([world.seed, 1, k])
     bots = _newsbot_posts(rng, world, w0, w1)
     planted = [p for c in world.campaigns if (p := STYLE_POSTS[c.style](rng, world, c, w0, w1)) is not None]
-    filler = np.concatenate(
-        [np.repeat(c.members, rng.poisson(c.filler * (w1 - w0) / SPAN)) for c in world.campaigns]
-    )
+    filler = np.concatenate([np.repeat(c.members, rng.poisson(c.filler * (w1 - w0) / SPAN)) for c in world.campaigns])
     everyone = np.flatnonzero((world.first_chunk == k) & (world.role != NEWSBOT))  # each account posts once
     room = size - len(bots) - sum(len(p) for p in planted) - len(everyone)
     if room < 0:
@@ -1361,9 +1334,7 @@ def _table(world: _World, piece: _Piece, serial: int, rng: np.random.Generator) 
 
     retweets = counted(is_rt, 5e-4)
     other_client = rng.choice(len(CLIENTS), n, p=CLIENT_P[ORGANIC])
-    client = np.where(
-        (rng.random(n) < 0.85) | (world.role[author] == NEWSBOT), world.client[author], other_client
-    )
+    client = np.where((rng.random(n) < 0.85) | (world.role[author] == NEWSBOT), world.client[author], other_client)
     return pa.table(
         {
             "tweetid": tweetid,

@@ -47,6 +47,8 @@ def resolve(inputs: list[str]) -> list[Path]:
                 for f in names
                 if not f.startswith(".") and f.lower() not in _SKIP_NAMES
             ]
+            if not found:
+                raise InputError(f"{item}: the directory holds no files to read")
         elif p.is_file():
             found = [p]
         else:

@@ -13,17 +13,19 @@ from __future__ import annotations
 
 import argparse
 import glob
+import json
 import shutil
 import sys
 from pathlib import Path
 
 import duckdb
-from _measure import SHARED, WORK, peers_python, run, table
+from _measure import SHARED, WORK, Measure, peers_python, run, table
 
 IRA = SHARED / "ira-by-author"
 
 
 def raw_scan_cmd(files_glob: str, to_parquet: Path | None) -> list[str]:
+    """A plain DuckDB scan of the files (dialect sniffed, as a user would type it)."""
     scan = f"read_csv({files_glob!r})"
     sql = (
         f"COPY (SELECT * FROM {scan}) TO '{to_parquet}' (FORMAT parquet)"
@@ -33,13 +35,14 @@ def raw_scan_cmd(files_glob: str, to_parquet: Path | None) -> list[str]:
     return [
         sys.executable,
         "-c",
-        f"import duckdb; print(duckdb.sql({sql!r}).fetchall() if {to_parquet is None} else duckdb.sql({sql!r}))",
+        f"import duckdb; duckdb.execute('SET enable_progress_bar = false'); duckdb.execute({sql!r}).fetchall()",
     ]
 
 
 def cnt_csv(out: Path) -> int:
     """The IRA tweets in coordination-network-toolkit's CSV layout (message_id, user_id, username,
-    repost_id, reply_id, message, timestamp, urls); repost_id is the reposted text's key, as ours."""
+    repost_id, reply_id, message, timestamp, urls); repost_id keys a retweet by its text, since the
+    IRA files have no tweet ids (close to what trollscope's ingest derives)."""
     if out.exists():
         return duckdb.execute(f"SELECT count(*) FROM read_csv('{out}')").fetchone()[0]
     files = sorted(glob.glob(str(IRA / "*" / "*.csv.gz")))
@@ -56,6 +59,13 @@ def cnt_csv(out: Path) -> int:
     return con.execute(f"SELECT count(*) FROM read_csv('{out}')").fetchone()[0]
 
 
+def row(what: str, m: Measure, records: int | str = "", ours: Measure | None = None) -> tuple:
+    """One table row; the last column is trollscope's time over this row's."""
+    ratio = f"{ours.seconds / m.seconds:.2f}" if ours else ""
+    count = f"{records:,}" if isinstance(records, int) else records
+    return (what, count, f"{m.seconds:.1f}", f"{m.peak_mb:.0f}", ratio)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sim-posts", type=int, default=10_000_000)
@@ -64,46 +74,16 @@ def main() -> None:
     args = ap.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     ts = [sys.executable, "-m", "trollscope"]
-    rows = []
 
     ws = WORK / "ira-ws"
     shutil.rmtree(ws, ignore_errors=True)
     ours = run([*ts, "ingest", str(IRA), "-w", str(ws), "--json"])
     assert ours.returncode == 0, "trollscope ingest failed"
-    import json
-
-    d = json.loads(ours.stdout)
-    rows.append(
-        (
-            "trollscope ingest (IRA, 1,719 files)",
-            f"{d['records']:,}",
-            f"{ours.seconds:.1f}",
-            f"{ours.peak_mb:.0f}",
-            "1.0",
-        )
-    )
+    rows = [row("trollscope ingest (IRA, 1,719 files)", ours, json.loads(ours.stdout)["records"], ours)]
     files_glob = str(IRA / "*" / "*.csv.gz")
-    scan = run(raw_scan_cmd(files_glob, None))
-    rows.append(
-        (
-            "raw DuckDB scan: count(*) over read_csv",
-            "",
-            f"{scan.seconds:.1f}",
-            f"{scan.peak_mb:.0f}",
-            f"{ours.seconds / scan.seconds:.2f}",
-        )
-    )
+    rows.append(row("raw DuckDB scan: count(*) over read_csv", run(raw_scan_cmd(files_glob, None)), ours=ours))
     pq = WORK / "raw.parquet"
-    raw = run(raw_scan_cmd(files_glob, pq))
-    rows.append(
-        (
-            "raw DuckDB scan: read_csv -> Parquet",
-            "",
-            f"{raw.seconds:.1f}",
-            f"{raw.peak_mb:.0f}",
-            f"{ours.seconds / raw.seconds:.2f}",
-        )
-    )
+    rows.append(row("raw DuckDB scan: read_csv -> Parquet", run(raw_scan_cmd(files_glob, pq)), ours=ours))
     pq.unlink(missing_ok=True)
 
     if not args.skip_cnt:
@@ -124,31 +104,18 @@ def main() -> None:
             ]
         )
         assert cnt.returncode == 0, "CNT preprocess failed"
-        rows.append(
-            (
-                "coordination-network-toolkit preprocess",
-                f"{n:,}",
-                f"{cnt.seconds:.1f}",
-                f"{cnt.peak_mb:.0f}",
-                f"{ours.seconds / cnt.seconds:.3f}",
-            )
-        )
+        rows.append(row("coordination-network-toolkit preprocess", cnt, n, ours))
 
     if not args.skip_sim:
         sim = WORK / f"sim-{args.sim_posts}"
         if not (sim / "truth.csv").exists():
             made = run([*ts, "simulate", "--posts", str(args.sim_posts), "--seed", "1", "-o", str(sim)])
-            rows.append(
-                (f"trollscope simulate {args.sim_posts:,} posts", "", f"{made.seconds:.1f}", f"{made.peak_mb:.0f}", "")
-            )
+            rows.append(row(f"trollscope simulate {args.sim_posts:,} posts", made))
         ws = WORK / "sim-ws"
         shutil.rmtree(ws, ignore_errors=True)
         big = run([*ts, "ingest", str(sim), "-w", str(ws), "--json"])
         assert big.returncode == 0, "ingest of simulated posts failed"
-        d = json.loads(big.stdout)
-        rows.append(
-            ("trollscope ingest (simulated)", f"{d['records']:,}", f"{big.seconds:.1f}", f"{big.peak_mb:.0f}", "")
-        )
+        rows.append(row("trollscope ingest (simulated)", big, json.loads(big.stdout)["records"]))
         shutil.rmtree(ws, ignore_errors=True)
 
     print(table(rows, ("what", "records", "seconds", "peak MB", "trollscope / this")))

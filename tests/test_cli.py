@@ -88,3 +88,20 @@ def test_bad_map_option(tmp_path):
     f = write_ioarchive(tmp_path / "a.csv", sample_rows(5))
     r = CliRunner().invoke(main, ["ingest", str(f), "--map", "text"])
     assert r.exit_code == 2 and "CANONICAL=SOURCE" in r.output
+
+
+def test_reader_options_reach_ingest(tmp_path):
+    rows = sample_rows(6)
+    rows[1]["tweet_text"] = "café"
+    f = write_ioarchive(tmp_path / "a.csv", rows)
+    f.write_bytes(f.read_text(encoding="utf-8").encode("latin-1"))
+    (tmp_path / "labels.csv").write_text("userid,party\n10,D\n")
+    ws = str(tmp_path / "ws")
+    args = ["ingest", str(f), "-w", ws, "--encoding", "latin-1", "--labels", str(tmp_path / "labels.csv"), "--json"]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert (d["stored"], d["rejected"]) == (6, 0)  # read as latin-1: nothing rejected for encoding
+    assert any("joined to 1 accounts" in n for n in d["notes"])
+    r = CliRunner().invoke(main, ["ingest", str(f), "-w", ws, "--format", "nope"])
+    assert r.exit_code == 2 and "nope" in r.output

@@ -11,8 +11,6 @@ from __future__ import annotations
 import os
 
 import duckdb
-import sqlglot
-from sqlglot import exp
 
 DEFAULT_MEMORY_LIMIT = os.environ.get("TROLLSCOPE_MEMORY_LIMIT", "4GB")
 
@@ -45,63 +43,6 @@ def to_dialect(sql: str, dialect: str = "spark") -> str:
     test catches them, no Spark needed), and sqlglot's output is corrected where it would run but
     give a different result. Rules and evidence: docs/decisions/0001-query-engine.md.
     """
-    trees = [t for t in sqlglot.parse(sql, read="duckdb") if t is not None]
-    if dialect == "spark":
-        for tree in trees:
-            _check_portable(tree)
-            _correct_for_spark(tree)
-    return ";\n".join(t.sql(dialect) for t in trees)
+    from ._spark_sql import transpile  # sqlglot is imported only by the code that translates
 
-
-_NEEDS_ORDER = (exp.RowNumber, exp.Rank, exp.DenseRank, exp.PercentRank, exp.CumeDist, exp.Ntile, exp.Lag, exp.Lead)
-
-# (node types, applies to this node?, why): DuckDB constructs with no faithful Spark form in sqlglot 30.
-_REFUSED = [
-    (exp.RegexpReplace, lambda n: not ((f := n.args.get("modifiers")) and "g" in f.name) and not (n.expression.is_string and n.expression.name.startswith("^")),
-     "without 'g' DuckDB replaces the first match, Spark every one; pass 'g' or anchor with ^"),
-    (exp.Cast, lambda n: n.to.is_type(*exp.DataType.INTEGER_TYPES) and isinstance(n.this.unnest(), (exp.Div, exp.TimeToUnix)),
-     "DuckDB rounds a fraction cast to an integer, Spark truncates; floor() or round() first"),
-    (exp.UnixToTime, lambda n: (s := n.args.get("scale")) is not None and s.name == "3",
-     "sqlglot reads epoch_ms(x) as milliseconds -> timestamp; write epoch_us(ts) // 1000"),
-    (exp.ArrayAgg, lambda n: isinstance(n.this, exp.Order),
-     "Spark's collect_list drops ORDER BY; use list_sort(list(x)) or order in a later step"),
-    (exp.Window, lambda n: isinstance(n.this, _NEEDS_ORDER) and not n.args.get("order"),
-     "Spark requires ORDER BY here, and DuckDB's row order is not Spark's: order by a key"),
-    (exp.PercentileDisc, lambda n: True, "Spark wants WITHIN GROUP, which sqlglot writes as approximate; use quantile_cont"),
-    (exp.Star, lambda n: n.args.get("replace"), "Spark has * EXCEPT but no * REPLACE; name the columns"),
-    (exp.Union, lambda n: n.args.get("by_name"), "Spark has no UNION BY NAME; list the same columns in the same order"),
-    (exp.Create, lambda n: n.kind == "MACRO", "Spark has no SQL macros; inline the expression from a Python string"),
-]  # fmt: skip
-
-
-def _check_portable(tree: exp.Expression) -> None:
-    for types, applies, why in _REFUSED:
-        for node in tree.find_all(types):
-            if applies(node):
-                raise NotPortable(f"{node.sql('duckdb')[:120]}: {why}")
-
-
-def _correct_for_spark(tree: exp.Expression) -> None:
-    """Rewrite, in place, what sqlglot 30 writes for Spark but Spark runs differently (checked on 4.3)."""
-    ltz = exp.DataType.Type.TIMESTAMPLTZ  # our naive-UTC times, read in the UTC session of SPARK_CONF
-    for node in list(tree.find_all(exp.ArgMax, exp.ArgMin)):
-        # DuckDB's arg_max skips rows whose value is NULL; Spark's max_by returns that NULL.
-        keep = exp.Not(this=exp.Is(this=node.this.copy(), expression=exp.Null()))
-        if isinstance(node.parent, exp.Filter):
-            node.parent.expression.set("this", exp.and_(node.parent.expression.this, keep))
-        else:
-            node.replace(exp.Filter(this=node.copy(), expression=exp.Where(this=keep)))
-    for node in list(tree.find_all(exp.TimeToUnix)):
-        # epoch() keeps microseconds in DuckDB; the unix_timestamp() sqlglot writes drops them.
-        micros = exp.UnixMicros(this=exp.cast(node.this.copy(), ltz))
-        node.replace(exp.Div(this=exp.cast(micros, exp.DataType.Type.DOUBLE), expression=exp.Literal.number(1e6)))
-    for node in list(tree.find_all(exp.PercentileCont)):
-        # sqlglot writes percentile_cont(x, p), which Spark rejects (and writes its WITHIN GROUP
-        # form as the approximate percentile_approx); Spark's percentile() is exact.
-        node.replace(exp.Anonymous(this="PERCENTILE", expressions=[node.this.copy(), node.expression.copy()]))
-    for node in list(tree.find_all(exp.Anonymous)):
-        if node.name.lower() == "hash":
-            # Values are engine-specific either way; Spark's hash() is 32-bit (collisions from ~10^5 keys).
-            node.set("this", "XXHASH64")
-        elif node.name.lower() == "epoch_us":  # unknown to sqlglot; exact integer microseconds
-            node.replace(exp.UnixMicros(this=exp.cast(node.expressions[0].copy(), ltz)))
+    return transpile(sql, dialect)

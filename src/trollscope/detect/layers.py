@@ -25,11 +25,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
 import pyarrow as pa
-import scipy.sparse as sp
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 WINDOWED = ("co-repost", "co-post", "near-dup", "co-link", "co-hashtag", "co-mention", "co-reply")
 LAYERS = (*WINDOWED, "similarity")
@@ -47,12 +50,11 @@ TRACKING = (
 def norm_text_sql(col: str) -> str:
     """Text as co-post and near-dup compare it: lower case, without URLs, @mentions and punctuation.
 
-    A copy-paste campaign varies the link and the @target; '#' goes, the tag's word stays.
+    A copy-paste campaign varies the link and the @target; '#' goes, the tag's word stays. One
+    regex pass turns each run of URLs, mentions and punctuation into one space (half the time of
+    removing each in turn).
     """
-    return (
-        rf"trim(regexp_replace(regexp_replace(regexp_replace(lower(coalesce({col}, '')), 'https?://\S+', ' ', 'g'),"
-        rf" '@\w+', ' ', 'g'), '[^\p{{L}}\p{{N}}]+', ' ', 'g'))"
-    )
+    return rf"trim(regexp_replace(lower(coalesce({col}, '')), '(?:https?://\S+|@\w*|[^\p{{L}}\p{{N}}@])+', ' ', 'g'))"
 
 
 def norm_url_sql(col: str) -> str:
@@ -554,6 +556,8 @@ def similarity_features(
         SELECT aid, dense_rank() OVER (ORDER BY fh) - 1 AS fid, tf FROM kept
         SEMI JOIN (SELECT aid FROM kept GROUP BY aid HAVING count(*) >= {int(min_features)}) USING (aid)"""
     )
+    import scipy.sparse as sp  # only the similarity layer needs it
+
     aid, fid, tf = (c.to_numpy() for c in con.sql("SELECT aid, fid, tf FROM _sim_tf").to_arrow_table().columns)
     con.execute("DROP TABLE _sim_tf")
     accounts, rows = np.unique(aid, return_inverse=True)
@@ -564,6 +568,8 @@ def similarity_features(
 
 def tfidf(counts: sp.csr_matrix) -> sp.csr_matrix:
     """Rows as L2-normalised TF-IDF vectors: sublinear tf (1 + log tf), smoothed idf."""
+    import scipy.sparse as sp
+
     x = counts.tocsr(copy=True)
     x.data = 1.0 + np.log(x.data)
     df = np.bincount(x.indices, minlength=x.shape[1])

@@ -16,9 +16,11 @@ Who counts as flagged:
 Fairness: every tool gets the same posts and items (CNT's CSV is written from the trollscope
 workspace: repost_id = repost_of_id, reply_id, text, urls), the same 300 s window and 2 CPUs; CNT's
 co_similar_tweet keeps its defaults (token-set Jaccard >= 0.8). Times are wall clock of a whole
-process each (imports, reading, writing included; trollscope's own seconds inside the layer are
-shown too), peak memory is the largest resident set of the process or any child it waited for,
-and "time vs trollscope" is the peer's time over trollscope's for the same layer. Converting the
+process each (imports, reading, writing included); "work" is the time inside the call that does the
+job, without interpreter start-up and imports: trollscope's ``detect()`` (in brackets: inside the
+layer itself) and CNT's compute function (timed in-process by benchmarks/_cnt_timed.py, which runs
+CNT's own command line); peak memory is the largest resident set of the process or any child it
+waited for; "peer / trollscope" divides the peer's time (or work) by trollscope's for the same layer. Converting the
 data to a peer's input is not timed; CNT's `preprocess` (loading its SQLite store) is timed on
 its own row. A peer still running after --timeout-min is stopped and reported as not finishing.
 
@@ -205,8 +207,8 @@ def main() -> None:
           f"({len(truth.viral):,} organic viral-cascade participants)\n", flush=True)  # fmt: skip
     tmp = Path(tempfile.mkdtemp(prefix="detect-bench-", dir=WORK))
     layers = [x for x in args.layers.split(",") if x]
-    headers = ("layer", "tool", "time (s)", "peak MB", "flagged", "precision", "recall",
-               "organic viral flagged", "time vs trollscope")  # fmt: skip
+    headers = ("layer", "tool", "time (s)", "work (s)", "peak MB", "flagged", "precision", "recall",
+               "organic viral flagged", "peer / trollscope time", "peer / trollscope work")  # fmt: skip
     rows: list[tuple] = []
 
     py = None
@@ -216,7 +218,8 @@ def main() -> None:
         csv = WORK / f"cnt-{ws.name}.csv"
         cnt_csv(ws, csv)
         pre, late = timed([py, "-m", "coordination_network_toolkit", str(db), "preprocess", str(csv)], args.timeout_min)
-        rows.append(("(preprocess)", "CNT preprocess", f"{pre.seconds:.1f}", f"{pre.peak_mb:.0f}", "", "", "", "", ""))
+        rows.append(("(preprocess)", "CNT preprocess", f"{pre.seconds:.1f}", "", f"{pre.peak_mb:.0f}", "", "", "", "",
+                     "", ""))  # fmt: skip
         # CNT's CSV reader splits an empty urls field into [''], so every post without a link would
         # share the URL ''; drop those rows (untimed) so co_link compares real links only.
         con = sqlite3.connect(db)
@@ -229,22 +232,25 @@ def main() -> None:
         m, got = run_trollscope(ws, layer, tmp)
         s = truth.score(set(got["flagged"]))
         inner = got["layers"][layer]["seconds"]
-        rows.append((layer, "trollscope", f"{m.seconds:.1f} ({inner:.1f} in layer)", f"{m.peak_mb:.0f}",
-                     *fmt_score(s), "1"))  # fmt: skip
+        work = got["seconds"]
+        rows.append((layer, "trollscope", f"{m.seconds:.1f}", f"{work:.2f} ({inner:.2f} in layer)", f"{m.peak_mb:.0f}",
+                     *fmt_score(s), "1", "1"))  # fmt: skip
         net = CNT_EQUIVALENT.get(layer)
         if py and net and not (args.skip_similar and net == "co_similar_tweet"):
-            cmd = [py, "-m", "coordination_network_toolkit", str(db), "compute", net,
+            times = tmp / f"cnt-{net}.json"
+            cmd = [py, str(HERE / "_cnt_timed.py"), str(times), str(db), "compute", net,
                    "--time_window", str(args.window), "--min_edge_weight", str(args.min_count), "--n_cpus", "2"]  # fmt: skip
             pm, late = timed(cmd, args.timeout_min)
             if late:
-                rows.append((layer, f"CNT {net}", f"did not finish in {args.timeout_min:g} min", f"{pm.peak_mb:.0f}",
-                             "", "", "", "", f"> {pm.seconds / m.seconds:.0f}×"))  # fmt: skip
+                rows.append((layer, f"CNT {net}", f"did not finish in {args.timeout_min:g} min", "", f"{pm.peak_mb:.0f}",
+                             "", "", "", "", f"> {pm.seconds / m.seconds:.0f}×", ""))  # fmt: skip
             elif pm.returncode:
-                rows.append((layer, f"CNT {net}", f"failed (exit {pm.returncode})", "", "", "", "", "", ""))
+                rows.append((layer, f"CNT {net}", f"failed (exit {pm.returncode})", "", "", "", "", "", "", "", ""))
             else:
                 ps = truth.score(cnt_flagged(db, net, args.min_count))
-                rows.append((layer, f"CNT {net}", f"{pm.seconds:.1f}", f"{pm.peak_mb:.0f}", *fmt_score(ps),
-                             f"{pm.seconds / m.seconds:.1f}×"))  # fmt: skip
+                cw = json.loads(times.read_text())["seconds"]
+                rows.append((layer, f"CNT {net}", f"{pm.seconds:.1f}", f"{cw:.2f}", f"{pm.peak_mb:.0f}", *fmt_score(ps),
+                             f"{pm.seconds / m.seconds:.1f}×", f"{cw / work:.1f}×"))  # fmt: skip
         if py and layer == "co-repost" and not args.skip_cz:
             rt = WORK / f"cz-{ws.name}.csv"
             cz_csv(ws, rt)
@@ -253,16 +259,28 @@ def main() -> None:
                 [py, str(HERE / "_peers_detect.py"), str(rt), str(out), "--workers", "2"], args.timeout_min
             )
             if late:
-                rows.append((layer, "coordinationz co-retweet", f"did not finish in {args.timeout_min:g} min",
-                             f"{cm.peak_mb:.0f}", "", "", "", "", f"> {cm.seconds / m.seconds:.0f}×"))  # fmt: skip
+                rows.append((layer, "coordinationz co-retweet", f"did not finish in {args.timeout_min:g} min", "",
+                             f"{cm.peak_mb:.0f}", "", "", "", "", f"> {cm.seconds / m.seconds:.0f}×", ""))  # fmt: skip
             elif cm.returncode:
                 rows.append(
-                    (layer, "coordinationz co-retweet", f"failed (exit {cm.returncode})", "", "", "", "", "", "")
+                    (
+                        layer,
+                        "coordinationz co-retweet",
+                        f"failed (exit {cm.returncode})",
+                        "",
+                        "",
+                        "",
+                        "",
+                        "",
+                        "",
+                        "",
+                        "",
+                    )
                 )
             else:
                 cs = truth.score(set(json.loads(out.read_text())["flagged"]))
-                rows.append((layer, "coordinationz co-retweet", f"{cm.seconds:.1f}", f"{cm.peak_mb:.0f}",
-                             *fmt_score(cs), f"{cm.seconds / m.seconds:.1f}×"))  # fmt: skip
+                rows.append((layer, "coordinationz co-retweet", f"{cm.seconds:.1f}", "", f"{cm.peak_mb:.0f}",
+                             *fmt_score(cs), f"{cm.seconds / m.seconds:.1f}×", ""))  # fmt: skip
         print(f"\n(after {layer})\n" + table(rows, headers), flush=True)
 
     whole: list[tuple] = []

@@ -348,3 +348,46 @@ def test_detection_sql_stays_in_the_portable_subset(mixed, tmp_path, monkeypatch
         engine.to_dialect(body, "spark")  # raises NotPortable
         checked += 1
     assert checked > 60
+
+
+def _text_status(result) -> set[str]:
+    return {v["normalised_texts"] for k, v in result.layers.items() if k in ("co-post", "near-dup")}
+
+
+def test_normalised_texts_are_cached_and_rebuilt_when_the_posts_change(tmp_path):
+    """The first text layer writes norm_texts; the next run reads it with the same result; new posts rebuild it."""
+    rows = mixed_rows(seed=5)
+    ws = tmp_path / "ws"
+    ts.ingest(str(write_ioarchive(tmp_path / "a.csv", rows)), ws)
+    first = detect(ws, layers=("co-post", "near-dup"), min_count=1, write=False)
+    assert _text_status(first) == {"computed, cached"}
+    con = ts.Workspace(ws, create=False).connect()
+    cached = dict(con.execute("SELECT post_id, norm FROM norm_texts").fetchall())
+    own = {r["tweetid"]: norm_text(r["tweet_text"]) for r in rows if r.get("is_retweet") != "True"}
+    assert cached == own
+
+    again = detect(ws, layers=("co-post", "near-dup"), min_count=1, write=False)
+    assert _text_status(again) == {"read from cache"}
+    assert again.edges.to_pylist() == first.edges.to_pylist()
+
+    more = mixed_rows(seed=6)
+    for r in more:
+        r["tweetid"] = "b" + r["tweetid"]
+    ts.ingest(str(write_ioarchive(tmp_path / "b.csv", more)), ws)
+    third = detect(ws, layers=("co-post",), min_count=1, write=False)
+    assert _text_status(third) == {"computed, cached"}
+    con = ts.Workspace(ws, create=False).connect()
+    n = con.execute("SELECT count(*) FROM norm_texts").fetchone()[0]
+    assert n == len(own) + sum(r.get("is_retweet") != "True" for r in more)
+    assert detect(ws, layers=("co-post",), min_count=1, cache=False, write=False).edges == third.edges
+
+
+def test_text_cache_is_skipped_when_another_run_holds_the_workspace(tmp_path):
+    rows = mixed_rows(seed=7)
+    ws = ts.Workspace(tmp_path / "ws")
+    ts.ingest(str(write_ioarchive(tmp_path / "a.csv", rows)), ws)
+    with ws.lock():
+        r = detect(ws, layers=("co-post",), min_count=1, write=False)
+    assert _text_status(r) == {"computed (cache not written)"}
+    assert not ws.has("norm_texts")
+    assert _edges(r, "co-post") == brute_edges(actions(rows, "co-post"), 300.0)

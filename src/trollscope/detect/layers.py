@@ -123,19 +123,31 @@ def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return True
 
 
-def own_texts(con: duckdb.DuckDBPyConnection) -> None:
+def own_texts(con: duckdb.DuckDBPyConnection, *, cached: bool = False, keep_ids: bool = False) -> None:
     """``_texts(aid, pid, ts, norm)``: every own post's normalised text, computed once for co-post and near-dup.
 
-    Readers filter on ``length(norm)`` over the stored column; a WHERE on the expression itself
-    would make DuckDB evaluate the regexes twice.
+    ``cached``: read the texts from the view ``norm_texts(post_id, norm)`` (a workspace's cache of
+    this very query, see run.py) instead of running the regular expression again. ``keep_ids``: keep
+    ``post_id`` too, so the caller can write that cache. Readers filter on ``length(norm)`` over the
+    stored column; a WHERE on the expression itself would make DuckDB evaluate the regex twice.
     """
     if has_table(con, "_texts"):
         return
+    where = "p.kind <> 'repost' AND p.created_at IS NOT NULL"
+    ids = "p.post_id, " if keep_ids else ""
+    if cached:
+        con.execute(
+            f"""CREATE TEMP TABLE _texts AS
+            SELECT c.aid, hash(p.post_id) AS pid, epoch_us(p.created_at) // 1000 AS ts, t.norm
+            FROM posts p JOIN norm_texts t ON t.post_id = p.post_id JOIN _acc c ON c.account_id = p.account_id
+            WHERE {where}"""
+        )
+        return
     con.execute(
         f"""CREATE TEMP TABLE _texts AS
-        SELECT c.aid, hash(p.post_id) AS pid, epoch_us(p.created_at) // 1000 AS ts, {norm_text_sql("p.text")} AS norm
+        SELECT {ids}c.aid, hash(p.post_id) AS pid, epoch_us(p.created_at) // 1000 AS ts, {norm_text_sql("p.text")} AS norm
         FROM posts p JOIN _acc c ON c.account_id = p.account_id
-        WHERE p.kind <> 'repost' AND p.created_at IS NOT NULL"""
+        WHERE {where}"""
     )
 
 

@@ -8,6 +8,7 @@ its parameters under ``params.detect`` in the manifest. ``load(workspace)`` read
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -19,12 +20,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..engine import connect
-from ..workspace import Workspace
+from ..readers._scan import sql_str
+from ..workspace import Workspace, WorkspaceError
 from . import clusters as cl
 from . import layers as ly
 from . import significance as sg
 
 OUTPUT_TABLES = ("edges", "clusters", "cluster_members", "account_scores", "evidence")
+# The workspace's cache of normalised post texts (post_id, norm), shared by co-post and near-dup.
+NORM_TEXTS = "norm_texts"
+TEXT_LAYERS = ("co-post", "near-dup")
 
 NULL_MODELS = {
     "windowed": "stratified configuration null: actions keep item and time, accounts keep their number of "
@@ -152,13 +157,17 @@ def detect(
     progress: Callable[[str, dict], None] | None = None,
     write: bool = True,
     memory_limit: str | None = None,
+    cache: bool = True,
     **overrides,
 ) -> DetectionResult:
     """Find coordinated accounts in ``workspace``; write the result tables unless ``write=False``.
 
     Parameters come from ``params`` or keyword overrides of :class:`DetectParams` fields, e.g.
     ``detect(ws, layers=("co-repost",), window=30, alpha=0.001)``. ``progress(layer, figures)`` is
-    called as each layer finishes.
+    called as each layer finishes. ``cache``: keep the normalised post texts in the workspace
+    (table ``norm_texts``, rebuilt whenever the posts change) so that the next run's co-post and
+    near-dup skip the normalisation; it is written even with ``write=False``, and skipped without
+    complaint when the workspace cannot be written.
     """
     t0 = time.perf_counter()
     p = params or DetectParams()
@@ -172,9 +181,11 @@ def detect(
     p = DetectParams(**{**asdict(p), "layers": tuple(p.layers)})
     p.check()
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace, create=False)
+    key = _texts_key(ws)
     con = ws.connect(connect(memory_limit))
     try:
-        result = _run(con, p, progress)
+        texts = (lambda: _prepare_texts(ws, con, key, cache)) if set(p.layers) & set(TEXT_LAYERS) else None
+        result = _run(con, p, progress, texts)
     finally:
         con.close()
     result.seconds = time.perf_counter() - t0
@@ -183,7 +194,41 @@ def detect(
     return result
 
 
-def _run(con: duckdb.DuckDBPyConnection, p: DetectParams, progress) -> DetectionResult:
+def _texts_key(ws: Workspace) -> dict:
+    """What the cached normalised texts were computed from: the posts files, the SQL, the engine."""
+    sql = ly.norm_text_sql("text")
+    return {
+        "posts": ws.manifest()["tables"].get("posts", []),
+        "normalisation": hashlib.md5(sql.encode()).hexdigest(),
+        "duckdb": duckdb.__version__,
+    }
+
+
+def _prepare_texts(ws: Workspace, con: duckdb.DuckDBPyConnection, key: dict, cache: bool) -> str:
+    """``_texts`` for the text layers: read from the workspace's cache when it is current, else
+    computed (and, with ``cache``, written for the next run). Returns what happened."""
+    if ws.files(NORM_TEXTS) and ws.params(NORM_TEXTS) == key:
+        ly.own_texts(con, cached=True)
+        return "read from cache"
+    if not cache:
+        ly.own_texts(con)
+        return "computed"
+    ly.own_texts(con, keep_ids=True)
+    try:
+        with ws.transaction(params={NORM_TEXTS: key}) as txn:
+            f = txn.new_file(NORM_TEXTS)
+            con.execute(f"COPY (SELECT post_id, norm FROM _texts) TO {sql_str(str(f))} (FORMAT parquet)")
+            txn.replace(NORM_TEXTS, [f])
+        status = "computed, cached"
+    except (WorkspaceError, OSError, duckdb.IOException):  # another run holds the lock, or read-only
+        status = "computed (cache not written)"
+    con.execute("ALTER TABLE _texts DROP COLUMN post_id")
+    return status
+
+
+def _run(
+    con: duckdb.DuckDBPyConnection, p: DetectParams, progress, texts: Callable[[], str] | None = None
+) -> DetectionResult:
     n_posts = ly.one(con, "SELECT count(*) FROM posts")
     if not n_posts:
         raise DetectError("the workspace has no posts: ingest some first (trollscope ingest FILES -w WORKSPACE)")
@@ -194,16 +239,21 @@ def _run(con: duckdb.DuckDBPyConnection, p: DetectParams, progress) -> Detection
         FROM posts WHERE account_id IS NOT NULL GROUP BY account_id"""
     )
     n_accounts = ly.one(con, "SELECT count(*) FROM _acc")
+    text_status = None
     layer_edges: list[pa.Table] = []
     layer_scores: list[pa.Table] = []
     figures: dict[str, dict] = {}
     for layer in p.layers:
         t = time.perf_counter()
+        if layer in TEXT_LAYERS and texts and text_status is None:
+            text_status = texts()
         if layer == "similarity":
             edges, scores, stats = _similarity(con, p, n_accounts)
         else:
             edges, scores, stats = _windowed(con, layer, p, n_accounts)
         stats["significant_edges"] = int(pc.sum(edges.column("significant")).as_py() or 0)
+        if layer in TEXT_LAYERS and text_status:
+            stats["normalised_texts"] = text_status
         stats["seconds"] = round(time.perf_counter() - t, 3)
         figures[layer] = stats
         layer_edges.append(edges)

@@ -101,3 +101,24 @@ def test_concurrent_writer_is_refused(tmp_path, ws_path):
     ws = ts.Workspace(ws_path)
     with ws.transaction(), pytest.raises(ts.WorkspaceError, match="another trollscope run"):
         ts.ingest(str(write_ioarchive(tmp_path / "a.csv", sample_rows(3))), ws_path)
+
+
+def test_ctrl_c_inside_a_query_stops_the_ingest_instead_of_rejecting_the_file(tmp_path, ws_path, monkeypatch):
+    """DuckDB turns SIGINT during a query into its own InterruptException, a duckdb.Error: ingest must
+    not take it for a broken file and carry on (found when the SIGINT test above ran on a loaded machine)."""
+    import duckdb
+
+    from trollscope.readers import ioarchive
+
+    write_ioarchive(tmp_path / "a.csv", sample_rows(10))
+    ts.ingest(str(tmp_path / "a.csv"), ws_path)
+    before = _snapshot(ws_path)
+
+    def interrupted(*args, **kwargs):
+        raise duckdb.InterruptException("INTERRUPT Error: Interrupted!")
+
+    monkeypatch.setattr(ioarchive, "read", interrupted)
+    write_ioarchive(tmp_path / "b.csv", sample_rows(12))
+    with pytest.raises(KeyboardInterrupt):
+        ts.ingest(str(tmp_path / "b.csv"), ws_path)
+    assert _snapshot(ws_path) == before

@@ -194,6 +194,8 @@ class _Run:
             renamed = any(scan != original for scan, original in prepared.items())
             final = _finalize_sql(out.records, available, reader.NAME, self.txn.run_id, file_map=renamed)
             self.con.execute(f"CREATE OR REPLACE TEMP TABLE _final AS {final}")
+        except duckdb.InterruptException:  # Ctrl-C inside a query: DuckDB raises it as one of its errors
+            raise KeyboardInterrupt from None
         except (duckdb.Error, ReaderError, UnicodeError, OSError) as e:
             if len(batch) > 1:  # isolate the file that fails; the others still ingest
                 for f in batch:

@@ -154,6 +154,28 @@ def test_estimator_follows_sklearn_conventions():
     assert not [k for k in vars(m) if k.endswith("_")]  # no learned state before fit
 
 
+def test_character_ngrams_see_style_not_names_or_numbers():
+    """The character n-grams read each account's text with mentions and numbers masked, case kept;
+    the word n-grams still read it as written."""
+    X = pa.table({"text": ["RT @Jenn_Abrams: 5,563 coins! #MAGA", None]})
+    m = md.TrollClassifier()
+    assert m._style_texts(X) == ["RT @: 0,0 coins! #MAGA", ""]
+    assert m._texts(X) == ["RT @Jenn_Abrams: 5,563 coins! #MAGA", ""]
+
+
+def test_probabilities_follow_the_training_balance(tmp_path):
+    """The second stage is unweighted, so on its own training accounts the mean probability of
+    operation is close to the share of operation accounts (here one in four)."""
+    posts, labels = synthetic(n_accounts=40)
+    drop = [a for a in labels if a.startswith("op")][: 40 - 13]
+    keep = {a: y for a, y in labels.items() if a not in drop}
+    con = build_workspace(tmp_path / "ws", [p for p in posts if p["account_id"] in keep]).connect()
+    X = ev.training_set(con, _labels_table(keep))
+    y = X.column("y").to_numpy()
+    p = fast_model().fit(X, y).predict_proba(X)[:, 1]
+    assert abs(p.mean() - y.mean()) < 0.05
+
+
 # -- the leakage trap --------------------------------------------------------------------------------
 def test_leakage_trap_is_flagged_refused_or_dropped(tmp_path):
     posts, labels = synthetic(planted=False, leak=True)

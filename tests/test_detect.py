@@ -380,7 +380,9 @@ def test_normalised_texts_are_cached_and_rebuilt_when_the_posts_change(tmp_path)
     con = ts.Workspace(ws, create=False).connect()
     n = con.execute("SELECT count(*) FROM norm_texts").fetchone()[0]
     assert n == len(own) + sum(r.get("is_retweet") != "True" for r in more)
-    assert detect(ws, layers=("co-post",), min_count=1, cache=False, write=False).edges == third.edges
+    off = detect(ws, layers=("co-post",), min_count=1, cache=False, write=False)
+    assert _text_status(off) == {"computed"}  # cache=False neither reads nor writes the cache
+    assert off.edges == third.edges
 
 
 def test_text_cache_is_skipped_when_another_run_holds_the_workspace(tmp_path):

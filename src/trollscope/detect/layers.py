@@ -59,12 +59,11 @@ def norm_text_sql(col: str) -> str:
     return rf"trim(regexp_replace({no_urls}, '(?:@\w*|[^\p{{L}}\p{{N}}@])+', ' ', 'g'))"
 
 
-def _bare_url_sql(col: str) -> str:
-    return rf"regexp_replace(regexp_replace(trim({col}), '^[A-Za-z][A-Za-z0-9+.-]*://', ''), '#.*$', '', 'g')"
-
-
-def _url_parts_sql(bare: str) -> tuple[str, str, str]:
-    """Host, path and kept query of a bare URL (see :func:`norm_url_sql`); the query part only runs on a '?'."""
+def norm_url_sql(col: str) -> str:
+    """A URL as co-link compares it: no scheme, www. or fragment, lower-case host without default
+    port, no tracking parameters, the others sorted, no trailing slash (the path keeps its case).
+    The query part only runs on URLs with a '?'."""
+    bare = rf"regexp_replace(regexp_replace(trim({col}), '^[A-Za-z][A-Za-z0-9+.-]*://', ''), '#.*$', '', 'g')"
     host = rf"regexp_replace(regexp_replace(lower(regexp_extract({bare}, '^[^/?]*', 0)), '^www\d*\.', ''), ':(80|443)$', '', 'g')"
     path = rf"rtrim(regexp_extract({bare}, '^[^/?]*([^?]*)', 1), '/')"
     query = (
@@ -72,28 +71,7 @@ def _url_parts_sql(bare: str) -> tuple[str, str, str]:
         rf"regexp_extract({bare}, '\?(.*)$', 1), '&'), lambda p: p <> '' AND NOT regexp_matches(lower(p), "
         rf"'^({TRACKING})(=|$)'))), '&') ELSE '' END"
     )
-    return host, path, query
-
-
-def _url_join_sql(host: str, path: str, query: str) -> str:
     return f"nullif({host} || {path} || CASE WHEN {query} <> '' THEN '?' || {query} ELSE '' END, '')"
-
-
-def norm_url_sql(col: str) -> str:
-    """A URL as co-link compares it: no scheme, www. or fragment, lower-case host without default
-    port, no tracking parameters, the others sorted, no trailing slash (the path keeps its case)."""
-    return _url_join_sql(*_url_parts_sql(_bare_url_sql(col)))
-
-
-def norm_urls_query(source: str, keep: str) -> str:
-    """``source`` (a subquery with a URL column ``u``) with ``u`` normalised as ``label``, each step
-    computed once per URL (inlined, :func:`norm_url_sql` repeats the bare URL and the query part)."""
-    host, path, query = _url_parts_sql("b")
-    return (
-        f"SELECT {keep}, {_url_join_sql('h', 'pth', 'q')} AS label FROM ("
-        f"SELECT {keep}, {host} AS h, {path} AS pth, {query} AS q FROM ("
-        f"SELECT {keep}, {_bare_url_sql('u')} AS b FROM {source}))"
-    )
 
 
 def shingle_hashes_sql(words: str, k: int) -> str:
@@ -175,9 +153,9 @@ def item_sql(layer: str) -> str:
     if layer == "co-post":
         raise ValueError("co-post reads _texts (see own_texts)")
     if layer == "co-link":  # a URL twice in one post is one action: _act keeps one per account, item and bucket
-        return norm_urls_query(
-            f"(SELECT post_id, account_id, created_at, unnest(urls) AS u FROM posts WHERE {own} AND len(urls) > 0)",
-            "post_id, account_id, created_at",
+        return (
+            f"SELECT post_id, account_id, created_at, {norm_url_sql('u')} AS label FROM (SELECT post_id, account_id, "
+            f"created_at, unnest(urls) AS u FROM posts WHERE {own} AND len(urls) > 0)"
         )
     if layer in ("co-hashtag", "co-mention"):
         col = "hashtags" if layer == "co-hashtag" else "mentions"
@@ -427,7 +405,8 @@ def near_dup_layer(
 ) -> LayerCounts:
     """Similar (Jaccard of word shingles >= ``threshold``, identical included) text within the window.
 
-    MinHash/LSH: each text's shingles are hashed once in DuckDB; numpy turns them into
+    MinHash/LSH: each text's words are hashed once in DuckDB; numpy combines them into shingle
+    hashes (:func:`word_shingles`) and turns those into
     ``bands * rows`` MinHash values (vectorised multiply-shift hashing, a min per row) and one key
     per band; DuckDB joins posts that share a band key in the same or the next time bucket and
     keeps the pairs whose exact Jaccard (of the shingle hash sets, in SQL) reaches ``threshold``.
@@ -439,7 +418,7 @@ def near_dup_layer(
     t0 = time.perf_counter()
     w = round(window * 1000)
     own_texts(con)
-    # Words are hashed in DuckDB; shingles, MinHash and band keys in numpy, a million posts at a time.
+    # Words are hashed in DuckDB; shingles, MinHash and band keys in numpy, one Arrow batch at a time.
     reader = con.sql(
         f"""SELECT aid, pid, ts, list_transform(string_split(norm, ' '), lambda w: hash(w)) AS wh
         FROM _texts WHERE length(norm) >= {int(min_text_chars)}"""

@@ -181,7 +181,7 @@ def detect(
     p = DetectParams(**{**asdict(p), "layers": tuple(p.layers)})
     p.check()
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace, create=False)
-    key = _texts_key(ws)
+    key = _texts_key(ws)  # before connect: posts added in between make the key stale, never the cache
     con = ws.connect(connect(memory_limit))
     try:
         texts = (lambda: _prepare_texts(ws, con, key, cache)) if set(p.layers) & set(TEXT_LAYERS) else None
@@ -207,12 +207,12 @@ def _texts_key(ws: Workspace) -> dict:
 def _prepare_texts(ws: Workspace, con: duckdb.DuckDBPyConnection, key: dict, cache: bool) -> str:
     """``_texts`` for the text layers: read from the workspace's cache when it is current, else
     computed (and, with ``cache``, written for the next run). Returns what happened."""
-    if ws.files(NORM_TEXTS) and ws.params(NORM_TEXTS) == key:
-        ly.own_texts(con, cached=True)
-        return "read from cache"
     if not cache:
         ly.own_texts(con)
         return "computed"
+    if ws.files(NORM_TEXTS) and ws.params(NORM_TEXTS) == key:
+        ly.own_texts(con, cached=True)
+        return "read from cache"
     ly.own_texts(con, keep_ids=True)
     try:
         with ws.transaction(params={NORM_TEXTS: key}) as txn:

@@ -214,21 +214,37 @@ class _Run:
             self.tick(batch[0])
             return
         self.con.execute("CREATE OR REPLACE TEMP VIEW _records AS SELECT * FROM _final")
-        stage = self.txn.new_file("posts")
+        stage = self.txn.new_file("posts").with_suffix("")
         cols = ", ".join(f.name for f in POSTS)
         # Repeats inside the batch are dropped here (first occurrence kept), so that the staged part can
-        # usually become the posts part as it is. Repeats are rare: find them with one aggregation and
-        # filter against that small table.
+        # usually become the posts part as it is. Repeats are rare: candidates by a 64-bit hash of the id
+        # (cheap to group), then the exact ids among them; the records to drop form a small table.
         self.con.execute(
-            "CREATE OR REPLACE TEMP TABLE _repeats AS SELECT post_id, min((source_file, source_line)) AS first "
-            "FROM _final WHERE reject_reason IS NULL GROUP BY post_id HAVING count(*) > 1"
+            "CREATE OR REPLACE TEMP TABLE _drop AS "
+            "WITH c AS (SELECT hash(post_id) AS h FROM _final WHERE reject_reason IS NULL GROUP BY 1 HAVING count(*) > 1) "
+            "SELECT DISTINCT post_id, source_file, source_line FROM _final "
+            "WHERE reject_reason IS NULL AND hash(post_id) IN (SELECT h FROM c) "
+            "QUALIFY (source_file, source_line) <> min((source_file, source_line)) OVER (PARTITION BY post_id)"
+        )
+        drop = self.con.execute("SELECT count(*) FROM _drop").fetchone()[0]
+        # A record's file and line may hold several posts (a twarc page): match on the id as well.
+        anti = (
+            "ANTI JOIN _drop d ON d.post_id = f.post_id AND d.source_file = f.source_file "
+            "AND d.source_line = f.source_line "
+            if drop
+            else ""
         )
         self.con.execute(
-            f"COPY (SELECT {cols} FROM _final f WHERE reject_reason IS NULL AND NOT EXISTS ("
-            f"SELECT 1 FROM _repeats r WHERE r.post_id = f.post_id AND r.first <> (f.source_file, f.source_line))"
-            f") TO {sql_str(str(stage))} (FORMAT parquet)"
+            f"COPY (SELECT {cols} FROM _final f {anti}WHERE reject_reason IS NULL) "
+            f"TO {sql_str(str(stage))} (FORMAT parquet, PER_THREAD_OUTPUT)"
         )
-        self.stage_files.append(str(stage))
+        # One file per thread: DuckDB's Parquet writer keeps one file's row groups in order and so
+        # encodes it largely on one core; rows need no order here (each carries its file and line).
+        for part in sorted(stage.iterdir()):
+            named = self.txn.new_file("posts")
+            part.replace(named)
+            self.stage_files.append(str(named))
+        stage.rmdir()
         n = self.con.execute("SELECT count(*) FROM _final").fetchone()[0]
         self.records += n
         self.con.execute(

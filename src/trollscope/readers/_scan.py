@@ -4,15 +4,26 @@ Both keep the file and record number of every row and route what cannot be parse
 table with its line number, byte offset and raw text, so no record disappears silently. Dialects
 are given, never sniffed: sniffing fails on real collections (an unclosed quote, one odd file in a
 thousand) and costs a pass over every file.
+
+The CSV scan first tries Arrow's multi-threaded CSV reader, which parses a clean batch about twice
+as fast as DuckDB's strict scan; a batch Arrow cannot take whole (a malformed record, bytes that
+are not valid in the encoding) is scanned by DuckDB instead, which rejects the bad records one by
+one with their line numbers. Both give the same rows, values and record numbers for clean files.
 """
 
 from __future__ import annotations
 
+import os
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from ..schema import RAW_LIMIT
+from ..sources import compression
 
 # DuckDB's own "max_line_size" guard: a twarc page of 100 tweets with expansions runs to megabytes.
 MAX_LINE = 256 * 1024 * 1024
@@ -42,6 +53,7 @@ def csv_scan(
     header: bool = True,
     encoding: str = "utf-8",
     strict: bool = True,
+    arrow: bool = True,
 ) -> tuple[str, str]:
     """A strict scan of CSV ``files`` laid out as ``columns`` (all VARCHAR).
 
@@ -49,9 +61,15 @@ def csv_scan(
     ``source_file`` and ``source_line`` (the record number within its file); ``errors`` selects the
     rejected lines. ``errors`` is filled only once ``source`` has been scanned. ``strict=False`` is the
     fallback for files DuckDB's strict parser refuses whole (mixed line endings, e.g. a bare CR inside a
-    field): it reads them and rejects only the records that do not fit.
+    field): it reads them and rejects only the records that do not fit. ``arrow=False`` skips the
+    Arrow fast path.
     """
     tag = uuid.uuid4().hex[:10]
+    if strict and arrow:
+        table = _arrow_read(files, columns, delim=delim, quote=quote, escape=escape, header=header, encoding=encoding)
+        if table is not None:
+            con.register(f"_arrow_{tag}", table)
+            return f"(SELECT * FROM _arrow_{tag})", ""
     cols = "{" + ", ".join(f"{sql_str(c)}: 'VARCHAR'" for c in columns) + "}"
     scan = (
         f"read_csv({sql_list(files)}, auto_detect=false, columns={cols}, header={str(header).lower()}, "
@@ -72,6 +90,67 @@ def csv_scan(
     return source, _csv_errors(tag)
 
 
+# Files above this size are parsed with Arrow's own threads; smaller ones one per thread.
+_BIG_FILE = 16 * 1024 * 1024
+
+
+def _arrow_read(
+    files: list[str], columns: list[str], *, delim: str, quote: str, escape: str, header: bool, encoding: str
+) -> pa.Table | None:
+    """``files`` as one Arrow table with ``source_file`` and ``source_line``, or None when any file
+    is not clean CSV for Arrow (the caller then scans with DuckDB, which rejects record by record).
+
+    Values follow DuckDB's: empty fields (quoted or not) are NULL, blank lines of a CSV are skipped,
+    and a record's number is its position in its file after the header.
+    """
+    enc = _encoding(encoding)
+    if enc not in ("utf-8", "latin-1"):
+        return None
+    single = len(columns) == 1
+    parse = pacsv.ParseOptions(
+        delimiter=delim,
+        quote_char=quote or False,
+        double_quote=bool(quote) and escape == quote,
+        escape_char=escape if escape and escape != quote else False,
+        newlines_in_values=bool(quote),
+        ignore_empty_lines=not single,  # a line scan numbers lines, blank ones included
+    )
+    convert = pacsv.ConvertOptions(
+        column_types={c: pa.string() for c in columns},
+        null_values=[""],
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+    )
+
+    def one(i: int, big: bool) -> pa.Table:
+        path = files[i]
+        kind = compression(path)
+        if kind not in (None, "gzip"):
+            raise ValueError(f"{path}: {kind}")
+        opts = pacsv.ReadOptions(
+            column_names=columns,
+            skip_rows=1 if header else 0,
+            encoding="utf8" if enc == "utf-8" else enc,
+            use_threads=big,
+            block_size=8 * 1024 * 1024,
+        )
+        with pa.input_stream(path, compression="gzip" if kind == "gzip" else None) as fh:
+            t = pacsv.read_csv(fh, read_options=opts, parse_options=parse, convert_options=convert)
+        n = t.num_rows
+        where = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), pa.array([path]))
+        return t.append_column("source_file", where).append_column("source_line", pa.array(np.arange(1, n + 1)))
+
+    try:
+        big = [i for i, f in enumerate(files) if os.path.getsize(f) > _BIG_FILE]
+        small = [i for i in range(len(files)) if i not in set(big)]
+        parts: dict[int, pa.Table] = {i: one(i, True) for i in big}
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+            parts.update(zip(small, pool.map(lambda i: one(i, False), small), strict=True))
+    except (pa.ArrowException, UnicodeError, OSError, ValueError):
+        return None
+    return pa.concat_tables([parts[i] for i in range(len(files))])
+
+
 def _csv_errors(tag: str) -> str:
     # One bad line can raise several errors (one per column): keep the first per line.
     return f"""
@@ -88,7 +167,11 @@ def _csv_errors(tag: str) -> str:
 
 
 def lines_scan(
-    con: duckdb.DuckDBPyConnection, files: list[str], encoding: str = "utf-8", strict: bool = True
+    con: duckdb.DuckDBPyConnection,
+    files: list[str],
+    encoding: str = "utf-8",
+    strict: bool = True,
+    arrow: bool = True,
 ) -> tuple[str, str]:
     """Each line of ``files`` as one VARCHAR column ``line`` (for JSON-lines formats).
 
@@ -98,7 +181,16 @@ def lines_scan(
     """
     # 0x1F (unit separator) cannot occur raw inside valid JSON, so every line is one field.
     source, errors = csv_scan(
-        con, files, ["line"], delim="\x1f", quote="", escape="", header=False, encoding=encoding, strict=strict
+        con,
+        files,
+        ["line"],
+        delim="\x1f",
+        quote="",
+        escape="",
+        header=False,
+        encoding=encoding,
+        strict=strict,
+        arrow=arrow,
     )
     return f"(SELECT * FROM {source} WHERE trim(line) <> '')", errors
 

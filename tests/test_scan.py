@@ -95,7 +95,7 @@ def test_fast_path_steps_aside_for_bad_files(tmp_path, content):
     assert _arrow_read(files, COLS, delim=",", quote='"', escape='"', header=True, encoding="utf-8") is None
     con = duckdb.connect()
     source, _ = csv_scan(con, files, COLS)
-    assert "_arrow_" not in source  # DuckDB's scan, which rejects the bad records one by one
+    assert "_arrow_scan" not in source  # DuckDB's scan, which rejects the bad records one by one
     rows = con.execute(f"SELECT source_file, source_line FROM {source}").fetchall()
     assert sorted(n for f, n in rows if f == str(good)) == list(range(1, len(ROWS) + 1))
 

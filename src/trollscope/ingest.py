@@ -19,7 +19,7 @@ import duckdb
 
 from . import sources
 from .readers import ReaderError, ReadOptions, detect_format, registry
-from .readers._scan import sql_list, sql_str
+from .readers._scan import release, sql_list, sql_str
 from .schema import ACCOUNTS, POSTS, RAW_LIMIT, REJECTS, select_canonical, sql_type
 from .workspace import Transaction, Workspace
 
@@ -194,6 +194,7 @@ class _Run:
             renamed = any(scan != original for scan, original in prepared.items())
             final = _finalize_sql(out.records, available, reader.NAME, self.txn.run_id, file_map=renamed)
             self.con.execute(f"CREATE OR REPLACE TEMP TABLE _final AS {final}")
+            release(self.con)
         except duckdb.InterruptException:  # Ctrl-C inside a query: DuckDB raises it as one of its errors
             raise KeyboardInterrupt from None
         except (duckdb.Error, ReaderError, UnicodeError, OSError) as e:

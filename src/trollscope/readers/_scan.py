@@ -13,6 +13,7 @@ one with their line numbers. Both give the same rows, values and record numbers 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -68,8 +69,8 @@ def csv_scan(
     if strict and arrow:
         table = _arrow_read(files, columns, delim=delim, quote=quote, escape=escape, header=header, encoding=encoding)
         if table is not None:
-            con.register(f"_arrow_{tag}", table)
-            return f"(SELECT * FROM _arrow_{tag})", ""
+            con.register(ARROW_VIEW, table)  # replaces the previous batch's table, freeing it
+            return f"(SELECT * FROM {ARROW_VIEW})", ""
     cols = "{" + ", ".join(f"{sql_str(c)}: 'VARCHAR'" for c in columns) + "}"
     scan = (
         f"read_csv({sql_list(files)}, auto_detect=false, columns={cols}, header={str(header).lower()}, "
@@ -88,6 +89,15 @@ def csv_scan(
         f"FROM (SELECT *, file_index, row_number() OVER () AS _g FROM {scan}))"
     )
     return source, _csv_errors(tag)
+
+
+ARROW_VIEW = "_arrow_scan"
+
+
+def release(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the batch's Arrow table once its records are materialised (it holds the whole batch)."""
+    with contextlib.suppress(duckdb.Error, KeyError):
+        con.unregister(ARROW_VIEW)
 
 
 # Files above this size are parsed with Arrow's own threads; smaller ones one per thread.

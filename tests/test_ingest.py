@@ -275,3 +275,18 @@ def test_an_empty_directory_is_an_error_naming_it(tmp_path, ws_path):
     (tmp_path / "nothing").mkdir()
     with pytest.raises(ts.sources.InputError, match="nothing: the directory holds no files"):
         ts.ingest(str(tmp_path / "nothing"), ws_path)
+
+
+def test_head_reads_more_only_when_the_start_needs_it(tmp_path):
+    from trollscope import sources
+
+    body = "".join(f"{i},some text {i}\n" for i in range(20_000))
+    short = tmp_path / "short.csv"
+    short.write_text("id,text\n" + body)
+    wide = tmp_path / "wide.csv"  # a header line longer than the short read
+    wide.write_text(",".join(f"column_{i}" for i in range(2_000)) + "\n" + body)
+    jsonl = tmp_path / "t.jsonl"
+    jsonl.write_text("".join('{"id": %d, "text": "x"}\n' % i for i in range(20_000)))
+    assert len(sources.head(short)) == sources.SHORT_HEAD_BYTES
+    assert sources.head(wide).split("\n", 1)[0] == wide.read_text().split("\n", 1)[0]
+    assert len(sources.head(jsonl)) == sources.HEAD_BYTES

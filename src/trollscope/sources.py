@@ -20,6 +20,7 @@ from typing import IO
 import zstandard
 
 HEAD_BYTES = 64 * 1024
+SHORT_HEAD_BYTES = 8 * 1024
 
 _MAGIC = {
     b"\x1f\x8b": "gzip",
@@ -93,11 +94,28 @@ def open_text(path: str | Path, encoding: str = "utf-8") -> IO[str]:
     return io.TextIOWrapper(open_binary(path), encoding=encoding, errors="replace", newline="")
 
 
+def _read_upto(fh: IO[bytes], n: int) -> bytes:
+    """``n`` bytes, or fewer only at the end of the stream (decompressors may return short reads)."""
+    parts, got = [], 0
+    while got < n:
+        b = fh.read(n - got)
+        if not b:
+            break
+        parts.append(b)
+        got += len(b)
+    return b"".join(parts)
+
+
 def head(path: Path, encoding: str = "utf-8") -> str:
-    """The first ~64 KB of a file, decompressed and decoded (undecodable bytes replaced)."""
+    """The start of a file, decompressed and decoded (undecodable bytes replaced): its first 8 KB when
+    they hold a complete header line, else up to 64 KB (JSON lines run long). Thousands of small
+    files are common, so the shorter read matters."""
     try:
         with open_binary(path) as fh:
-            raw = fh.read(HEAD_BYTES)
+            raw = _read_upto(fh, SHORT_HEAD_BYTES)
+            first = raw.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+            if len(raw) == SHORT_HEAD_BYTES and (b"\n" not in raw or first in (b"{", b"[")):
+                raw += _read_upto(fh, HEAD_BYTES - len(raw))
     except (OSError, EOFError, zstandard.ZstdError, lzma.LZMAError) as e:
         raise InputError(f"{path}: cannot be read ({e})") from e
     return raw.decode(encoding, errors="replace")

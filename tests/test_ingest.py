@@ -286,7 +286,7 @@ def test_head_reads_more_only_when_the_start_needs_it(tmp_path):
     wide = tmp_path / "wide.csv"  # a header line longer than the short read
     wide.write_text(",".join(f"column_{i}" for i in range(2_000)) + "\n" + body)
     jsonl = tmp_path / "t.jsonl"
-    jsonl.write_text("".join('{"id": %d, "text": "x"}\n' % i for i in range(20_000)))
+    jsonl.write_text("".join(f'{{"id": {i}, "text": "x"}}\n' for i in range(20_000)))
     assert len(sources.head(short)) == sources.SHORT_HEAD_BYTES
     assert sources.head(wide).split("\n", 1)[0] == wide.read_text().split("\n", 1)[0]
     assert len(sources.head(jsonl)) == sources.HEAD_BYTES

@@ -415,3 +415,23 @@ def test_word_shingles_match_a_row_by_row_reference(k):
 
     got = ly.word_shingles(pa.array(rows, pa.list_(pa.uint64())), k).to_pylist()
     assert got == [reference(r) for r in rows]
+
+
+def test_poisson_tail_matches_scipy():
+    from scipy.stats import poisson
+
+    from trollscope.detect.significance import poisson_p
+
+    k, lam = np.meshgrid(
+        [-1, 0, 1, 2, 3, 5, 10, 50, 100, 999, 1000, 1001, 5000, 100_000],
+        [1e-300, 1e-12, 1e-3, 0.5, 1, 2.5, 10, 50, 999, 1000, 1001, 5000, 1e5, 2e5],
+    )
+    k, lam = k.ravel(), lam.ravel()
+    expected = np.where(k <= 0, 1.0, poisson.sf(k - 1, lam))  # P(K >= k) = P(K > k - 1)
+    got = poisson_p(k, lam)
+    tiny = expected < 1e-290
+    np.testing.assert_allclose(got[~tiny], expected[~tiny], rtol=1e-8)
+    assert np.all(got[tiny] < 1e-280)
+    small = ~tiny & (k <= 1000)
+    np.testing.assert_allclose(got[small], expected[small], rtol=1e-10)
+    assert poisson_p(np.array([], dtype=int), np.array([])).shape == (0,)

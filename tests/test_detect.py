@@ -413,8 +413,15 @@ def test_word_shingles_match_a_row_by_row_reference(k):
             out.append(h ^ (h >> 32))
         return out
 
-    got = ly.word_shingles(pa.array(rows, pa.list_(pa.uint64())), k).to_pylist()
+    arr = pa.array(rows, pa.list_(pa.uint64()))
+    got = ly.word_shingles(arr, k).to_pylist()
     assert got == [reference(r) for r in rows]
+    # near-dup hands each thread a slice of the batch
+    assert ly.word_shingles(arr.slice(37, 101), k).to_pylist() == [reference(r) for r in rows[37:138]]
+    sliced = ly.band_keys(ly.word_shingles(arr.slice(150, 100), k), bands=4, rows=2)
+    whole = ly.band_keys(ly.word_shingles(arr, k), bands=4, rows=2)
+    nonempty = np.array([len(r) > 0 for r in rows])
+    assert np.array_equal(sliced[nonempty[150:250]], whole[150:250][nonempty[150:250]])
 
 
 def test_poisson_tail_matches_scipy():

@@ -23,7 +23,9 @@ Two bounds keep the work proportional to the evidence, not to the crowd:
 
 from __future__ import annotations
 
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -33,6 +35,8 @@ import pyarrow as pa
 
 if TYPE_CHECKING:
     import scipy.sparse as sp
+
+_THREADS = min(os.cpu_count() or 1, 8)
 
 WINDOWED = ("co-repost", "co-post", "near-dup", "co-link", "co-hashtag", "co-mention", "co-reply")
 LAYERS = (*WINDOWED, "similarity")
@@ -424,13 +428,21 @@ def near_dup_layer(
         FROM _texts WHERE length(norm) >= {int(min_text_chars)}"""
     ).to_arrow_reader(1_000_000)
     cols: dict[str, list] = {"aid": [], "pid": [], "ts": [], "sh": [], "keys": []}
-    for chunk in reader:
-        if chunk.num_rows:
-            for c in ("aid", "pid", "ts"):
-                cols[c].append(chunk.column(c).to_numpy())
-            sh = word_shingles(chunk.column("wh"), int(shingle))
-            cols["sh"].append(sh)
-            cols["keys"].append(band_keys(sh, bands, rows, seed))
+
+    def signatures(words: pa.ListArray) -> tuple[pa.ListArray, np.ndarray]:
+        sh = word_shingles(words, int(shingle))
+        return sh, band_keys(sh, bands, rows, seed)
+
+    with ThreadPoolExecutor(max_workers=_THREADS) as pool:  # numpy releases the GIL: one slice per core
+        for chunk in reader:
+            if chunk.num_rows:
+                for c in ("aid", "pid", "ts"):
+                    cols[c].append(chunk.column(c).to_numpy())
+                words = chunk.column("wh")
+                step = -(-chunk.num_rows // _THREADS)
+                for sh, keys in pool.map(signatures, [words.slice(i, step) for i in range(0, chunk.num_rows, step)]):
+                    cols["sh"].append(sh)
+                    cols["keys"].append(keys)
     aid = np.concatenate(cols["aid"]) if cols["aid"] else np.zeros(0, np.int32)
     pid = np.concatenate(cols["pid"]) if cols["pid"] else np.zeros(0, np.uint64)
     ts = np.concatenate(cols["ts"]) if cols["ts"] else np.zeros(0, np.int64)
@@ -509,8 +521,8 @@ def shared_buckets(keys: np.ndarray, aid: np.ndarray, n_accounts: int, cap: int)
     """
     n, bands = keys.shape
     crowded = np.zeros(n, dtype=bool)
-    out = []
-    for band in range(bands):
+
+    def one_band(band: int) -> np.ndarray | None:
         order = np.argsort(keys[:, band])  # any order groups equal keys; quicksort is 6x faster than stable
         k = keys[order, band]
         new = np.ones(n, dtype=bool)
@@ -520,14 +532,17 @@ def shared_buckets(keys: np.ndarray, aid: np.ndarray, n_accounts: int, cap: int)
         multi = size[group] > 1
         r, g = order[multi], group[multi]
         if not len(r):
-            continue
+            return None
         big = size[g] > cap  # only a key on more than cap posts can be on more than cap accounts' posts
         if big.any():
             rb, gb = r[big], g[big]
             distinct = np.unique(gb.astype(np.int64) * max(n_accounts, 1) + aid[rb])
             actors = np.bincount(distinct // max(n_accounts, 1), minlength=len(size))
-            crowded[rb[actors[gb] > cap]] = True
-        out.append(np.column_stack([r, np.full(len(r), band)]))
+            crowded[rb[actors[gb] > cap]] = True  # only ever set True: threads may share it
+        return np.column_stack([r, np.full(len(r), band)])
+
+    with ThreadPoolExecutor(max_workers=_THREADS) as pool:  # sorting releases the GIL: bands in parallel
+        out = [x for x in pool.map(one_band, range(bands)) if x is not None]
     shared = np.concatenate(out) if out else np.zeros((0, 2), dtype=np.int64)
     return shared, crowded
 

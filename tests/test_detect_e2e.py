@@ -36,6 +36,8 @@ def test_simulated_collection_end_to_end(tmp_path):
         members.setdefault(m["cluster_id"], set()).add(m["account_id"])
     for e in result.evidence.to_pylist():
         assert {e["account_a"], e["account_b"]} <= members[e["cluster_id"]]
+        assert e["item"] and e["text_a"] and e["text_b"], e  # what the two posts share, and the posts
+    assert len({e["layer"] for e in result.evidence.to_pylist()}) >= 4
     # One layer alone, evaluated without writing: co-repost finds the repost rings, not the copy-pasters.
     one = evaluate(tmp_path / "ws", sim.truth_path, result=detect(tmp_path / "ws", layers=("co-repost",), write=False))
     assert one["recall_by_style"]["repost_ring"]["recall"] >= 0.9

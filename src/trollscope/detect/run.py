@@ -400,9 +400,17 @@ def _cluster(con, p: DetectParams, edges: pa.Table, scores: pa.Table, figures: d
     members = con.sql(sql["members"]).to_arrow_table()
     con.execute(sql["evidence"])
     # Post ids, times and texts of every post hash the outputs cite.
+    # Only the columns the run's layers cite are read: list columns are the costly part of this scan.
+    used = {"co-repost": "repost_of_id", "co-reply": "reply_to_id", "co-link": "urls", "co-hashtag": "hashtags",
+            "co-mention": "mentions"}  # fmt: skip
+    types = {"repost_of_id": "VARCHAR", "reply_to_id": "VARCHAR", "urls": "VARCHAR[]", "hashtags": "VARCHAR[]",
+             "mentions": "VARCHAR[]"}  # fmt: skip
+    cited_cols = ", ".join(
+        c if any(used[x] == c for x in p.layers if x in used) else f"NULL::{t} AS {c}" for c, t in types.items()
+    )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _cited AS
-        SELECT hash(post_id) AS h, post_id, created_at, text, repost_of_id, reply_to_id, urls, hashtags, mentions,
+        SELECT hash(post_id) AS h, post_id, created_at, text, {cited_cols},
                {ly.norm_words_sql("text") if "near-dup" in p.layers else "NULL::VARCHAR[]"} AS words
         FROM posts WHERE hash(post_id) IN (
             SELECT e.pa FROM (SELECT unnest(evidence) AS e FROM _edges_all)

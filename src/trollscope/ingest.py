@@ -239,13 +239,8 @@ class _Run:
             f"COPY (SELECT {cols} FROM _final f {anti}WHERE reject_reason IS NULL) "
             f"TO {sql_str(str(stage))} (FORMAT parquet, PER_THREAD_OUTPUT)"
         )
-        # One file per thread: DuckDB's Parquet writer keeps one file's row groups in order and so
-        # encodes it largely on one core; rows need no order here (each carries its file and line).
-        for part in sorted(stage.iterdir()):
-            named = self.txn.new_file("posts")
-            part.replace(named)
-            self.stage_files.append(str(named))
-        stage.rmdir()
+        # One file per thread (see Transaction.parts): rows need no order, each carries its file and line.
+        self.stage_files += [str(f) for f in self.txn.parts("posts", stage)]
         n = self.con.execute("SELECT count(*) FROM _final").fetchone()[0]
         self.records += n
         self.con.execute(

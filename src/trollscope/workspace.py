@@ -59,6 +59,20 @@ class Transaction:
         d.mkdir(parents=True, exist_ok=True)
         return d / f"{self.run_id}-{uuid.uuid4().hex[:8]}.parquet"
 
+    def parts(self, table: str, directory: Path) -> list[Path]:
+        """Name the Parquet files a per-thread COPY wrote into ``directory`` as fresh parts of ``table``.
+
+        DuckDB's Parquet writer keeps one file's row groups in order and so encodes a file largely on
+        one core; ``COPY … (PER_THREAD_OUTPUT)`` into ``new_file(table).with_suffix("")`` writes one
+        file per thread instead, for tables whose row order does not matter.
+        """
+        out = []
+        for part in sorted(directory.iterdir()):
+            out.append(self.new_file(table))
+            part.replace(out[-1])
+        directory.rmdir()
+        return out
+
     def append(self, table: str, files: list[Path]) -> None:
         self.added.setdefault(table, []).extend(str(f) for f in files)
 

@@ -216,9 +216,11 @@ def _prepare_texts(ws: Workspace, con: duckdb.DuckDBPyConnection, key: dict, cac
     ly.own_texts(con, keep_ids=True)
     try:
         with ws.transaction(params={NORM_TEXTS: key}) as txn:
-            f = txn.new_file(NORM_TEXTS)
-            con.execute(f"COPY (SELECT post_id, norm FROM _texts) TO {sql_str(str(f))} (FORMAT parquet)")
-            txn.replace(NORM_TEXTS, [f])
+            d = txn.new_file(NORM_TEXTS).with_suffix("")
+            con.execute(
+                f"COPY (SELECT post_id, norm FROM _texts) TO {sql_str(str(d))} (FORMAT parquet, PER_THREAD_OUTPUT)"
+            )
+            txn.replace(NORM_TEXTS, txn.parts(NORM_TEXTS, d))
         status = "computed, cached"
     except (WorkspaceError, OSError, duckdb.IOException):  # another run holds the lock, or read-only
         status = "computed (cache not written)"

@@ -442,3 +442,22 @@ def test_poisson_tail_matches_scipy():
     small = ~tiny & (k <= 1000)
     np.testing.assert_allclose(got[small], expected[small], rtol=1e-10)
     assert poisson_p(np.array([], dtype=int), np.array([])).shape == (0,)
+
+
+def test_text_normalisation_equals_its_one_pattern_definition():
+    """norm_text_sql skips lone spaces; the output must be the definition's: every run of mentions
+    and non-alphanumerics (``(?:@\\w*|[^\\p{L}\\p{N}@])+``) becomes one space."""
+    import random
+
+    low = "lower(coalesce(t, ''))"
+    no_urls = rf"CASE WHEN contains({low}, 'http') THEN regexp_replace({low}, 'https?://\S+', ' ', 'g') ELSE {low} END"
+    definition = rf"trim(regexp_replace({no_urls}, '(?:@\w*|[^\p{{L}}\p{{N}}@])+', ' ', 'g'))"
+    alphabet = [*"ab Z9_ @@  \t\n.!#é漢\u00a0\u2003-:/", "http://x.co/a", "https://", "@u_1", "  ", "ǅ", "İ"]
+    rng = random.Random(7)
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 25))) for _ in range(50_000)]
+    texts += ["plain words only", "two  spaces", " lead and trail ", "a@b c", "x @ y", None]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE s AS SELECT unnest($1::VARCHAR[]) AS t", [texts])
+    differ = con.execute(f"SELECT t FROM s WHERE {ly.norm_text_sql('t')} IS DISTINCT FROM {definition}").fetchall()
+    assert differ == []
+    assert con.execute(f"SELECT count(DISTINCT {ly.norm_text_sql('t')}) FROM s").fetchall()[0][0] > 10_000

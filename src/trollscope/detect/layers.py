@@ -52,15 +52,19 @@ TRACKING = (
 
 
 def norm_text_sql(col: str) -> str:
-    """Text as co-post and near-dup compare it: lower case, without URLs, @mentions and punctuation.
+    r"""Text as co-post and near-dup compare it: lower case, without URLs, @mentions and punctuation.
 
     A copy-paste campaign varies the link and the @target; '#' goes, the tag's word stays. URLs go
     first (only texts with 'http' pay for it: a URL glued to a mention must not lengthen the
     mention), then one pass turns each run of mentions and other non-alphanumerics into one space.
+    That run is ``(?:@\w*|[^\p{L}\p{N}@])+``; the pattern below matches the same runs except a lone
+    space, which would be replaced by itself: most gaps between words are one, and a match costs far
+    more than the bytes it spans (half the time of this step; same output, tested).
     """
     low = f"lower(coalesce({col}, ''))"
     no_urls = rf"CASE WHEN contains({low}, 'http') THEN regexp_replace({low}, 'https?://\S+', ' ', 'g') ELSE {low} END"
-    return rf"trim(regexp_replace({no_urls}, '(?:@\w*|[^\p{{L}}\p{{N}}@])+', ' ', 'g'))"
+    run = r"[ ]*(?:@\w*|[^\p{L}\p{N}@ ])(?:@\w*|[^\p{L}\p{N}@])*|[ ][ ]+"
+    return f"trim(regexp_replace({no_urls}, '{run}', ' ', 'g'))"
 
 
 def norm_url_sql(col: str) -> str:

@@ -461,3 +461,40 @@ def test_text_normalisation_equals_its_one_pattern_definition():
     differ = con.execute(f"SELECT t FROM s WHERE {ly.norm_text_sql('t')} IS DISTINCT FROM {definition}").fetchall()
     assert differ == []
     assert con.execute(f"SELECT count(DISTINCT {ly.norm_text_sql('t')}) FROM s").fetchall()[0][0] > 10_000
+
+
+def test_plain_url_shortcut_equals_the_full_normalisation():
+    import random
+
+    rng = random.Random(3)
+    schemes = ["http://", "https://", "HTTP://", "ftp://", "", "https://www.", "https://www2.", " https://"]
+    hosts = ["a.com", "Sub.Example.org", "x-y.co.uk", "t.co", "host:443", "h.com:8080", "bad_host.com", "ünï.de"]
+    paths = [
+        "",
+        "/",
+        "//",
+        "/p/q",
+        "/P?x=1",
+        "/a#frag",
+        "/a b",
+        "/é",
+        "/x'y",
+        "/?utm_source=z&a=1",
+        "/a/\u00a0",
+        "/~$&+",
+    ]
+    urls = [
+        rng.choice(schemes) + rng.choice(hosts) + rng.choice(paths) + rng.choice(["", "/", "?", " "])
+        for _ in range(20_000)
+    ]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE s AS SELECT unnest($1::VARCHAR[]) AS u", [urls])
+    shortcut = con.execute(
+        "SELECT count(*) FILTER (WHERE starts_with(u, 'http') AND u = lower(u) AND NOT contains(u, '?')) FROM s"
+    ).fetchall()[0][0]
+    assert shortcut > 1_000  # the fuzz reaches the shortcut's inputs often
+    differ = con.execute(
+        f"SELECT u, {ly.norm_url_sql('u')}, {ly.norm_url_full_sql('u')} FROM s "
+        f"WHERE ({ly.norm_url_sql('u')}) IS DISTINCT FROM ({ly.norm_url_full_sql('u')})"
+    ).fetchall()
+    assert differ == []

@@ -70,7 +70,24 @@ def norm_text_sql(col: str) -> str:
 def norm_url_sql(col: str) -> str:
     """A URL as co-link compares it: no scheme, www. or fragment, lower-case host without default
     port, no tracking parameters, the others sorted, no trailing slash (the path keeps its case).
-    The query part only runs on URLs with a '?'."""
+
+    Most shared URLs are already plain (lower-case host without www or port, a printable-ASCII
+    path, no query, no fragment); for them this comes down to dropping the scheme and trailing
+    slashes: one pattern test instead of eight rewrites (same result as :func:`norm_url_full_sql`,
+    tested).
+    """
+    path_chars = '[!"$-&(->@-~]'  # printable ASCII but for space, ' # and ?
+    plain = (
+        rf"regexp_matches({col}, '^https?://[a-z0-9-]+(\.[a-z0-9-]+)*(/{path_chars}*)?$') "
+        rf"AND NOT regexp_matches({col}, '^https?://www\d*\.')"
+    )
+    return (
+        f"CASE WHEN {plain} THEN rtrim(regexp_replace({col}, '^https?://', ''), '/') ELSE {norm_url_full_sql(col)} END"
+    )
+
+
+def norm_url_full_sql(col: str) -> str:
+    """:func:`norm_url_sql` for any URL, one rewrite per part. The query part only runs on URLs with a '?'."""
     bare = rf"regexp_replace(regexp_replace(trim({col}), '^[A-Za-z][A-Za-z0-9+.-]*://', ''), '#.*$', '', 'g')"
     host = rf"regexp_replace(regexp_replace(lower(regexp_extract({bare}, '^[^/?]*', 0)), '^www\d*\.', ''), ':(80|443)$', '', 'g')"
     path = rf"rtrim(regexp_extract({bare}, '^[^/?]*([^?]*)', 1), '/')"

@@ -410,13 +410,19 @@ def _cluster(con, p: DetectParams, edges: pa.Table, scores: pa.Table, figures: d
     cited_cols = ", ".join(
         c if any(used[x] == c for x in p.layers if x in used) else f"NULL::{t} AS {c}" for c, t in types.items()
     )
+    # Ids of every post the edges cite (a narrow scan), then the texts of those the clusters' evidence shows.
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _cited_ids AS
+        SELECT hash(post_id) AS h, post_id FROM posts WHERE hash(post_id) IN (
+            SELECT e.pa FROM (SELECT unnest(evidence) AS e FROM _edges_all)
+            UNION SELECT e.pb FROM (SELECT unnest(evidence) AS e FROM _edges_all))"""
+    )
+    shown = ly.one(con, "SELECT count(*) FROM _ev") > 0
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _cited AS
         SELECT hash(post_id) AS h, post_id, created_at, text, {cited_cols},
                {ly.norm_words_sql("text") if "near-dup" in p.layers else "NULL::VARCHAR[]"} AS words
-        FROM posts WHERE hash(post_id) IN (
-            SELECT e.pa FROM (SELECT unnest(evidence) AS e FROM _edges_all)
-            UNION SELECT e.pb FROM (SELECT unnest(evidence) AS e FROM _edges_all))"""
+        FROM posts WHERE {"hash(post_id) IN (SELECT pa FROM _ev UNION SELECT pb FROM _ev)" if shown else "false"}"""
     )
     k = int(p.near_dup_shingle)
     evidence = con.sql(
@@ -439,7 +445,7 @@ def _cluster(con, p: DetectParams, edges: pa.Table, scores: pa.Table, figures: d
         LEFT JOIN _cited pa ON pa.h = ev.pa LEFT JOIN _cited pb ON pb.h = ev.pb
         ORDER BY cluster_id, ev.rk"""
     ).to_arrow_table()
-    cited = con.sql("SELECT h, post_id FROM _cited").to_arrow_table()
+    cited = con.sql("SELECT h, post_id FROM _cited_ids").to_arrow_table()
     accounts = con.sql(
         """SELECT c.account_id, c.handle, c.posts, s.score, nullif(m.cluster, 0) AS cluster_id,
                coalesce(m.cluster, 0) > 0 AS flagged, coalesce(s.layers, []) AS layers,

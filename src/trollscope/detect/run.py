@@ -115,7 +115,7 @@ class DetectionResult:
     @property
     def flagged(self) -> list[str]:
         """Handles of the flagged accounts, sorted."""
-        t = self.accounts.filter(pc.field("flagged"))
+        t = self.accounts.filter(self.accounts.column("flagged"))
         return sorted(h for h in t.column("handle").to_pylist() if h is not None)
 
     def as_dict(self, evidence_per_cluster: int | None = None) -> dict:
@@ -303,7 +303,7 @@ def _windowed(con, layer: str, p: DetectParams, n_accounts: int) -> tuple[pa.Tab
             "evidence": e.column("evidence").cast(_EVIDENCE),
         }
     )
-    sig = edges.filter(pc.field("significant")).select(["a", "b"])
+    sig = edges.filter(edges.column("significant")).select(["a", "b"])
     coordinated = ly.coordinated_actions(con, sig)
     ly.drop_scratch(con)
     aid = coordinated.column("aid").to_numpy()
@@ -358,7 +358,7 @@ def _similarity(con, p: DetectParams, n_accounts: int) -> tuple[pa.Table, pa.Tab
             "evidence": pa.array([[]] * n, _EVIDENCE),
         }
     )
-    sig = edges.filter(pc.field("significant"))
+    sig = edges.filter(edges.column("significant"))
     both = np.concatenate([sig.column("a").to_numpy(), sig.column("b").to_numpy()])
     cos2 = np.concatenate([sig.column("cosine").to_numpy()] * 2)
     aid, inv = np.unique(both, return_inverse=True)
@@ -378,7 +378,7 @@ _EVIDENCE = pa.list_(
 
 
 def _cluster(con, p: DetectParams, edges: pa.Table, scores: pa.Table, figures: dict) -> DetectionResult:
-    sig = edges.filter(pc.field("significant"))
+    sig = edges.filter(edges.column("significant"))
     a, b = sig.column("a").to_numpy(), sig.column("b").to_numpy()
     ca, cb, w = cl.combined_weights(a, b, sig.column("layer").to_numpy(zero_copy_only=False),
                                     sig.column("p_value").to_numpy(), p.layer_weights)  # fmt: skip

@@ -290,3 +290,39 @@ def test_head_reads_more_only_when_the_start_needs_it(tmp_path):
     assert len(sources.head(short)) == sources.SHORT_HEAD_BYTES
     assert sources.head(wide).split("\n", 1)[0] == wide.read_text().split("\n", 1)[0]
     assert len(sources.head(jsonl)) == sources.HEAD_BYTES
+
+
+def test_repost_key_of_bare_text_retweets(tmp_path, ws_path):
+    """A retweet without the original's id is keyed by 'rt:' + md5 of the first 100 characters of its
+    text without the 'RT @handle: ' prefix, trimmed of space separators and lower-cased."""
+    import hashlib
+    import unicodedata
+
+    def strip_zs(s: str) -> str:
+        i, j = 0, len(s)
+        while i < j and unicodedata.category(s[i]) == "Zs":
+            i += 1
+        while j > i and unicodedata.category(s[j - 1]) == "Zs":
+            j -= 1
+        return s[i:j]
+
+    bodies = [
+        "   Leading spaces and trailing NBSP\u00a0\u00a0",
+        "x" * 99 + " and the hundredth character is a space",
+        "Short",
+        "Ends with a space ",
+        "Y" * 150 + "   ",
+        "\u2003em space first, " + "z" * 120,
+    ]
+    texts = [f"RT @bob: {b}" for b in bodies] + bodies  # with and without the prefix
+    rows = [
+        {"tweetid": str(i), "userid": "7", "user_screen_name": "amy", "tweet_time": f"2016-03-01 10:{i:02d}",
+         "tweet_text": t, "is_retweet": "True"}
+        for i, t in enumerate(texts)
+    ]  # fmt: skip
+    ts.ingest(str(write_ioarchive(tmp_path / "rt.csv", rows)), ws_path)
+    got = dict(_posts(ws_path, "SELECT post_id, repost_of_id FROM posts"))
+    for i, t in enumerate(texts):
+        body = t[len("RT @bob: ") :] if t.startswith("RT @") else t
+        expected = "rt:" + hashlib.md5(strip_zs(body)[:100].lower().encode()).hexdigest()
+        assert got[str(i)] == expected, t

@@ -381,7 +381,10 @@ def _finalize_sql(records: str, available: set[str], fmt: str, ingest_id: str, f
     # The reposted original, where the source gives no id: the first 100 characters of its text without
     # the `RT @handle: ` prefix, lower-cased. Copies of one retweet share them (a truncated copy is cut
     # near 140 characters, links sit at the end); IRA retweets mostly carry the original's bare text.
-    norm = "lower(left(trim(CASE WHEN _rt IS NULL THEN text ELSE substr(text, length(_rt) + 6) END), 100))"
+    body = "CASE WHEN _rt IS NULL THEN text ELSE substr(text, length(_rt) + 6) END"
+    # = lower(left(trim(body), 100)): trim scans the whole text for trailing space separators; when
+    # the text does not end in one (the end-anchored test is cheap) ltrim gives the same first 100.
+    norm = rf"lower(left(CASE WHEN regexp_matches({body}, '\p{{Zs}}$') THEN trim({body}) ELSE ltrim({body}) END, 100))"
     return f"""
     WITH r AS ({base}),
     d AS (

@@ -1,7 +1,7 @@
 """Ingest speed and memory, side by side in one run.
 
 Compares `trollscope ingest` on ../shared/data/ira-by-author with a raw DuckDB scan of the same
-files (count, and straight to Parquet) and with coordination-network-toolkit's `preprocess`
+files (count, and straight to Parquet), a raw Arrow parse of them, and with coordination-network-toolkit's `preprocess`
 (installed in benchmarks/.venv-peers; the IRA data is first converted to its CSV layout, untimed),
 then ingests 10M simulated posts.
 
@@ -37,6 +37,25 @@ def raw_scan_cmd(files_glob: str, to_parquet: Path | None) -> list[str]:
         "-c",
         f"import duckdb; duckdb.execute('SET enable_progress_bar = false'); duckdb.execute({sql!r}).fetchall()",
     ]
+
+
+def arrow_read_cmd(files_glob: str) -> list[str]:
+    """Every file parsed by Arrow's CSV reader, two files at a time, all columns as text: the floor
+    under ingest's own parse (no record numbers, derivations, dedupe or writing)."""
+    code = (
+        "import glob, pyarrow as pa, pyarrow.csv as c\n"
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        f"files = sorted(glob.glob({files_glob!r}))\n"
+        "names = c.read_csv(files[0]).column_names\n"
+        "conv = c.ConvertOptions(column_types={n: pa.string() for n in names})\n"
+        "parse = c.ParseOptions(newlines_in_values=True)\n"
+        "read = c.ReadOptions(use_threads=False)\n"
+        "with ThreadPoolExecutor(2) as pool:\n"
+        "    n = sum(pool.map(lambda f: c.read_csv(f, read_options=read, parse_options=parse,"
+        " convert_options=conv).num_rows, files))\n"
+        "print(n)\n"
+    )
+    return [sys.executable, "-c", code]
 
 
 def cnt_csv(out: Path) -> int:
@@ -85,6 +104,9 @@ def main() -> None:
     pq = WORK / "raw.parquet"
     rows.append(row("raw DuckDB scan: read_csv -> Parquet", run(raw_scan_cmd(files_glob, pq)), ours=ours))
     pq.unlink(missing_ok=True)
+    rows.append(
+        row("raw Arrow CSV read (the parser ingest's fast path uses)", run(arrow_read_cmd(files_glob)), ours=ours)
+    )
 
     if not args.skip_cnt:
         csv_path = WORK / "ira-cnt.csv"

@@ -14,20 +14,49 @@ from trollscope.cli import main
 
 def _commands() -> list[str]:
     """Every leaf command, groups walked (e.g. "classify train")."""
+    ctx = click.Context(main)
     out = []
-    for name, cmd in main.commands.items():
+    for name in main.list_commands(ctx):
+        cmd = main.get_command(ctx, name)
         if isinstance(cmd, click.Group):
-            out += [f"{name} {sub}" for sub in cmd.commands]
+            out += [f"{name} {sub}" for sub in cmd.list_commands(ctx)]
         else:
             out.append(name)
     return sorted(out)
 
 
 def _command(path: str) -> click.Command:
-    cmd = main
+    cmd, ctx = main, click.Context(main)
     for part in path.split():
-        cmd = cmd.commands[part]
+        cmd = cmd.get_command(ctx, part)
     return cmd
+
+
+def test_lazy_command_table_names_every_command_once():
+    from trollscope import cli
+
+    ctx = click.Context(main)
+    listed = main.list_commands(ctx)
+    assert all(main.get_command(ctx, n).name == n for n in listed)
+    assert sorted(main.commands) == listed  # every module loaded: nothing it defines is missing from the table
+    names = [n for group in cli.COMMANDS.values() for n in group]
+    assert len(names) == len(set(names))
+
+
+def test_a_command_loads_only_its_own_stage():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from trollscope.cli import main\n"
+        "r = CliRunner().invoke(main, ['ingest', '--help'])\n"
+        "assert r.exit_code == 0\n"
+        "print(sorted(m for m in sys.modules if m.startswith('trollscope.') and m.count('.') == 1))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "trollscope.detect" not in out and "trollscope.classify" not in out and "trollscope.ingest" in out
 
 
 @pytest.mark.parametrize("name", _commands())

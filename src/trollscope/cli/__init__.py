@@ -2,14 +2,39 @@
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
 from .. import __version__
-from . import classify, data, detect, investigate, pipeline
 from ._common import Group
 
+# Command -> the module that defines it. A command's module (and the stage it drives) is imported
+# only when that command runs, so `trollscope ingest` does not load detection, the classifier...
+COMMANDS = {
+    "data": ("ingest", "info", "simulate"),
+    "pipeline": ("demo", "run", "report"),
+    "detect": ("detect", "export", "evaluate"),
+    "investigate": ("timeline", "targeting", "narratives", "amplifiers"),
+    "classify": ("classify", "similar"),
+}
 
-@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+
+class LazyGroup(Group):
+    """The top-level group: loads a command's module the first time the command is asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({c for names in COMMANDS.values() for c in names} | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            module = next((m for m, names in COMMANDS.items() if cmd_name in names), None)
+            if module is not None:
+                importlib.import_module(f"{__name__}.{module}").register(self)
+        return self.commands.get(cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--debug", is_flag=True, help="Show the full traceback when something fails.")
 @click.version_option(__version__, prog_name="trollscope")
 @click.pass_context
@@ -21,10 +46,3 @@ def main(ctx: click.Context, debug: bool) -> None:
     starting with `trollscope ingest FILES -w WORKSPACE`.
     """
     ctx.obj = {"debug": debug}
-
-
-data.register(main)
-pipeline.register(main)
-investigate.register(main)
-detect.register(main)
-classify.register(main)

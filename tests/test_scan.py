@@ -121,3 +121,21 @@ def test_scans_agree_on_real_ira_files(shared):
         got[arrow] = con.sql(f"SELECT * FROM {source} ORDER BY source_file, source_line").fetchall()
     assert len(got[True]) > 10_000
     assert got[True] == got[False]
+
+
+def test_a_batch_too_large_for_memory_is_left_to_duckdb(tmp_path, monkeypatch):
+    from trollscope.readers import _scan
+
+    files = [_write(tmp_path / "a.csv", ROWS), _write(tmp_path / "b.csv.gz", ROWS)]
+    size = (tmp_path / "a.csv").stat().st_size + 8 * (tmp_path / "b.csv.gz").stat().st_size
+    monkeypatch.setattr(_scan, "ARROW_MAX_BYTES", size)
+    assert _arrow_read([str(f) for f in files], COLS, delim=",", quote='"', escape='"', header=True, encoding="utf-8")
+    monkeypatch.setattr(_scan, "ARROW_MAX_BYTES", size - 1)
+    assert (
+        _arrow_read([str(f) for f in files], COLS, delim=",", quote='"', escape='"', header=True, encoding="utf-8")
+        is None
+    )
+    con = duckdb.connect()
+    source, _ = csv_scan(con, [str(f) for f in files], COLS)
+    assert "_arrow_scan" not in source
+    assert con.sql(f"SELECT * FROM {source} ORDER BY source_file, source_line").fetchall() == _expected(files)

@@ -102,6 +102,10 @@ def release(con: duckdb.DuckDBPyConnection) -> None:
 
 # Files above this size are parsed with Arrow's own threads; smaller ones one per thread.
 _BIG_FILE = 16 * 1024 * 1024
+# Arrow holds a whole batch in memory, DuckDB's scan streams and spills: a batch larger than this
+# once decompressed (gzip taken as 8x its size) is left to DuckDB, so memory stays bounded however
+# large one input file is.
+ARROW_MAX_BYTES = 1024 * 1024 * 1024
 
 
 def _arrow_read(
@@ -115,6 +119,12 @@ def _arrow_read(
     """
     enc = _encoding(encoding)
     if enc not in ("utf-8", "latin-1"):
+        return None
+    try:
+        expanded = sum(os.path.getsize(f) * (8 if compression(f) == "gzip" else 1) for f in files)
+    except OSError:
+        return None
+    if expanded > ARROW_MAX_BYTES:
         return None
     single = len(columns) == 1
     parse = pacsv.ParseOptions(

@@ -70,7 +70,7 @@ def test_arrow_and_duckdb_scans_agree_on_clean_files(tmp_path):
 
 def test_line_scan_numbers_blank_lines_like_duckdb(tmp_path):
     f = tmp_path / "t.jsonl"
-    f.write_text('{"a": 1}\n\n{"a": "x,\\"y\\""}\n   \n{"a": 3}\n', encoding="utf-8")
+    f.write_text('{"a": 1}\n\n{"a": "x,\\"y\\""}\n   \n{"a": 3}\n', encoding="utf-8-sig")  # with a BOM
     got = {}
     for arrow in (True, False):
         con = duckdb.connect()

@@ -162,7 +162,7 @@ def _arrow_read(
 
     try:
         big = [i for i, f in enumerate(files) if os.path.getsize(f) > _BIG_FILE]
-        small = [i for i in range(len(files)) if i not in set(big)]
+        small = sorted(set(range(len(files))) - set(big))
         parts: dict[int, pa.Table] = {i: one(i, True) for i in big}
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
             parts.update(zip(small, pool.map(lambda i: one(i, False), small), strict=True))

@@ -122,3 +122,23 @@ def test_ctrl_c_inside_a_query_stops_the_ingest_instead_of_rejecting_the_file(tm
     with pytest.raises(KeyboardInterrupt):
         ts.ingest(str(tmp_path / "b.csv"), ws_path)
     assert _snapshot(ws_path) == before
+
+
+def test_per_thread_parts_become_table_parts(tmp_path):
+    import duckdb
+
+    ws = ts.Workspace(tmp_path / "ws")
+    with ws.transaction() as txn:
+        d = txn.new_file("posts").with_suffix("")
+        con = duckdb.connect()
+        con.execute("SET threads = 2")
+        con.execute(f"COPY (SELECT range AS x FROM range(300000)) TO '{d}' (FORMAT parquet, PER_THREAD_OUTPUT)")
+        parts = txn.parts("posts", d)
+        assert parts and not d.exists() and all(p.suffix == ".parquet" and p.parent == d.parent for p in parts)
+        assert txn.parts("posts", d) == []  # a directory nothing was written to
+        txn.append("posts", parts)
+    files = [str(f) for f in ws.files("posts")]
+    assert duckdb.connect().execute(f"SELECT count(*), sum(x) FROM read_parquet({files})").fetchone() == (
+        300000,
+        sum(range(300000)),
+    )

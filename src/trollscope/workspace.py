@@ -67,6 +67,8 @@ class Transaction:
         file per thread instead, for tables whose row order does not matter.
         """
         out = []
+        if not directory.is_dir():  # nothing written
+            return out
         for part in sorted(directory.iterdir()):
             out.append(self.new_file(table))
             part.replace(out[-1])

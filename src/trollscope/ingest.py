@@ -186,8 +186,11 @@ class _Run:
             self.reject_file(batch[0], reader.NAME, str(e), None)
             self.tick(batch[0])
             return
-        self.con.execute("CREATE OR REPLACE TEMP TABLE _file_map (scan VARCHAR, original VARCHAR)")
-        self.con.executemany("INSERT INTO _file_map VALUES (?, ?)", list(prepared.items()))
+        self.con.execute(  # one statement: executemany costs ~80 ms per thousand files
+            "CREATE OR REPLACE TEMP TABLE _file_map AS "
+            "SELECT unnest($1::VARCHAR[]) AS scan, unnest($2::VARCHAR[]) AS original",
+            [list(prepared), list(prepared.values())],
+        )
         try:
             out = reader.read(self.con, list(prepared), self.opts)
             available = set(self.con.sql(out.records).columns)

@@ -309,7 +309,9 @@ class _Run:
         cols = ", ".join(f"s.{f.name}" for f in POSTS)
         if self.stage_files:
             staged = f"read_parquet({sql_list(self.stage_files)})"
-            rows, distinct = con.execute(f"SELECT count(*), count(DISTINCT post_id) FROM {staged}").fetchone()
+            # Distinct 64-bit hashes as many as rows means distinct ids; a collision only sends the run
+            # down the exact path below.
+            rows, distinct = con.execute(f"SELECT count(*), count(DISTINCT hash(post_id)) FROM {staged}").fetchone()
             known = con.execute(
                 f"SELECT count(*) FROM {staged} s SEMI JOIN posts p ON p.post_id = s.post_id"
             ).fetchone()[0]

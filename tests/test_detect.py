@@ -85,7 +85,10 @@ def test_normalisations_match_the_reference():
     for t in texts + glued:  # glued: real IRA texts where a URL follows a mention without a space
         assert con.execute(f"SELECT {ly.norm_text_sql('$1::VARCHAR')}", [t]).fetchall()[0][0] == norm_text(t), t
     for x, y in itertools.product([*texts, "hello world again friends", "Hello world, again!"], repeat=2):
-        got = con.execute(f"SELECT {ly.text_jaccard_sql('$1::VARCHAR', '$2::VARCHAR', 2)}", [x, y]).fetchall()[0][0]
+        got = con.execute(
+            f"SELECT {ly.words_jaccard_sql(ly.norm_words_sql('$1::VARCHAR'), ly.norm_words_sql('$2::VARCHAR'), 2)}",
+            [x, y],
+        ).fetchall()[0][0]
         assert got == pytest.approx(jaccard(x, y)), (x, y)
 
 

@@ -128,17 +128,14 @@ def test_per_thread_parts_become_table_parts(tmp_path):
     import duckdb
 
     ws = ts.Workspace(tmp_path / "ws")
+    con = duckdb.connect()
+    con.execute("SET threads = 2")
     with ws.transaction() as txn:
-        d = txn.new_file("posts").with_suffix("")
-        con = duckdb.connect()
-        con.execute("SET threads = 2")
-        con.execute(f"COPY (SELECT range AS x FROM range(300000)) TO '{d}' (FORMAT parquet, PER_THREAD_OUTPUT)")
-        parts = txn.parts("posts", d)
-        assert parts and not d.exists() and all(p.suffix == ".parquet" and p.parent == d.parent for p in parts)
-        assert txn.parts("posts", d) == []  # a directory nothing was written to
-        txn.append("posts", parts)
+        parts = txn.write_parts(con, "posts", "SELECT range AS x FROM range(300000)")
+        empty = txn.write_parts(con, "posts", "SELECT 1 AS x WHERE false")
+        assert parts and all(p.suffix == ".parquet" and p.parent == txn.staging / "posts" for p in parts)
+        assert sorted(p.name for p in (txn.staging / "posts").iterdir()) == sorted(p.name for p in parts + empty)
+        txn.append("posts", parts + empty)
     files = [str(f) for f in ws.files("posts")]
-    assert duckdb.connect().execute(f"SELECT count(*), sum(x) FROM read_parquet({files})").fetchone() == (
-        300000,
-        sum(range(300000)),
-    )
+    got = duckdb.connect().execute(f"SELECT count(*), sum(x) FROM read_parquet({files})").fetchone()
+    assert got == (300000, sum(range(300000)))

@@ -32,6 +32,16 @@ def connect(memory_limit: str | None = None, threads: int | None = None) -> duck
     return con
 
 
+def sql_str(s: str) -> str:
+    """A SQL string literal."""
+    return "'" + s.replace("'", "''") + "'"
+
+
+def sql_list(items: list[str]) -> str:
+    """A SQL list literal of strings (file lists for read_parquet and read_csv)."""
+    return "[" + ", ".join(sql_str(s) for s in items) + "]"
+
+
 class NotPortable(ValueError):
     """A query uses a DuckDB construct that Spark lacks or would run with a different result."""
 

@@ -18,8 +18,9 @@ from pathlib import Path
 import duckdb
 
 from . import sources
+from .engine import sql_list, sql_str
 from .readers import ReaderError, ReadOptions, detect_format, registry
-from .readers._scan import release, sql_list, sql_str
+from .readers._scan import release
 from .schema import ACCOUNTS, POSTS, RAW_LIMIT, REJECTS, select_canonical, sql_type
 from .workspace import Transaction, Workspace
 
@@ -218,7 +219,6 @@ class _Run:
             self.tick(batch[0])
             return
         self.con.execute("CREATE OR REPLACE TEMP VIEW _records AS SELECT * FROM _final")
-        stage = self.txn.new_file("posts").with_suffix("")
         cols = ", ".join(f.name for f in POSTS)
         # Repeats inside the batch are dropped here (first occurrence kept), so that the staged part can
         # usually become the posts part as it is. Repeats are rare: candidates by a 64-bit hash of the id
@@ -238,12 +238,9 @@ class _Run:
             if drop
             else ""
         )
-        self.con.execute(
-            f"COPY (SELECT {cols} FROM _final f {anti}WHERE reject_reason IS NULL) "
-            f"TO {sql_str(str(stage))} (FORMAT parquet, PER_THREAD_OUTPUT)"
-        )
-        # One file per thread (see Transaction.parts): rows need no order, each carries its file and line.
-        self.stage_files += [str(f) for f in self.txn.parts("posts", stage)]
+        # Rows need no order in the staged parts: each carries its file and line.
+        query = f"SELECT {cols} FROM _final f {anti}WHERE reject_reason IS NULL"
+        self.stage_files += [str(f) for f in self.txn.write_parts(self.con, "posts", query)]
         n = self.con.execute("SELECT count(*) FROM _final").fetchone()[0]
         self.records += n
         self.con.execute(

@@ -29,6 +29,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from . import engine
+from .engine import sql_list, sql_str
 from .schema import SCHEMA_VERSION, TABLES
 
 DEFAULT_PATH = "trollscope-ws"
@@ -59,20 +61,20 @@ class Transaction:
         d.mkdir(parents=True, exist_ok=True)
         return d / f"{self.run_id}-{uuid.uuid4().hex[:8]}.parquet"
 
-    def parts(self, table: str, directory: Path) -> list[Path]:
-        """Name the Parquet files a per-thread COPY wrote into ``directory`` as fresh parts of ``table``.
+    def write_parts(self, con: duckdb.DuckDBPyConnection, table: str, query: str) -> list[Path]:
+        """Write ``query``'s rows as fresh Parquet parts of ``table``, one file per DuckDB thread.
 
-        DuckDB's Parquet writer keeps one file's row groups in order and so encodes a file largely on
-        one core; ``COPY … (PER_THREAD_OUTPUT)`` into ``new_file(table).with_suffix("")`` writes one
-        file per thread instead, for tables whose row order does not matter.
+        DuckDB's Parquet writer keeps one file's row groups in order and so encodes a file largely
+        on one core; ``PER_THREAD_OUTPUT`` spreads the encoding over the cores, for tables whose row
+        order does not matter.
         """
+        d = self.new_file(table).with_suffix("")
+        con.execute(f"COPY ({query}) TO {sql_str(str(d))} (FORMAT parquet, PER_THREAD_OUTPUT)")
         out = []
-        if not directory.is_dir():  # nothing written
-            return out
-        for part in sorted(directory.iterdir()):
+        for part in sorted(d.iterdir()):
             out.append(self.new_file(table))
             part.replace(out[-1])
-        directory.rmdir()
+        d.rmdir()
         return out
 
     def append(self, table: str, files: list[Path]) -> None:
@@ -193,14 +195,12 @@ class Workspace:
     # -- reading ------------------------------------------------------------------------------
     def connect(self, con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection with one view per table (empty canonical tables included)."""
-        from .engine import connect
-
-        con = con or connect()
+        con = con or engine.connect()
         manifest = self.manifest()["tables"]
         for name in sorted(set(TABLES) | set(manifest)):
             files = [str(self.path / f) for f in manifest.get(name, [])]
             if files:
-                con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({_sql_list(files)})")
+                con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({sql_list(files)})")
             elif name in TABLES:
                 con.register(f"_empty_{name}", pa.table({f.name: pa.array([], f.type) for f in TABLES[name]}))
                 con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM _empty_{name}")
@@ -216,7 +216,3 @@ class Workspace:
 
     def has(self, table: str) -> bool:
         return table in self.manifest()["tables"]
-
-
-def _sql_list(items: list[str]) -> str:
-    return "[" + ", ".join("'" + s.replace("'", "''") + "'" for s in items) + "]"

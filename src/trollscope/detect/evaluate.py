@@ -17,8 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from ..engine import connect
-from ..readers._scan import sql_str
+from ..engine import connect, sql_str
 from ..workspace import Workspace
 from .run import DetectError, DetectionResult
 

@@ -119,12 +119,6 @@ def norm_words_sql(col: str) -> str:
     return f"string_split({norm_text_sql(col)}, ' ')"
 
 
-def text_jaccard_sql(x: str, y: str, k: int) -> str:
-    """Jaccard similarity of two texts' word k-shingles. It normalises each text several times: for
-    more than a few rows, select :func:`norm_words_sql` first and use :func:`words_jaccard_sql`."""
-    return words_jaccard_sql(norm_words_sql(x), norm_words_sql(y), k)
-
-
 def one(con: duckdb.DuckDBPyConnection, sql: str):
     """The single value of a one-row query (fetched to the end, as DuckDB 2.0 requires)."""
     return con.execute(sql).fetchall()[0][0]

@@ -20,7 +20,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..engine import connect
-from ..readers._scan import sql_str
 from ..workspace import Workspace, WorkspaceError
 from . import clusters as cl
 from . import layers as ly
@@ -216,11 +215,7 @@ def _prepare_texts(ws: Workspace, con: duckdb.DuckDBPyConnection, key: dict, cac
     ly.own_texts(con, keep_ids=True)
     try:
         with ws.transaction(params={NORM_TEXTS: key}) as txn:
-            d = txn.new_file(NORM_TEXTS).with_suffix("")
-            con.execute(
-                f"COPY (SELECT post_id, norm FROM _texts) TO {sql_str(str(d))} (FORMAT parquet, PER_THREAD_OUTPUT)"
-            )
-            txn.replace(NORM_TEXTS, txn.parts(NORM_TEXTS, d))
+            txn.replace(NORM_TEXTS, txn.write_parts(con, NORM_TEXTS, "SELECT post_id, norm FROM _texts"))
         status = "computed, cached"
     except (WorkspaceError, OSError, duckdb.IOException):  # another run holds the lock, or read-only
         status = "computed (cache not written)"
@@ -377,6 +372,16 @@ _EVIDENCE = pa.list_(
 )
 
 
+# The column of a post that holds a layer's item, for the evidence (name, type).
+_ITEM_COLUMNS = {
+    "co-repost": ("repost_of_id", "VARCHAR"),
+    "co-reply": ("reply_to_id", "VARCHAR"),
+    "co-link": ("urls", "VARCHAR[]"),
+    "co-hashtag": ("hashtags", "VARCHAR[]"),
+    "co-mention": ("mentions", "VARCHAR[]"),
+}
+
+
 def _cluster(con, p: DetectParams, edges: pa.Table, scores: pa.Table, figures: dict) -> DetectionResult:
     sig = edges.filter(edges.column("significant"))
     a, b = sig.column("a").to_numpy(), sig.column("b").to_numpy()
@@ -401,16 +406,10 @@ def _cluster(con, p: DetectParams, edges: pa.Table, scores: pa.Table, figures: d
     clusters = con.sql(sql["clusters"]).to_arrow_table()
     members = con.sql(sql["members"]).to_arrow_table()
     con.execute(sql["evidence"])
-    # Post ids, times and texts of every post hash the outputs cite.
-    # Only the columns the run's layers cite are read: list columns are the costly part of this scan.
-    used = {"co-repost": "repost_of_id", "co-reply": "reply_to_id", "co-link": "urls", "co-hashtag": "hashtags",
-            "co-mention": "mentions"}  # fmt: skip
-    types = {"repost_of_id": "VARCHAR", "reply_to_id": "VARCHAR", "urls": "VARCHAR[]", "hashtags": "VARCHAR[]",
-             "mentions": "VARCHAR[]"}  # fmt: skip
-    cited_cols = ", ".join(
-        c if any(used[x] == c for x in p.layers if x in used) else f"NULL::{t} AS {c}" for c, t in types.items()
-    )
-    # Ids of every post the edges cite (a narrow scan), then the texts of those the clusters' evidence shows.
+    # Ids of every post the edges cite (a narrow scan), then the texts of those the clusters' evidence
+    # shows, with only the item columns of the run's layers (list columns are the costly part of it).
+    needed = {_ITEM_COLUMNS[x][0] for x in p.layers if x in _ITEM_COLUMNS}
+    cited_cols = ", ".join(c if c in needed else f"NULL::{t} AS {c}" for c, t in _ITEM_COLUMNS.values())
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _cited_ids AS
         SELECT hash(post_id) AS h, post_id FROM posts WHERE hash(post_id) IN (

@@ -32,7 +32,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from ..readers._scan import sql_str
+from ..engine import sql_str
 from ..workspace import Workspace
 from .result import VEGA_LITE, Result, arrow, vl_values
 from .selection import open_operation

@@ -36,7 +36,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from ..readers._scan import sql_str
+from ..engine import sql_str
 from ..workspace import Workspace
 
 ID_COLUMNS = ("account_id", "userid", "user_id", "id")

@@ -19,7 +19,7 @@ from importlib.metadata import PackageNotFoundError, version
 import duckdb
 import pyarrow as pa
 
-from ..readers._scan import sql_str
+from ..engine import sql_str
 from ..workspace import Workspace, WorkspaceError
 
 CHUNK = 5000

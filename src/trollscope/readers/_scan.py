@@ -23,19 +23,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from ..engine import sql_list, sql_str
 from ..schema import RAW_LIMIT
 from ..sources import compression
 
 # DuckDB's own "max_line_size" guard: a twarc page of 100 tweets with expansions runs to megabytes.
 MAX_LINE = 256 * 1024 * 1024
-
-
-def sql_str(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
-
-
-def sql_list(items: list[str]) -> str:
-    return "[" + ", ".join(sql_str(s) for s in items) + "]"
 
 
 def _encoding(enc: str) -> str:
@@ -121,10 +114,13 @@ def _arrow_read(
     if enc not in ("utf-8", "latin-1"):
         return None
     try:
-        expanded = sum(os.path.getsize(f) * (8 if compression(f) == "gzip" else 1) for f in files)
+        kinds = [compression(f) for f in files]
+        sizes = [os.path.getsize(f) for f in files]
     except OSError:
         return None
-    if expanded > ARROW_MAX_BYTES:
+    if any(k not in (None, "gzip") for k in kinds):  # ingest decompresses the others first
+        return None
+    if sum(n * (8 if k == "gzip" else 1) for n, k in zip(sizes, kinds, strict=True)) > ARROW_MAX_BYTES:
         return None
     single = len(columns) == 1
     parse = pacsv.ParseOptions(
@@ -144,9 +140,6 @@ def _arrow_read(
 
     def one(i: int, big: bool) -> pa.Table:
         path = files[i]
-        kind = compression(path)
-        if kind not in (None, "gzip"):
-            raise ValueError(f"{path}: {kind}")
         opts = pacsv.ReadOptions(
             column_names=columns,
             skip_rows=1 if header else 0,
@@ -154,14 +147,14 @@ def _arrow_read(
             use_threads=big,
             block_size=8 * 1024 * 1024,
         )
-        with pa.input_stream(path, compression="gzip" if kind == "gzip" else None) as fh:
+        with pa.input_stream(path, compression=kinds[i]) as fh:
             t = pacsv.read_csv(fh, read_options=opts, parse_options=parse, convert_options=convert)
         n = t.num_rows
         where = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), pa.array([path]))
         return t.append_column("source_file", where).append_column("source_line", pa.array(np.arange(1, n + 1)))
 
     try:
-        big = [i for i, f in enumerate(files) if os.path.getsize(f) > _BIG_FILE]
+        big = [i for i, n in enumerate(sizes) if n > _BIG_FILE]
         small = sorted(set(range(len(files))) - set(big))
         parts: dict[int, pa.Table] = {i: one(i, True) for i in big}
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:

@@ -50,6 +50,22 @@ def test_detect_text_and_per_layer_windows(ring_ws):
     assert p["windows"] == {"co-repost": 30.0, "co-hashtag": 300.0}
 
 
+def test_detect_no_cache_leaves_no_text_cache(tmp_path):
+    b = ring_and_crowd(crowd=30, ring=6, ring_posts=20)
+    ws = tmp_path / "ws"
+    ts.ingest(str(b.write(tmp_path / "a.csv")), ws)
+    r = _run("detect", "-w", ws, "--layers", "co-post", "--no-cache", "--json")
+    assert r.exit_code == 0, r.output
+    assert not ts.Workspace(ws).has("norm_texts")
+    assert _run("detect", "-w", ws, "--layers", "co-post", "--json").exit_code == 0
+    assert ts.Workspace(ws).has("norm_texts")
+    again = json.loads(_run("detect", "-w", ws, "--layers", "co-post", "--json").stdout)
+    first = json.loads(r.stdout)
+    assert first["layers"]["co-post"]["normalised_texts"] == "computed"
+    assert again["layers"]["co-post"]["normalised_texts"] == "read from cache"
+    assert again["clusters"] == first["clusters"] and again["flagged_accounts"] == first["flagged_accounts"]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -113,8 +113,13 @@ def register(cli: click.Group) -> None:
     @click.option("--min-cluster-size", type=int, default=defaults.min_cluster_size, show_default=True,
                   help="Smaller clusters are dropped (their accounts are not flagged).")  # fmt: skip
     @click.option("--seed", type=int, default=defaults.seed, show_default=True, help="Seed for Leiden and MinHash.")
+    @click.option("--no-cache", is_flag=True,
+                  help="Normalise the post texts afresh and keep no copy (by default the workspace caches them "
+                       "for the next run; the cache is rebuilt whenever the posts change).")  # fmt: skip
     @json_option
-    def detect(workspace, layers, windows, alpha, min_count, max_item_accounts, min_cluster_size, seed, as_json):
+    def detect(
+        workspace, layers, windows, alpha, min_count, max_item_accounts, min_cluster_size, seed, no_cache, as_json
+    ):
         """Find accounts that act in concert more than chance explains.
 
         Builds co-action layers (same repost, text, near-duplicate text, link, hashtag set, reply
@@ -145,7 +150,7 @@ def register(cli: click.Group) -> None:
                 err=True,
             )
 
-        result = detect_api(workspace, progress=progress, **overrides)
+        result = detect_api(workspace, progress=progress, cache=not no_cache, **overrides)
         d = result.as_dict()
         if as_json:
             emit_json(d)

@@ -154,6 +154,18 @@ def test_compressed_inputs(tmp_path, ws_path, suffix, compress):
     assert files == {str(packed.resolve())}  # the user's file, not a staging copy
 
 
+def test_gzip_of_several_members_reads_every_member(tmp_path, ws_path):
+    # `cat a.gz b.gz > all.gz` is valid gzip; a reader that stops after the first member loses rows.
+    rows = sample_rows(40)
+    data = write_ioarchive(tmp_path / "a.csv", rows).read_bytes()
+    cut = data.index(b"\n", len(data) // 2) + 1
+    packed = tmp_path / "all.csv.gz"
+    packed.write_bytes(gzip.compress(data[:cut]) + gzip.compress(data[cut:]))
+    expected = gzip.decompress(packed.read_bytes()).decode().count("\n") - 1  # Python reads every member
+    r = ts.ingest(str(packed), ws_path)
+    assert (r.stored, r.rejected) == (expected, 0) == (len(rows), 0)
+
+
 def test_directories_and_globs(tmp_path, ws_path):
     for i in range(3):
         write_ioarchive(tmp_path / "d" / f"sub{i}" / f"f{i}.csv", sample_rows(10 * (i + 1))[10 * i :])

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import bz2
 import glob
-import gzip
 import io
 import lzma
 import os
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import IO
 
 import zstandard
+from isal import igzip, igzip_lib
 
 HEAD_BYTES = 64 * 1024
 SHORT_HEAD_BYTES = 8 * 1024
@@ -67,6 +67,10 @@ def resolve(inputs: list[str]) -> list[Path]:
     return unique
 
 
+# What a damaged or truncated compressed stream raises, across the codecs.
+DECOMPRESS_ERRORS = (OSError, EOFError, zstandard.ZstdError, lzma.LZMAError, igzip_lib.IsalError)
+
+
 def compression(path: Path) -> str | None:
     """The compression of a file, by its first bytes (extensions lie)."""
     with open(path, "rb") as fh:
@@ -80,7 +84,7 @@ def compression(path: Path) -> str | None:
 def open_binary(path: str | Path) -> IO[bytes]:
     kind = compression(Path(path))
     if kind == "gzip":
-        return gzip.open(path, "rb")
+        return igzip.open(path, "rb")
     if kind == "bz2":
         return bz2.open(path, "rb")
     if kind == "xz":
@@ -116,7 +120,7 @@ def head(path: Path, encoding: str = "utf-8") -> str:
             first = raw.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
             if len(raw) == SHORT_HEAD_BYTES and (b"\n" not in raw or first in (b"{", b"[")):
                 raw += _read_upto(fh, HEAD_BYTES - len(raw))
-    except (OSError, EOFError, zstandard.ZstdError, lzma.LZMAError) as e:
+    except DECOMPRESS_ERRORS as e:
         raise InputError(f"{path}: cannot be read ({e})") from e
     return raw.decode(encoding, errors="replace")
 
@@ -135,6 +139,6 @@ def prepare(path: Path, staging: Path) -> Path:
     try:
         with open_binary(path) as src, open(target, "wb") as dst:
             shutil.copyfileobj(src, dst, 4 * 1024 * 1024)
-    except (OSError, EOFError, zstandard.ZstdError, lzma.LZMAError) as e:
+    except DECOMPRESS_ERRORS as e:
         raise InputError(f"{path}: cannot be decompressed ({e})") from e
     return target

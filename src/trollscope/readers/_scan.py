@@ -22,6 +22,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
+from isal import igzip, igzip_lib
 
 from ..engine import sql_list, sql_str
 from ..schema import RAW_LIMIT
@@ -101,6 +102,20 @@ _BIG_FILE = 16 * 1024 * 1024
 ARROW_MAX_BYTES = 1024 * 1024 * 1024
 
 
+def _pool() -> pa.MemoryPool:
+    """jemalloc where pyarrow has it, else the system allocator.
+
+    Parsing thousands of files, Arrow's default pool (mimalloc) returned and re-requested memory
+    from the kernel so often that a third of the read went on system time here (IRA read: 1.2 s with
+    mimalloc, 0.87 s with jemalloc). Passed per call rather than set globally: a library should not
+    change its host's allocator.
+    """
+    try:
+        return pa.jemalloc_memory_pool()
+    except NotImplementedError:  # e.g. Windows wheels are built without it
+        return pa.system_memory_pool()
+
+
 def _arrow_read(
     files: list[str], columns: list[str], *, delim: str, quote: str, escape: str, header: bool, encoding: str
 ) -> pa.Table | None:
@@ -123,6 +138,7 @@ def _arrow_read(
     if sum(n * (8 if k == "gzip" else 1) for n, k in zip(sizes, kinds, strict=True)) > ARROW_MAX_BYTES:
         return None
     single = len(columns) == 1
+    mem = _pool()
     parse = pacsv.ParseOptions(
         delimiter=delim,
         quote_char=quote or False,
@@ -147,8 +163,13 @@ def _arrow_read(
             use_threads=big,
             block_size=8 * 1024 * 1024,
         )
-        with pa.input_stream(path, compression=kinds[i]) as fh:
-            t = pacsv.read_csv(fh, read_options=opts, parse_options=parse, convert_options=convert)
+        if kinds[i] == "gzip" and not big:  # a small file whole: ISA-L inflates about twice as fast as zlib
+            with open(path, "rb") as fh:
+                stream = pa.BufferReader(_gunzip(fh.read()))
+        else:
+            stream = pa.input_stream(path, compression=kinds[i])
+        with stream as fh:
+            t = pacsv.read_csv(fh, read_options=opts, parse_options=parse, convert_options=convert, memory_pool=mem)
         n = t.num_rows
         where = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), pa.array([path]))
         return t.append_column("source_file", where).append_column("source_line", pa.array(np.arange(1, n + 1)))
@@ -161,7 +182,15 @@ def _arrow_read(
             parts.update(zip(small, pool.map(lambda i: one(i, False), small), strict=True))
     except (pa.ArrowException, UnicodeError, OSError, ValueError):
         return None
-    return pa.concat_tables([parts[i] for i in range(len(files))])
+    return pa.concat_tables([parts[i] for i in range(len(files))], memory_pool=mem)
+
+
+def _gunzip(data: bytes) -> bytes:
+    """All gzip members of ``data``; a damaged stream is an OSError, as Arrow's own reader gives."""
+    try:
+        return igzip.decompress(data)
+    except (EOFError, igzip_lib.IsalError) as e:
+        raise OSError(f"damaged gzip stream: {e}") from e
 
 
 def _csv_errors(tag: str) -> str:

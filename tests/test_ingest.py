@@ -6,6 +6,7 @@ import bz2
 import gzip
 import lzma
 import shutil
+import zlib
 from pathlib import Path
 
 import pytest
@@ -177,6 +178,19 @@ def test_directories_and_globs(tmp_path, ws_path):
         ts.ingest(str(tmp_path / "nothing-here*"), ws_path)
 
 
+def test_a_file_named_twice_or_through_a_link_is_read_once(tmp_path):
+    from trollscope import sources
+
+    d = tmp_path / "d"
+    write_ioarchive(d / "a.csv", sample_rows(3))
+    write_ioarchive(d / "sub" / "b.csv", sample_rows(3))
+    (d / "link.csv").symlink_to(d / "sub" / "b.csv")
+    (tmp_path / "linked-dir").symlink_to(d)
+    got = sources.resolve([str(tmp_path / "linked-dir"), str(d / "a.csv"), str(d / "*" / "b.csv")])
+    assert got == [(d / "a.csv").resolve(), (d / "sub" / "b.csv").resolve()]
+    assert all(p == p.resolve() for p in got)
+
+
 def test_workspace_inside_the_input_is_not_read(tmp_path):
     write_ioarchive(tmp_path / "good.csv", sample_rows(5))
     ts.ingest(str(tmp_path), tmp_path / "ws")
@@ -281,6 +295,72 @@ def test_broken_compressed_file_is_rejected_and_the_rest_ingests(tmp_path, ws_pa
     r = ts.ingest(str(tmp_path / "in"), ws_path)
     assert r.stored == 6 and r.rejected == 1 and _balanced(r)
     assert any("broken.csv" in n for n in r.notes)
+
+
+_PACK = {
+    "gzip": gzip.compress,
+    "bz2": bz2.compress,
+    "zstd": lambda b: zstandard.ZstdCompressor().compress(b),
+    "xz": lzma.compress,
+}
+
+
+def _readable_prefix(packed: bytes, codec: str) -> bytes:
+    """What the standard decompressors give of a cut stream before they run out."""
+    d = {
+        "gzip": lambda: zlib.decompressobj(31),
+        "bz2": bz2.BZ2Decompressor,
+        "xz": lzma.LZMADecompressor,
+        "zstd": lambda: zstandard.ZstdDecompressor().decompressobj(),
+    }[codec]()
+    out = b""
+    for i in range(0, len(packed), 4096):  # small steps: each gives what it can
+        out += d.decompress(packed[i : i + 4096])
+    return out
+
+
+@pytest.mark.parametrize("codec", ["gzip", "bz2", "zstd", "xz"])
+@pytest.mark.parametrize("keep", [0.6, 0.02])  # a partial download; and one cut inside the format's head
+def test_a_compressed_file_cut_short_keeps_the_records_before_the_break(tmp_path, ws_path, codec, keep):
+    rows = sample_rows(20_000)  # over two of bzip2's 900 KB blocks: it gives nothing before a block ends
+    data = write_ioarchive(tmp_path / "a.csv", rows).read_bytes()
+    (tmp_path / "a.csv").unlink()
+    packed = _PACK[codec](data)
+    (tmp_path / "in").mkdir()
+    cut = tmp_path / "in" / "cut.csv.x"
+    cut.write_bytes(packed[: int(len(packed) * keep)])
+    write_ioarchive(tmp_path / "in" / "good.csv", sample_rows(4)[:2])
+    prefix = _readable_prefix(cut.read_bytes(), codec)
+    complete = prefix[: prefix.rfind(b"\n") + 1].count(b"\n") - 1  # whole records after the header
+    r = ts.ingest(str(tmp_path / "in"), ws_path)
+    if complete <= 0:  # bzip2 and zstd give nothing before a block ends: the file is one rejected record
+        assert codec in ("bz2", "zstd") and keep < 0.5
+        assert (r.stored, r.rejected, r.duplicate) == (2, 1, 0) and _balanced(r)
+        assert any("cut.csv.x" in n and "cannot be" in n for n in r.notes)
+        return
+    assert complete < len(rows)  # the cut leaves something to save and something lost
+    assert _balanced(r) and r.rejected == 1 and r.duplicate == 2  # good.csv repeats the first two records
+    assert r.stored == complete
+    stored = [x[0] for x in _posts(ws_path, f"SELECT post_id FROM posts WHERE source_file = '{cut}' ORDER BY source_line")]
+    assert stored == [row["tweetid"] for row in rows[:complete]]
+    (line, offset, reason, raw) = _posts(ws_path, "SELECT source_line, byte_offset, reason, raw FROM rejects")[0]
+    assert reason.startswith("broken compressed stream") and "partial download" in reason
+    assert (line, offset) == (complete + 1, prefix.rfind(b"\n") + 1)
+    assert raw == prefix[prefix.rfind(b"\n") + 1 :].decode()[:len(raw)] and r.reject_reasons == {"broken compressed stream": 1}
+
+
+def test_a_damaged_gzip_stream_keeps_the_records_before_the_damage(tmp_path, ws_path):
+    rows = sample_rows(4000)
+    packed = bytearray(gzip.compress(write_ioarchive(tmp_path / "a.csv", rows).read_bytes()))
+    packed[len(packed) // 2 : len(packed) // 2 + 64] = b"\xff" * 64
+    f = tmp_path / "damaged.csv.gz"
+    f.write_bytes(bytes(packed))
+    r = ts.ingest(str(f), ws_path)
+    # gzip's checksum fails only at the end: the garbled records are rejected one by one (or, parsing,
+    # may look whole), and the file's break is reported with a warning.
+    assert _balanced(r) and r.reject_reasons.pop("broken compressed stream") == 1 and 0 < r.stored < len(rows)
+    (reason,) = _posts(ws_path, "SELECT reason FROM rejects WHERE reason LIKE 'broken%'")[0]
+    assert "gzip" in reason and "garbled" in reason
 
 
 def test_an_empty_directory_is_an_error_naming_it(tmp_path, ws_path):

@@ -175,14 +175,17 @@ class _Run:
         )
         self.notes.append(f"{f}: {reason}")
 
-    def read_batch(self, reader, batch: list[Path]) -> None:
+    def read_batch(self, reader, batch: list[Path], scan: dict[str, str] | None = None) -> None:
+        """Read ``batch`` with ``reader``; ``scan`` maps ready-made copies to the files they stand for."""
         scratch = self.txn.staging / "plain"
         try:
-            prepared = {str(sources.prepare(f, scratch)): str(f) for f in batch}
+            prepared = scan or {str(sources.prepare(f, scratch)): str(f) for f in batch}
         except sources.InputError as e:
             if len(batch) > 1:
                 for f in batch:
                     self.read_batch(reader, [f])
+                return
+            if self.salvage(reader, batch[0]):
                 return
             self.reject_file(batch[0], reader.NAME, str(e), None)
             self.tick(batch[0])
@@ -205,6 +208,8 @@ class _Run:
             if len(batch) > 1:  # isolate the file that fails; the others still ingest
                 for f in batch:
                     self.read_batch(reader, [f])
+                return
+            if scan is None and self.salvage(reader, batch[0]):
                 return
             msg = str(e).strip().split("\n")[0]
             if self.opts.strict and isinstance(e, duckdb.InvalidInputException):  # e.g. a bare CR in a record
@@ -264,6 +269,36 @@ class _Run:
         self.notes += out.notes
         for f in batch:
             self.tick(f)
+
+    def salvage(self, reader, f: Path) -> bool:
+        """A compressed file that breaks off partway (a partial download): read the records before the
+        break and count the broken-off rest as one rejected record. False when the stream is whole."""
+        s = sources.salvage(f, self.txn.staging / "plain")
+        if s is None:
+            return False
+        self.read_batch(reader, [f], scan={str(s.path): str(f)})
+        last = self.con.execute(
+            "SELECT max(n) FROM (SELECT max(source_line) AS n FROM _final WHERE source_file = $1 "
+            "UNION ALL SELECT max(source_line) FROM _rejects_run WHERE source_file = $1)",
+            [str(f)],
+        ).fetchone()[0]
+        what = (
+            "the rest of the file is lost (a partial download?"
+            if s.cut_short  # a checksum fails only at the end of a member: the damage may lie before it
+            else "but records near the damage may be garbled and the rest is lost ("
+        )
+        reason = (
+            f"broken compressed stream: {s.reason} after {s.offset:,} bytes; the records before the break "
+            f"were read, {what} fetch the file again)"
+        )
+        self.records += 1
+        self.con.execute(
+            "INSERT INTO _rejects_run VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [reader.NAME, str(f), (last or 0) + 1, s.offset - len(s.tail), reason,
+             s.tail[:RAW_LIMIT].decode(self.opts.encoding, errors="replace"), self.txn.run_id],
+        )  # fmt: skip
+        self.notes.append(f"{f}: {reason}")
+        return True
 
     def read_labels(self, path: str) -> None:
         """Join a CSV of account labels (``--labels``): one account column, every other column a label."""

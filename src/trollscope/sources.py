@@ -12,7 +12,9 @@ import glob
 import io
 import lzma
 import os
-import shutil
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -42,29 +44,23 @@ def resolve(inputs: list[str]) -> list[Path]:
     for item in inputs:
         p = Path(item)
         if p.is_dir():
+            # Walked from its resolved path, a file's path is already canonical unless the file is a
+            # link (the walk does not enter linked folders): one realpath per folder, not per file.
             found = [
-                Path(root) / f
-                for root, _, names in os.walk(p)
-                for f in names
-                if not f.startswith(".") and f.lower() not in _SKIP_NAMES
+                f.resolve() if f.is_symlink() else f
+                for root, _, names in os.walk(p.resolve())
+                for f in (Path(root) / n for n in names if not n.startswith(".") and n.lower() not in _SKIP_NAMES)
             ]
             if not found:
                 raise InputError(f"{item}: the directory holds no files to read")
         elif p.is_file():
-            found = [p]
+            found = [p.resolve()]
         else:
-            found = [Path(f) for f in glob.glob(item, recursive=True) if Path(f).is_file()]
+            found = [Path(f).resolve() for f in glob.glob(item, recursive=True) if Path(f).is_file()]
             if not found:
                 raise InputError(f"{item}: no such file, directory or matching glob")
         out += sorted(found)
-    seen: set[Path] = set()
-    unique = []
-    for f in out:
-        r = f.resolve()
-        if r not in seen:
-            seen.add(r)
-            unique.append(r)
-    return unique
+    return list(dict.fromkeys(out))
 
 
 # What a damaged or truncated compressed stream raises, across the codecs.
@@ -121,8 +117,123 @@ def head(path: Path, encoding: str = "utf-8") -> str:
             if len(raw) == SHORT_HEAD_BYTES and (b"\n" not in raw or first in (b"{", b"[")):
                 raw += _read_upto(fh, HEAD_BYTES - len(raw))
     except DECOMPRESS_ERRORS as e:
-        raise InputError(f"{path}: cannot be read ({e})") from e
+        # A stream cut short within the head (a small partial download): what precedes the break
+        # still tells the format; the read then salvages the records (see `salvage`).
+        raw = b"".join(_upto(_inflate(path, compression(path)), HEAD_BYTES))
+        if not raw:
+            raise InputError(f"{path}: cannot be read ({e})") from e
+    if not raw and (kind := compression(path)):  # empty, or cut before its first block (zstd's reader is quiet)
+        try:
+            for _ in _inflate(path, kind):
+                pass
+        except BrokenStream as e:
+            raise InputError(f"{path}: cannot be read ({e})") from e
     return raw.decode(encoding, errors="replace")
+
+
+def _upto(chunks: Iterator[bytes], n: int) -> Iterator[bytes]:
+    """``chunks`` until ``n`` bytes have come, stopping quietly where the stream breaks."""
+    got = 0
+    try:
+        for c in chunks:
+            yield c
+            got += len(c)
+            if got >= n:
+                return
+    except BrokenStream:
+        return
+
+
+class BrokenStream(OSError):
+    """A compressed stream that is damaged or ends before its end marker (``offset``: the
+    decompressed bytes that came before the break; ``cut_short``: it ends rather than being garbled)."""
+
+    def __init__(self, offset: int, reason: str, cut_short: bool = False) -> None:
+        super().__init__(reason)
+        self.offset, self.cut_short = offset, cut_short
+
+
+def _decompressor(kind: str):
+    if kind == "gzip":
+        return zlib.decompressobj(31)
+    if kind == "bz2":
+        return bz2.BZ2Decompressor()
+    if kind == "xz":
+        return lzma.LZMADecompressor()
+    return zstandard.ZstdDecompressor().decompressobj()
+
+
+def _inflate(path: Path, kind: str | None) -> Iterator[bytes]:
+    """The decompressed bytes of ``path``, member after member, in chunks, giving out every byte
+    that precedes a break before raising :class:`BrokenStream` (the stream readers of the codec
+    modules drop their last buffer when they fail)."""
+    if kind is None:
+        raise BrokenStream(0, "not a compressed file")
+    out = 0
+    d = _decompressor(kind)
+    started = False
+    with open(path, "rb") as fh:
+        # Small steps: a decompressor that fails gives nothing of that step's output.
+        while chunk := fh.read(16 * 1024):
+            while chunk:
+                if d.eof:  # the next member or frame
+                    d = _decompressor(kind)
+                try:
+                    data = d.decompress(chunk)
+                except (*DECOMPRESS_ERRORS, zlib.error) as e:
+                    raise BrokenStream(out, f"the {kind} stream is damaged ({e})") from e
+                started = True
+                out += len(data)
+                if data:
+                    yield data
+                chunk = d.unused_data if d.eof else b""
+    if started and not d.eof:
+        raise BrokenStream(out, f"the {kind} stream ends before its end marker", cut_short=True)
+
+
+@dataclass
+class Salvage:
+    """The readable start of a broken compressed file (see :func:`salvage`)."""
+
+    path: Path  # staging copy: every complete line before the break
+    tail: bytes  # the broken-off rest after the last complete line
+    offset: int  # decompressed bytes before the break
+    reason: str
+    cut_short: bool  # the file ends early (else it is garbled, and lines before the break may be too)
+
+
+def salvage(path: Path, staging: Path) -> Salvage | None:
+    """For a compressed file that breaks off or is damaged partway (a partial download), its
+    complete lines before the break as a staging copy, so those records are read rather than lost
+    with the file. None when the stream is whole, or nothing before the break can be used.
+    """
+    kind = compression(path)
+    if kind is None:
+        return None
+    staging.mkdir(parents=True, exist_ok=True)
+    target = staging / f"{path.name}.salvaged"
+    n = 0
+    while target.exists():
+        n += 1
+        target = staging / f"{path.name}.{n}.salvaged"
+    tail = bytearray()
+    broken = None
+    with open(target, "wb") as dst:
+        try:
+            for data in _inflate(path, kind):
+                cut = data.rfind(b"\n")
+                if cut < 0:
+                    tail += data
+                    continue
+                dst.write(tail)
+                dst.write(data[: cut + 1])
+                tail = bytearray(data[cut + 1 :])
+        except BrokenStream as e:
+            broken = e
+    if broken is None or target.stat().st_size == 0:
+        target.unlink()
+        return None
+    return Salvage(target, bytes(tail), broken.offset, str(broken), broken.cut_short)
 
 
 def prepare(path: Path, staging: Path) -> Path:
@@ -136,9 +247,10 @@ def prepare(path: Path, staging: Path) -> Path:
     while target.exists():
         n += 1
         target = staging / f"{path.name}.{n}.plain"
-    try:
-        with open_binary(path) as src, open(target, "wb") as dst:
-            shutil.copyfileobj(src, dst, 4 * 1024 * 1024)
-    except DECOMPRESS_ERRORS as e:
+    try:  # the incremental decompressors: zstd's stream reader ends quietly where a frame is cut
+        with open(target, "wb") as dst:
+            for data in _inflate(path, kind):
+                dst.write(data)
+    except BrokenStream as e:
         raise InputError(f"{path}: cannot be decompressed ({e})") from e
     return target

@@ -26,7 +26,7 @@ from isal import igzip, igzip_lib
 
 from ..engine import sql_list, sql_str
 from ..schema import RAW_LIMIT
-from ..sources import compression
+from ..sources import BrokenStream, compression
 
 # DuckDB's own "max_line_size" guard: a twarc page of 100 tweets with expansions runs to megabytes.
 MAX_LINE = 256 * 1024 * 1024
@@ -180,17 +180,20 @@ def _arrow_read(
         parts: dict[int, pa.Table] = {i: one(i, True) for i in big}
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
             parts.update(zip(small, pool.map(lambda i: one(i, False), small), strict=True))
+    except BrokenStream:
+        raise
     except (pa.ArrowException, UnicodeError, OSError, ValueError):
         return None
     return pa.concat_tables([parts[i] for i in range(len(files))], memory_pool=mem)
 
 
 def _gunzip(data: bytes) -> bytes:
-    """All gzip members of ``data``; a damaged stream is an OSError, as Arrow's own reader gives."""
+    """All gzip members of ``data``. A broken stream raises :class:`BrokenStream` out of the read (the
+    file is then read up to the break, see ``ingest``): DuckDB's scan would not notice a bad checksum."""
     try:
         return igzip.decompress(data)
-    except (EOFError, igzip_lib.IsalError) as e:
-        raise OSError(f"damaged gzip stream: {e}") from e
+    except (EOFError, igzip.BadGzipFile, igzip_lib.IsalError) as e:
+        raise BrokenStream(0, f"the gzip stream is broken ({e})") from e
 
 
 def _csv_errors(tag: str) -> str:

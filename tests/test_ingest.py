@@ -369,19 +369,28 @@ def test_an_empty_directory_is_an_error_naming_it(tmp_path, ws_path):
         ts.ingest(str(tmp_path / "nothing"), ws_path)
 
 
-def test_head_reads_more_only_when_the_start_needs_it(tmp_path):
+@pytest.mark.parametrize("packing", ["plain", "gzip", "gzip members"])
+def test_head_reads_more_only_when_the_start_needs_it(tmp_path, packing):
     from trollscope import sources
 
+    def write(path: Path, text: str) -> None:
+        data = text.encode()
+        if packing == "gzip":
+            data = gzip.compress(data)
+        elif packing == "gzip members":  # a 100-byte first member, then the rest
+            data = gzip.compress(data[:100]) + gzip.compress(data[100:])
+        path.write_bytes(data)
+
     body = "".join(f"{i},some text {i}\n" for i in range(20_000))
-    short = tmp_path / "short.csv"
-    short.write_text("id,text\n" + body)
-    wide = tmp_path / "wide.csv"  # a header line longer than the short read
-    wide.write_text(",".join(f"column_{i}" for i in range(2_000)) + "\n" + body)
-    jsonl = tmp_path / "t.jsonl"
-    jsonl.write_text("".join(f'{{"id": {i}, "text": "x"}}\n' for i in range(20_000)))
-    assert len(sources.head(short)) == sources.SHORT_HEAD_BYTES
-    assert sources.head(wide).split("\n", 1)[0] == wide.read_text().split("\n", 1)[0]
-    assert len(sources.head(jsonl)) == sources.HEAD_BYTES
+    short, wide, jsonl = tmp_path / "short.csv", tmp_path / "wide.csv", tmp_path / "t.jsonl"
+    write(short, "id,text\n" + body)
+    wide_header = ",".join(f"column_{i}" for i in range(2_000))  # longer than the short read
+    write(wide, wide_header + "\n" + body)
+    lines = "".join(f'{{"id": {i}, "text": "x"}}\n' for i in range(20_000))
+    write(jsonl, lines)
+    assert sources.head(short) == ("id,text\n" + body)[: sources.SHORT_HEAD_BYTES]
+    assert sources.head(wide).split("\n", 1)[0] == wide_header
+    assert sources.head(jsonl) == lines[: sources.HEAD_BYTES]
 
 
 def test_repost_key_of_bare_text_retweets(tmp_path, ws_path):

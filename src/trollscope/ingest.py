@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -85,10 +84,9 @@ def ingest(
     with ws.transaction() as txn:
         run = _Run(ws, txn, opts, progress)
         groups: dict[tuple[str, str], list[Path]] = {}
-        # Heads are read in threads: decompression releases the GIL, and thousands of small files
-        # otherwise cost a noticeable share of the run.
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            heads = list(pool.map(lambda f: _head_or_error(f, opts.encoding), files))
+        # One after another: a head inflates a few KB, and a thread pool's hand-offs cost more than
+        # that over thousands of small files.
+        heads = [_head_or_error(f, opts.encoding) for f in files]
         for f, h in zip(files, heads, strict=True):
             if isinstance(h, sources.InputError):  # e.g. looks compressed but the stream is broken
                 run.reject_file(f, None, f"{h}; check the file (a partial download?)", None)

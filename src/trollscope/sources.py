@@ -201,6 +201,7 @@ def _inflate(path: Path, kind: str | None) -> Iterator[bytes]:
     out = 0
     d = _decompressor(kind)
     started = False
+    capped = kind == "gzip"  # zlib can cap a step's output, and checks gzip's CRC only at a member's end
     with open(path, "rb") as fh:
         # Small steps: a decompressor that fails gives nothing of that step's output.
         while chunk := fh.read(16 * 1024):
@@ -208,16 +209,22 @@ def _inflate(path: Path, kind: str | None) -> Iterator[bytes]:
                 if d.eof:  # the next member or frame
                     d = _decompressor(kind)
                 try:
-                    data = d.decompress(chunk)
+                    data = d.decompress(chunk, 8 * 1024) if capped else d.decompress(chunk)
                 except DECOMPRESS_ERRORS as e:
                     raise BrokenStream(out, f"the {kind} stream is damaged ({e})") from e
                 started = True
                 out += len(data)
                 if data:
                     yield data
-                chunk = d.unused_data if d.eof else b""
+                chunk = d.unused_data if d.eof else d.unconsumed_tail if capped else b""
     if started and not d.eof:
         raise BrokenStream(out, f"the {kind} stream ends before its end marker", cut_short=True)
+
+
+def check_stream(path: Path) -> None:
+    """Raise :class:`BrokenStream` if ``path``'s compressed stream is cut short or damaged."""
+    for _ in _inflate(path, compression(path)):
+        pass
 
 
 @dataclass

@@ -17,6 +17,7 @@ import contextlib
 import os
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -26,7 +27,7 @@ from isal import igzip, igzip_lib
 
 from ..engine import sql_list, sql_str
 from ..schema import RAW_LIMIT
-from ..sources import BrokenStream, compression
+from ..sources import BrokenStream, check_stream, compression
 
 # DuckDB's own "max_line_size" guard: a twarc page of 100 tweets with expansions runs to megabytes.
 MAX_LINE = 256 * 1024 * 1024
@@ -169,7 +170,12 @@ def _arrow_read(
         else:
             stream = pa.input_stream(path, compression=kinds[i])
         with stream as fh:
-            t = pacsv.read_csv(fh, read_options=opts, parse_options=parse, convert_options=convert, memory_pool=mem)
+            try:
+                t = pacsv.read_csv(fh, read_options=opts, parse_options=parse, convert_options=convert, memory_pool=mem)
+            except OSError:
+                if kinds[i] == "gzip":  # Arrow checks gzip's checksum and DuckDB's scan does not: tell them apart
+                    check_stream(Path(path))
+                raise
         n = t.num_rows
         where = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), pa.array([path]))
         return t.append_column("source_file", where).append_column("source_line", pa.array(np.arange(1, n + 1)))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -38,6 +40,22 @@ def test_failed_transaction_changes_nothing(tmp_path, ws_path):
         raise RuntimeError("boom")
     assert _snapshot(ws_path) == before
     assert not (ws_path / ".staging").exists() or not any((ws_path / ".staging").iterdir())
+
+
+def test_a_swallowed_ctrl_c_still_stops_the_commit(tmp_path, ws_path):
+    write_ioarchive(tmp_path / "a.csv", sample_rows(10))
+    ts.ingest(str(tmp_path / "a.csv"), ws_path)
+    before = _snapshot(ws_path)
+    handler = signal.getsignal(signal.SIGINT)
+    ws = ts.Workspace(ws_path)
+    with pytest.raises(KeyboardInterrupt), ws.transaction() as txn:
+        f = txn.new_file("posts")
+        shutil.copy(ws.files("posts")[0], f)
+        txn.append("posts", [f])
+        with contextlib.suppress(KeyboardInterrupt):  # as DuckDB does with one landing as a query completes
+            signal.raise_signal(signal.SIGINT)
+    assert _snapshot(ws_path) == before
+    assert signal.getsignal(signal.SIGINT) is handler  # the caller's handler is back
 
 
 def _big_input(tmp_path: Path) -> Path:

@@ -20,8 +20,10 @@ import fcntl
 import json
 import os
 import shutil
+import signal
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +37,34 @@ from .schema import SCHEMA_VERSION, TABLES
 
 DEFAULT_PATH = "trollscope-ws"
 MANIFEST = "workspace.json"
+
+
+@contextlib.contextmanager
+def _ctrl_c_noted() -> Iterator[Callable[[], bool]]:
+    """Note every SIGINT while the body runs, then pass it on to the handler in place.
+
+    DuckDB turns a SIGINT that arrives during a query into an error, and one that arrives as a query
+    completes can vanish altogether; the note lets a transaction refuse to commit after any Ctrl-C.
+    Signal handlers belong to the main thread: elsewhere nothing is noted.
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or previous is None:  # None: set outside Python
+        yield lambda: False
+        return
+    seen: list[int] = []
+
+    def note(signum: int, frame: object) -> None:
+        seen.append(signum)
+        if callable(previous):
+            previous(signum, frame)
+        elif previous != signal.SIG_IGN:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, note)
+    try:
+        yield lambda: bool(seen)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class WorkspaceError(Exception):
@@ -163,8 +193,11 @@ class Workspace:
             staging.mkdir(parents=True)
             txn = Transaction(self, run_id, staging)
             try:
-                yield txn
-                self._commit(txn, params or {})
+                with _ctrl_c_noted() as interrupted:
+                    yield txn
+                    if interrupted():  # a Ctrl-C that DuckDB swallowed still stops the run before it commits
+                        raise KeyboardInterrupt
+                    self._commit(txn, params or {})
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
 

@@ -21,7 +21,7 @@ from .engine import sql_list, sql_str
 from .readers import ReaderError, ReadOptions, detect_format, registry
 from .readers._scan import release
 from .schema import ACCOUNTS, POSTS, RAW_LIMIT, REJECTS, select_canonical, sql_type
-from .workspace import Transaction, Workspace
+from .workspace import PARTS_COMPRESSION, Transaction, Workspace
 
 BATCH_BYTES = 48 * 1024 * 1024  # on-disk bytes per batch: bounds memory, keeps DuckDB's scan parallel
 BATCH_FILES = 2000
@@ -356,7 +356,7 @@ class _Run:
                         SEMI JOIN (SELECT post_id, min((source_file, source_line)) AS first FROM {staged} GROUP BY post_id) f
                           ON s.post_id = f.post_id AND (s.source_file, s.source_line) = f.first
                         ANTI JOIN posts p ON p.post_id = s.post_id
-                    ) TO {sql_str(str(target))} (FORMAT parquet)"""
+                    ) TO {sql_str(str(target))} (FORMAT parquet, {PARTS_COMPRESSION})"""
                 ).fetchone()[0]
                 if stored:
                     txn.append("posts", [target])

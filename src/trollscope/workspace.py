@@ -36,6 +36,7 @@ from .engine import sql_list, sql_str
 from .schema import SCHEMA_VERSION, TABLES
 
 DEFAULT_PATH = "trollscope-ws"
+PARTS_COMPRESSION = "COMPRESSION zstd, COMPRESSION_LEVEL 1"  # Parquet options of the large tables' parts
 MANIFEST = "workspace.json"
 
 
@@ -96,10 +97,11 @@ class Transaction:
 
         DuckDB's Parquet writer keeps one file's row groups in order and so encodes a file largely
         on one core; ``PER_THREAD_OUTPUT`` spreads the encoding over the cores, for tables whose row
-        order does not matter.
+        order does not matter. zstd at level 1 writes as fast as snappy here and a third smaller (IRA
+        posts: 133 MB against 206 MB), and reads as fast.
         """
         d = self.new_file(table).with_suffix("")
-        con.execute(f"COPY ({query}) TO {sql_str(str(d))} (FORMAT parquet, PER_THREAD_OUTPUT)")
+        con.execute(f"COPY ({query}) TO {sql_str(str(d))} (FORMAT parquet, PER_THREAD_OUTPUT, {PARTS_COMPRESSION})")
         out = []
         for part in sorted(d.iterdir()):
             out.append(self.new_file(table))

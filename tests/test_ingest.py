@@ -167,6 +167,19 @@ def test_gzip_of_several_members_reads_every_member(tmp_path, ws_path):
     assert (r.stored, r.rejected) == (expected, 0) == (len(rows), 0)
 
 
+def test_notes_name_the_users_file_not_a_staging_copy(tmp_path, ws_path):
+    # bzip2 is decompressed into a staging copy before it is read; the generic reader's notes
+    # (which columns it mapped) must still name the file the user gave.
+    text = "id,screen_name,created_at,text\n" + "".join(
+        f"{i},user{i % 3},2016-03-01 10:{i:02d}:00,post {i}\n" for i in range(20)
+    )
+    packed = tmp_path / "posts.csv.bz2"
+    packed.write_bytes(bz2.compress(text.encode()))
+    r = ts.ingest(str(packed), ws_path)
+    assert r.stored == 20 and r.notes
+    assert all(str(packed.resolve()) in n and ".staging" not in n for n in r.notes)
+
+
 def test_directories_and_globs(tmp_path, ws_path):
     for i in range(3):
         write_ioarchive(tmp_path / "d" / f"sub{i}" / f"f{i}.csv", sample_rows(10 * (i + 1))[10 * i :])

@@ -264,7 +264,11 @@ class _Run:
                 f"INSERT INTO _accounts_run SELECT * REPLACE ({sql_str(reader.NAME)} AS source_format, "
                 f"{sql_str(self.txn.run_id)} AS ingest_id) FROM ({acc})"
             )
-        self.notes += out.notes
+        notes = out.notes
+        for scan_path, original in prepared.items():  # name the user's files, not staging copies
+            if scan_path != original:
+                notes = [n.replace(scan_path, original) for n in notes]
+        self.notes += notes
         for f in batch:
             self.tick(f)
 

@@ -38,8 +38,9 @@ def register(cli: click.Group) -> None:
         """Read INPUTS (files, directories, globs; gzip/zstd/bz2/xz) into the workspace.
 
         Every record is stored, rejected (with file, line and reason) or counted as a duplicate;
-        re-ingesting the same files stores nothing new. An interrupted ingest leaves the workspace
-        as it was.
+        re-ingesting the same files stores nothing new. A compressed file cut short (a partial
+        download) is read up to the break, which is reported. An interrupted ingest leaves the
+        workspace as it was.
 
         Example:
 

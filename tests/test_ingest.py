@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import bz2
+import csv
 import gzip
+import io
 import lzma
 import shutil
 import zlib
@@ -103,8 +105,32 @@ def test_broken_csv_unclosed_quote_and_column_counts(tmp_path, ws_path):
     assert _balanced(r)
     assert r.stored == 12  # every good row of both files
     rej = _posts(ws_path, "SELECT source_line, reason FROM rejects ORDER BY source_line")
-    assert rej[0][0] == 4 and "MISSING COLUMNS" in rej[0][1]
+    # record numbers count from the first record after the header (the list's index, header at 0)
+    assert rej[0][0] == lines.index("999,1,x,2016-01-01 00:00,too,few") and "MISSING COLUMNS" in rej[0][1]
     assert any("unclosed quote" in x[1] for x in rej)
+
+
+def test_records_keep_their_numbers_past_rejected_records(tmp_path, ws_path):
+    """Posts and rejects carry the record's number in its file, counted as Python's csv module counts
+    records (a quoted newline stays inside its record), however many records before it were rejected."""
+    rows = sample_rows(8)
+    rows[1]["tweet_text"] = "two\nlines"
+    rows[4]["tweet_text"] = "three\nphysical\nlines"
+    records = list(csv.reader(io.StringIO(write_ioarchive(tmp_path / "a.csv", rows).read_text(), newline="")))
+    body = records[1:]
+    body.insert(2, ["999", "1", "x", "2016-01-01 00:00", "too", "few"])  # too few columns
+    body.insert(6, ["998"] + ["y"] * 20)  # too many
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([records[0], *body])
+    f = tmp_path / "a.csv"
+    f.write_text(out.getvalue())
+    expected = {b[0]: n for n, b in enumerate(csv.reader(io.StringIO(out.getvalue(), newline="")), start=0) if n}
+    r = ts.ingest(str(f), ws_path)
+    assert (r.stored, r.rejected) == (8, 2) and _balanced(r)
+    got = dict(_posts(ws_path, "SELECT post_id, source_line FROM posts"))
+    assert got == {k: v for k, v in expected.items() if k not in ("999", "998")}
+    rejected = [x[0] for x in _posts(ws_path, "SELECT source_line FROM rejects ORDER BY 1")]
+    assert rejected == [expected["999"], expected["998"]]
 
 
 def test_wrong_encoding_is_rejected_then_read_with_encoding(tmp_path):

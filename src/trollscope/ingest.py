@@ -200,6 +200,8 @@ class _Run:
             final = _finalize_sql(out.records, available, reader.NAME, self.txn.run_id, file_map=renamed)
             self.con.execute(f"CREATE OR REPLACE TEMP TABLE _final AS {final}")
             release(self.con)
+            if out.errors:  # filled by the scan just run
+                self._renumber(out.errors)
         except duckdb.InterruptException:  # Ctrl-C inside a query: DuckDB raises it as one of its errors
             raise KeyboardInterrupt from None
         except (duckdb.Error, ReaderError, UnicodeError, OSError) as e:
@@ -252,9 +254,8 @@ class _Run:
         )
         if out.errors:
             n_err = self.con.execute(
-                f"INSERT INTO _rejects_run SELECT {sql_str(reader.NAME)}, coalesce(m.original, e.source_file), "
-                f"e.source_line, e.byte_offset, e.reason, e.raw, {sql_str(self.txn.run_id)} "
-                f"FROM ({out.errors}) e LEFT JOIN _file_map m ON m.scan = e.source_file"
+                f"INSERT INTO _rejects_run SELECT {sql_str(reader.NAME)}, source_file, source_line, byte_offset, "
+                f"reason, raw, {sql_str(self.txn.run_id)} FROM _errors"
             ).fetchone()[0]
             self.records += n_err
         if out.accounts:
@@ -271,6 +272,37 @@ class _Run:
         self.notes += notes
         for f in batch:
             self.tick(f)
+
+    def _renumber(self, errors: str) -> None:
+        """Give the batch's records their record numbers in their files despite the records DuckDB's
+        scan rejected: the scan numbers the rows it returns, so each rejected record before a row
+        shifts the row's number down by one.
+
+        With the rejected record numbers e_1 < e_2 < … of a file, e_i - i rows come before the i-th
+        rejected record, so the row at position p is record p + #{i : e_i - i < p}.
+        """
+        self.con.execute(
+            "CREATE OR REPLACE TEMP TABLE _errors AS SELECT coalesce(m.original, e.source_file) AS source_file, "
+            f"e.source_line, e.byte_offset, e.reason, e.raw FROM ({errors}) e "
+            "LEFT JOIN _file_map m ON m.scan = e.source_file"
+        )
+        if not self.con.execute("SELECT count(*) FROM _errors").fetchone()[0]:
+            return
+        self.con.execute(
+            """CREATE OR REPLACE TEMP TABLE _final AS
+            WITH k AS (
+                SELECT source_file, source_line - row_number() OVER (PARTITION BY source_file ORDER BY source_line) AS k
+                FROM (SELECT DISTINCT source_file, source_line FROM _errors)
+            ),
+            shift AS (
+                SELECT p.source_file, p.source_line, count(*) AS n
+                FROM (SELECT DISTINCT source_file, source_line FROM _final) p
+                JOIN k ON k.source_file = p.source_file AND k.k < p.source_line
+                GROUP BY ALL
+            )
+            SELECT f.* REPLACE (f.source_line + coalesce(s.n, 0) AS source_line)
+            FROM _final f LEFT JOIN shift s USING (source_file, source_line)"""
+        )
 
     def salvage(self, reader, f: Path) -> bool:
         """A compressed file that breaks off partway (a partial download): read the records before the

@@ -64,7 +64,7 @@ REJECTS = pa.schema(
     [
         ("source_format", _str),
         ("source_file", _str),
-        ("source_line", pa.int64()),  # line number where known (or record number)
+        ("source_line", pa.int64()),  # record number, as posts count them; NULL when the whole file is rejected
         ("byte_offset", pa.int64()),
         ("reason", _str),
         ("raw", _str),  # the offending text, truncated to RAW_LIMIT characters

@@ -83,7 +83,7 @@ def csv_scan(
         f"_g - min(_g) OVER (PARTITION BY file_index) + 1 AS source_line "
         f"FROM (SELECT *, file_index, row_number() OVER () AS _g FROM {scan}))"
     )
-    return source, _csv_errors(tag)
+    return source, _csv_errors(tag, header)
 
 
 ARROW_VIEW = "_arrow_scan"
@@ -202,10 +202,12 @@ def _gunzip(data: bytes) -> bytes:
         raise BrokenStream(0, f"the gzip stream is broken ({e})") from e
 
 
-def _csv_errors(tag: str) -> str:
-    # One bad line can raise several errors (one per column): keep the first per line.
+def _csv_errors(tag: str, header: bool) -> str:
+    # One bad line can raise several errors (one per column): keep the first per line. DuckDB numbers
+    # records (a quoted newline does not start a new one) counting the header as the first: less
+    # it, the number is the record number posts carry.
     return f"""
-        SELECT s.file_path AS source_file, e.line::BIGINT AS source_line,
+        SELECT s.file_path AS source_file, (e.line - {int(header)})::BIGINT AS source_line,
                e.byte_position::BIGINT AS byte_offset,
                e.error_type || ': ' || e.error_message ||
                  CASE WHEN e.error_type = 'INVALID ENCODING' THEN ' (try --encoding latin-1)'

@@ -1,8 +1,9 @@
 """Finding input files and reading them whatever their compression.
 
-A path may be a file, a directory (walked recursively) or a glob. gzip is read by DuckDB as it is;
-bzip2, zstd and xz are streamed into a staging copy first (DuckDB reads neither bzip2 nor xz, and
-its zstd support depends on the build), chunk by chunk so memory stays flat.
+A path may be a file, a directory (walked recursively) or a glob. gzip is read as it is (by Arrow,
+or by DuckDB); bzip2, zstd and xz are streamed into a staging copy first (DuckDB reads neither
+bzip2 nor xz, and its zstd support depends on the build), chunk by chunk so memory stays flat.
+A compressed file that breaks off or is damaged partway is read up to the break (``salvage``).
 """
 
 from __future__ import annotations
@@ -246,12 +247,7 @@ def salvage(path: Path, staging: Path) -> Salvage | None:
     kind = compression(path)
     if kind is None:
         return None
-    staging.mkdir(parents=True, exist_ok=True)
-    target = staging / f"{path.name}.salvaged"
-    n = 0
-    while target.exists():
-        n += 1
-        target = staging / f"{path.name}.{n}.salvaged"
+    target = _staging_copy(staging, path, "salvaged")
     tail = bytearray()
     broken = None
     with open(target, "wb") as dst:
@@ -272,17 +268,23 @@ def salvage(path: Path, staging: Path) -> Salvage | None:
     return Salvage(target, bytes(tail), broken.offset, str(broken), broken.cut_short)
 
 
+def _staging_copy(staging: Path, path: Path, suffix: str) -> Path:
+    """A fresh name in ``staging`` for a copy of ``path`` (files of the same name may come from
+    several folders)."""
+    staging.mkdir(parents=True, exist_ok=True)
+    target, n = staging / f"{path.name}.{suffix}", 0
+    while target.exists():
+        n += 1
+        target = staging / f"{path.name}.{n}.{suffix}"
+    return target
+
+
 def prepare(path: Path, staging: Path) -> Path:
     """A path DuckDB can scan: the file itself (plain or gzip) or a decompressed staging copy."""
     kind = compression(path)
     if kind is None or (kind == "gzip" and path.suffix == ".gz"):
         return path
-    staging.mkdir(parents=True, exist_ok=True)
-    target = staging / (path.name + ".plain")
-    n = 0
-    while target.exists():
-        n += 1
-        target = staging / f"{path.name}.{n}.plain"
+    target = _staging_copy(staging, path, "plain")
     try:  # the incremental decompressors: zstd's stream reader ends quietly where a frame is cut
         with open(target, "wb") as dst:
             for data in _inflate(path, kind):

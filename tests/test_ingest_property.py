@@ -89,3 +89,41 @@ def test_row_equation_holds_on_corrupted_compressed_files(codec, ops, rows):
         assert con.execute("SELECT count(*) FROM posts").fetchone()[0] == r.stored
         assert con.execute("SELECT count(*) FROM rejects").fetchone()[0] == r.rejected
         assert con.execute("SELECT count(*) FROM posts WHERE source_file LIKE '%good.csv'").fetchone()[0] == 10
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    layout=st.lists(st.sampled_from(["ok", "ok", "ok", "multiline", "few", "many"]), min_size=1, max_size=40),
+)
+def test_record_numbers_survive_rejected_records(layout):
+    """Posts and rejects carry the record's number as Python's csv module counts records, whatever
+    mix of good, multi-line and malformed records precedes it."""
+    import csv
+    import io
+
+    rows = sample_rows(len(layout))
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        records = list(csv.reader(io.StringIO(write_ioarchive(tmp / "x.csv", rows).read_text(), newline="")))
+        header, body = records[0], records[1:]
+        out = []
+        for i, (kind, rec) in enumerate(zip(layout, body, strict=True)):
+            if kind == "multiline":
+                rec = [*rec[:4], f"line one of {i}\nline two", *rec[5:]]  # the text column
+            elif kind == "few":
+                rec = rec[:5]
+            elif kind == "many":
+                rec = [*rec, "extra", "fields"]
+            out.append(rec)
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerows([header, *out])
+        f = tmp / "in.csv"
+        f.write_text(buf.getvalue())
+        numbered = list(enumerate(csv.reader(io.StringIO(buf.getvalue(), newline="")), start=0))[1:]
+        r = ts.ingest(str(f), tmp / "ws")
+        assert r.records == r.stored + r.rejected + r.duplicate
+        con = ts.Workspace(tmp / "ws").connect()
+        got = dict(con.execute("SELECT post_id, source_line FROM posts").fetchall())
+        assert got == {rec[0]: n for n, rec in numbered if len(rec) == len(header)}
+        bad = [x[0] for x in con.execute("SELECT source_line FROM rejects ORDER BY 1").fetchall()]
+        assert bad == [n for n, rec in numbered if len(rec) != len(header)]

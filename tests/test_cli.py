@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 
 import click
@@ -79,6 +80,17 @@ def test_ingest_json_is_the_only_stdout(tmp_path):
     d = json.loads(r.stdout)
     assert d["records"] == d["stored"] + d["rejected"] + d["duplicate"] == 10
     assert {"files", "seconds"} <= set(d)
+
+
+def test_ingest_of_a_partial_download_says_so_and_succeeds(tmp_path):
+    data = write_ioarchive(tmp_path / "a.csv", sample_rows(2000)).read_bytes()
+    packed = gzip.compress(data)
+    cut = tmp_path / "partial.csv.gz"
+    cut.write_bytes(packed[: len(packed) // 2])
+    r = CliRunner().invoke(main, ["ingest", str(cut), "-w", str(tmp_path / "ws")])
+    assert r.exit_code == 0, r.output
+    assert "broken compressed stream" in r.output and "partial download" in r.output and str(cut) in r.output
+    assert "Traceback" not in r.output
 
 
 def test_info_json_and_text(tmp_path):

@@ -9,6 +9,7 @@ A compressed file that breaks off or is damaged partway is read up to the break 
 from __future__ import annotations
 
 import bz2
+import contextlib
 import glob
 import io
 import lzma
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import IO
 
 import zstandard
-from isal import igzip, igzip_lib
+from isal import igzip
 
 HEAD_BYTES = 64 * 1024
 SHORT_HEAD_BYTES = 8 * 1024
@@ -64,8 +65,8 @@ def resolve(inputs: list[str]) -> list[Path]:
     return list(dict.fromkeys(out))
 
 
-# What a damaged or truncated compressed stream raises, across the codecs.
-DECOMPRESS_ERRORS = (OSError, EOFError, zlib.error, zstandard.ZstdError, lzma.LZMAError, igzip_lib.IsalError)
+# What the decompressors of `_inflate` raise on a damaged stream.
+DECOMPRESS_ERRORS = (OSError, EOFError, zlib.error, zstandard.ZstdError, lzma.LZMAError)
 
 
 def compression(path: Path) -> str | None:
@@ -107,71 +108,50 @@ def _read_upto(fh: IO[bytes], n: int) -> bytes:
     return b"".join(parts)
 
 
-class _GzipStart:
-    """The start of a gzip file, inflating no more than is asked for (a gzip file object inflates
-    whole buffers and costs several times more per file, which shows over thousands of files)."""
+class _Inflated:
+    """A compressed file as a byte stream that inflates only as far as it is read and ends quietly
+    where the stream breaks (``broken`` then says how). A gzip file object inflates whole buffers:
+    several times the cost per file, which shows over thousands of small files."""
 
-    def __init__(self, path: Path) -> None:
-        self._fh = open(path, "rb")  # noqa: SIM115 (closed by __exit__)
-        self._d = zlib.decompressobj(31)
-        self._pending = b""
+    def __init__(self, path: Path, kind: str) -> None:
+        self._chunks = _inflate(path, kind)
+        self._buf = b""
+        self.broken: BrokenStream | None = None
 
     def read(self, n: int) -> bytes:
-        out = bytearray()
-        while len(out) < n:
-            if not self._pending:
-                self._pending = self._fh.read(16 * 1024)
-                if not self._pending:  # the file ends (cut short: the head is what there is)
-                    break
-            if self._d.eof:  # the next member
-                self._d = zlib.decompressobj(31)
-            out += self._d.decompress(self._pending, n - len(out))
-            self._pending = self._d.unused_data if self._d.eof else self._d.unconsumed_tail
-        return bytes(out)
+        while len(self._buf) < n:
+            try:
+                self._buf += next(self._chunks)
+            except StopIteration:
+                break
+            except BrokenStream as e:
+                self.broken = e
+                break
+        out, self._buf = self._buf[:n], self._buf[n:]
+        return out
 
-    def __enter__(self) -> _GzipStart:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._fh.close()
+    def close(self) -> None:
+        self._chunks.close()
 
 
 def head(path: Path, encoding: str = "utf-8") -> str:
     """The start of a file, decompressed and decoded (undecodable bytes replaced): its first 8 KB when
     they hold a complete header line, else up to 64 KB (JSON lines run long). Thousands of small
-    files are common, so the shorter read matters."""
+    files are common, so the shorter read matters. A compressed file cut short within its head still
+    gives what precedes the break (the read then salvages its records, see :func:`salvage`); one that
+    gives nothing at all is an :class:`InputError`."""
     try:
-        with _GzipStart(path) if compression(path) == "gzip" else open_binary(path) as fh:
+        kind = compression(path)
+        with contextlib.closing(_Inflated(path, kind) if kind else open(path, "rb")) as fh:
             raw = _read_upto(fh, SHORT_HEAD_BYTES)
             first = raw.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
             if len(raw) == SHORT_HEAD_BYTES and (b"\n" not in raw or first in (b"{", b"[")):
                 raw += _read_upto(fh, HEAD_BYTES - len(raw))
-    except DECOMPRESS_ERRORS as e:
-        # A stream cut short within the head (a small partial download): what precedes the break
-        # still tells the format; the read then salvages the records (see `salvage`).
-        raw = b"".join(_upto(_inflate(path, compression(path)), HEAD_BYTES))
-        if not raw:
-            raise InputError(f"{path}: cannot be read ({e})") from e
-    if not raw and (kind := compression(path)):  # empty, or cut before its first block (zstd's reader is quiet)
-        try:
-            for _ in _inflate(path, kind):
-                pass
-        except BrokenStream as e:
-            raise InputError(f"{path}: cannot be read ({e})") from e
+    except OSError as e:
+        raise InputError(f"{path}: cannot be read ({e})") from e
+    if not raw and isinstance(fh, _Inflated) and fh.broken:  # junk behind the magic, or cut before a block
+        raise InputError(f"{path}: cannot be read ({fh.broken})")
     return raw.decode(encoding, errors="replace")
-
-
-def _upto(chunks: Iterator[bytes], n: int) -> Iterator[bytes]:
-    """``chunks`` until ``n`` bytes have come, stopping quietly where the stream breaks."""
-    got = 0
-    try:
-        for c in chunks:
-            yield c
-            got += len(c)
-            if got >= n:
-                return
-    except BrokenStream:
-        return
 
 
 class BrokenStream(OSError):

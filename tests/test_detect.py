@@ -51,7 +51,7 @@ def _edges(result, layer: str) -> dict:
 @pytest.mark.parametrize("window", [60.0, 300.0])
 def test_windowed_layer_matches_brute_force(mixed, layer, window):
     rows, ws = mixed
-    r = detect(ws, layers=(layer,), window=window, min_count=1, max_item_accounts=10_000, write=False)
+    r = detect(ws, layers=(layer,), window=window, min_count=1, keep_edges=1, max_item_accounts=10_000, write=False)
     expected = brute_edges(actions(rows, layer), window)
     assert expected, f"the test data should give {layer} some coincidences"
     assert _edges(r, layer) == expected
@@ -156,7 +156,7 @@ def test_similarity_layer_finds_accounts_with_the_same_taste(tmp_path, ws_path):
     assert sig.column("cosine").to_pylist() == pytest.approx([1.0] * 10)  # identical reposts: identical vectors
     assert r.flagged == [f"u{i}" for i in range(5)]
     # No windowed layer sees them: their reposts are hours apart.
-    assert detect(ws, layers=("co-repost",), write=False).flagged == []
+    assert detect(ws, layers=("co-repost",), window=300, write=False).flagged == []
 
 
 def test_tfidf_cosine_matches_a_direct_computation():
@@ -207,7 +207,7 @@ def test_results_are_written_with_their_parameters(tmp_path, ws_path):
     ws = ts.Workspace(ts.ingest(str(b.write(tmp_path / "a.csv")), ws_path).workspace)
     r = detect(ws, layers=("co-repost", "co-post"), window=90, alpha=0.001)
     p = ws.params("detect")
-    assert p["alpha"] == 0.001 and p["windows"] == {"co-repost": 90.0, "co-post": 90.0}
+    assert p["alpha"] == 0.001 and p["windows"] == {"co-repost": [90.0], "co-post": [90.0]}
     assert p["layers"] == ["co-repost", "co-post"] and "Poisson" in p["null_models"]["co-repost"]
     for t in ("edges", "clusters", "cluster_members", "account_scores", "evidence"):
         assert len(ws.files(t)) == 1
@@ -393,7 +393,7 @@ def test_text_cache_is_skipped_when_another_run_holds_the_workspace(tmp_path):
     ws = ts.Workspace(tmp_path / "ws")
     ts.ingest(str(write_ioarchive(tmp_path / "a.csv", rows)), ws)
     with ws.lock():
-        r = detect(ws, layers=("co-post",), min_count=1, write=False)
+        r = detect(ws, layers=("co-post",), window=300, min_count=1, keep_edges=1, write=False)
     assert _text_status(r) == {"computed (cache not written)"}
     assert not ws.has("norm_texts")
     assert _edges(r, "co-post") == brute_edges(actions(rows, "co-post"), 300.0)

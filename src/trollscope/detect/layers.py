@@ -47,6 +47,9 @@ TRACKING = (
     r"ref|ref_src|ref_url|referrer|src|source|s|share|shared|cmpid|ncid|spm|feature|smid|smtyp|__twitter_impression"
 )
 
+# An item's half for the group test's split (groups.py): the parity of its hash.
+HALF_SQL = "CAST(item % 2 AS INTEGER)"
+
 # SQL is kept to the portable subset of docs/decisions/0001-query-engine.md: reusable expressions
 # are Python functions pasted into queries (no SQL macros), times are epoch_us(ts) // 1000.
 
@@ -192,7 +195,8 @@ class LayerCounts:
     """A layer's candidate edges and the ingredients of its null model.
 
     ``edges`` has ``a, b`` (dense account numbers, ``a < b``), ``count`` (co-actions: the smaller of
-    the two accounts' numbers of coinciding actions), ``items`` (distinct shared items), ``first_ts``
+    the two accounts' numbers of coinciding actions; ``k0``, ``k1`` the same within each half of the
+    items), ``items`` (distinct shared items), ``first_ts``
     and ``last_ts`` (epoch ms) and ``evidence`` (the five earliest ``{pa, pb, ta, tb, item}``
     coinciding pairs, posts as hashes of their ids). ``activity`` is an (accounts x strata) matrix of
     action counts; ``actions[s]`` and ``pairs[s]`` are the stratum's action count C_s and its number
@@ -206,6 +210,8 @@ class LayerCounts:
     actions: np.ndarray
     pairs: np.ndarray
     stats: dict = field(default_factory=dict)
+    activity_half: np.ndarray | None = None  # (2, accounts, strata): activity within each half of the items
+    pairs_half: np.ndarray | None = None  # (2, strata): W_s within each half
 
 
 def windowed_layer(
@@ -237,14 +243,16 @@ def windowed_layer(
                    p.label IS NULL OR p.label = '' AS missing
             FROM ({item_sql(layer)}) p JOIN _acc c ON c.account_id = p.account_id WHERE p.created_at IS NOT NULL"""
     # Materialised before filtering: a WHERE on the label would make DuckDB normalise it twice.
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _act_raw AS {raw}")
+    # Kept (as _act_raw) for the layer's other time scales: only the bucketing depends on the window.
+    if not has_table(con, "_act_raw_layer") or one(con, "SELECT min(layer) FROM _act_raw_layer") != layer:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _act_raw AS SELECT * FROM ({raw}) WHERE NOT missing")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _act_raw_layer AS SELECT '{layer}' AS layer")
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _act AS
         SELECT aid, item, ts // {w} AS bucket, min(ts) AS ts, arg_min(pid, ts) AS pid,
                hash(arg_min(pid, ts), item) AS ak
-        FROM _act_raw WHERE NOT missing GROUP BY aid, item, ts // {w}"""
+        FROM _act_raw GROUP BY aid, item, ts // {w}"""
     )
-    con.execute("DROP TABLE _act_raw")
     return _count(
         con, layer, window, n_accounts, min_count, max_item_accounts, min_stratum_share, t0, min_stratum_accounts
     )
@@ -293,26 +301,32 @@ def _count(
         "CREATE OR REPLACE TEMP TABLE _items AS SELECT i.*, s.stratum FROM _items i JOIN _bin_stratum s USING (bin)"
     )
     con.unregister("_bin_stratum")
-    activity = np.zeros((n_accounts, max(n_strata, 1)), dtype=np.float64)
-    actions = np.zeros(max(n_strata, 1))
-    pairs = np.zeros(max(n_strata, 1))
+    # Everything per half of the items too (an item's half is its hash's parity): the group test
+    # (groups.py) finds candidate groups on one half and tests them on the other.
+    strata = max(n_strata, 1)
+    activity_half = np.zeros((2, n_accounts, strata), dtype=np.float64)
+    pairs_half = np.zeros((2, strata))
     if n_strata:
-        aid, s, n = (
-            con.sql("SELECT aid, stratum, count(*) FROM _act JOIN _items USING (item) GROUP BY ALL")
+        aid, s, h, n = (
+            con.sql(
+                f"SELECT aid, stratum, {HALF_SQL} AS half, count(*) FROM _act JOIN _items USING (item) GROUP BY ALL"
+            )
             .to_arrow_table()
             .columns
         )
-        np.add.at(activity, (aid.to_numpy(), s.to_numpy()), n.to_numpy())
-        actions = activity.sum(axis=0)
+        np.add.at(activity_half, (h.to_numpy(), aid.to_numpy(), s.to_numpy()), n.to_numpy())
         # W_s: unordered pairs of actions (same account included) on one item within the window.
-        for s_, w_ in con.execute(
-            f"""SELECT stratum, (sum(near) - count(*)) / 2 FROM (
+        for s_, h_, w_ in con.execute(
+            f"""SELECT stratum, {HALF_SQL} AS half, (sum(near) - count(*)) / 2 FROM (
                 SELECT item, count(*) OVER (PARTITION BY item ORDER BY ts
                     RANGE BETWEEN {w} PRECEDING AND {w} FOLLOWING) AS near
                 FROM _act WHERE item IN (SELECT item FROM _items WHERE c > 1 AND NOT crowd)
-            ) JOIN _items USING (item) GROUP BY stratum"""
+            ) JOIN _items USING (item) GROUP BY ALL"""
         ).fetchall():
-            pairs[s_] = float(w_)
+            pairs_half[h_, s_] = float(w_)
+    activity = activity_half.sum(axis=0)
+    actions = activity.sum(axis=0)
+    pairs = pairs_half.sum(axis=0)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _pairs AS
         WITH m AS (SELECT * FROM _act WHERE item IN (SELECT item FROM _items WHERE actors > 1 AND NOT crowd)),
@@ -340,7 +354,7 @@ def _count(
         "strata": n_strata,
     }
     stats["seconds_counting"] = round(time.perf_counter() - t0, 3)
-    return LayerCounts(layer, window, edges, activity, actions, pairs, stats)
+    return LayerCounts(layer, window, edges, activity, actions, pairs, stats, activity_half, pairs_half)
 
 
 def _merge_bins(
@@ -380,6 +394,10 @@ def candidate_edges(con: duckdb.DuckDBPyConnection, min_count: int) -> pa.Table:
         p AS (SELECT * FROM _pairs SEMI JOIN cand USING (a, b)),
         agg AS (
             SELECT a, b, least(count(DISTINCT ka), count(DISTINCT kb)) AS count, count(DISTINCT item) AS items,
+                   least(count(DISTINCT ka) FILTER (WHERE {HALF_SQL} = 0),
+                         count(DISTINCT kb) FILTER (WHERE {HALF_SQL} = 0)) AS k0,
+                   least(count(DISTINCT ka) FILTER (WHERE {HALF_SQL} = 1),
+                         count(DISTINCT kb) FILTER (WHERE {HALF_SQL} = 1)) AS k1,
                    min(least(ta, tb)) AS first_ts, max(greatest(ta, tb)) AS last_ts
             FROM p GROUP BY a, b HAVING least(count(DISTINCT ka), count(DISTINCT kb)) >= {m}
         ),
@@ -390,7 +408,8 @@ def candidate_edges(con: duckdb.DuckDBPyConnection, min_count: int) -> pa.Table:
             FROM (SELECT * FROM p QUALIFY row_number() OVER (PARTITION BY a, b ORDER BY least(ta, tb), pa, pb) <= 5)
             GROUP BY a, b
         )
-        SELECT a, b, CAST(agg.count AS BIGINT) AS count, CAST(items AS BIGINT) AS items, first_ts, last_ts, evidence
+        SELECT a, b, CAST(agg.count AS BIGINT) AS count, CAST(items AS BIGINT) AS items, CAST(k0 AS BIGINT) AS k0,
+               CAST(k1 AS BIGINT) AS k1, first_ts, last_ts, evidence
         FROM agg JOIN ev USING (a, b) ORDER BY a, b"""
     ).to_arrow_table()
 
@@ -722,6 +741,10 @@ def shared_counts(counts: sp.csr_matrix, i: np.ndarray, j: np.ndarray) -> np.nda
     return np.asarray(b[i].multiply(b[j]).sum(axis=1)).ravel()
 
 
-def drop_scratch(con: duckdb.DuckDBPyConnection) -> None:
+def drop_scratch(con: duckdb.DuckDBPyConnection, *, keep_actions: bool = False) -> None:
+    """Drop a layer's scratch tables; ``keep_actions`` keeps its raw actions for its next time scale."""
     for t in ("_act", "_items", "_pairs", "_nd_posts", "_nd_similar"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
+    if not keep_actions:
+        con.execute("DROP TABLE IF EXISTS _act_raw")
+        con.execute("DROP TABLE IF EXISTS _act_raw_layer")

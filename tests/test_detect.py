@@ -501,3 +501,17 @@ def test_plain_url_shortcut_equals_the_full_normalisation():
         f"WHERE ({ly.norm_url_sql('u')}) IS DISTINCT FROM ({ly.norm_url_full_sql('u')})"
     ).fetchall()
     assert differ == []
+
+
+def test_bare_text_retweets_are_reposts_not_posts(tmp_path):
+    """`RT @x: …` in a plain CSV is a repost of x's post: co-repost pairs the retweeters, co-post the
+    accounts who wrote the same text themselves, and neither layer mixes the two."""
+    text = "The mayor resigned after the vote this morning"
+    rows = [("alice", f"RT @news: {text}", 0), ("bob", f"RT @news: {text}", 20), ("carol", text, 30),
+            ("dave", text, 40), ("erin", f"{text} and the council is next", 45)]  # fmt: skip
+    path = tmp_path / "posts.csv"
+    path.write_text("handle,text,created_at\n" + "".join(f"{h},{t},2016-03-01 10:00:{s:02d}\n" for h, t, s in rows))
+    ts.ingest(str(path), tmp_path / "ws")
+    r = detect(tmp_path / "ws", layers=("co-repost", "co-post"), window=60, keep_edges=1, groups=False, write=False)
+    pairs = {(e["layer"], e["handle_a"], e["handle_b"]) for e in r.edges.to_pylist()}
+    assert pairs == {("co-repost", "alice", "bob"), ("co-post", "carol", "dave")}

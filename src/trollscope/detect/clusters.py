@@ -33,9 +33,18 @@ def combined_weights(
 
 
 def leiden_clusters(
-    a: np.ndarray, b: np.ndarray, w: np.ndarray, *, seed: int = 42, resolution: float = 1.0, min_size: int = 3
+    a: np.ndarray,
+    b: np.ndarray,
+    w: np.ndarray,
+    *,
+    seed: int = 42,
+    resolution: float = 1.0,
+    min_size: int = 3,
+    iterations: int = -1,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(accounts, cluster)``: every account in the graph and its cluster number (1 = largest; 0 = dropped)."""
+    """``(accounts, cluster)``: every account in the graph and its cluster number (1 = largest; 0 = dropped).
+
+    ``iterations``: Leiden passes (−1: until no pass improves the partition)."""
     nodes, idx = np.unique(np.concatenate([a, b]), return_inverse=True)
     if len(nodes) == 0:
         return nodes, np.zeros(0, dtype=np.int64)
@@ -47,7 +56,7 @@ def leiden_clusters(
         weights=w.tolist(),
         seed=seed,
         resolution_parameter=resolution,
-        n_iterations=-1,
+        n_iterations=iterations,
     )
     member = np.asarray(part.membership)
     sizes = np.bincount(member)

@@ -563,7 +563,9 @@ def _windowed(
         if sc is not None and ref is not None:
             sc.ref = ref
             sc.k_ref = _aligned(ref, a, b, n_accounts)
-        if sc is not None:
+        if sc is not None and (ref is not None or layer not in p.timing_layers):
+            # A timing layer's group test needs its reference: at one scale, shared taste alone
+            # (a community reposting the same posts) would make its groups (docs/detection.md).
             scale_counts.append(sc)
         n = counts.activity.sum(axis=1)
         per_scale.append(

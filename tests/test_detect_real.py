@@ -68,10 +68,10 @@ def test_ira_in_the_debate_night_crowd(shared, tmp_path, ira_tweets):
     m = re_.mixed(shared, ira_tweets["debates-2016"], "debates-2016", tmp_path)
     _check_counts(m, ira_tweets["debates-2016"])
     assert m.organic_accounts == 3137
-    assert m.organic_fp_rate < 0.005, m
-    # Floor: measured 46 of 151 (0.30), precision 0.84; the pairwise design found 10 of 59 with
-    # at least ten posts. A drop below 0.25 means the group test lost the IRA's debate-night groups.
-    assert m.recall >= 0.25 and m.precision >= 0.8, m
+    assert m.organic_fp_rate <= 0.002, m  # the issue's ceiling; measured 3 of 3,137
+    # Floor: measured 38 of 151 (0.25), precision 0.93; the pairwise design finds 10 (0.07). Below
+    # 0.2 the group test has lost the IRA's debate-night groups.
+    assert m.recall >= 0.2 and m.precision >= 0.9, m
 
 
 def test_ira_in_the_political_search(shared, tmp_path, ira_tweets):
@@ -90,16 +90,43 @@ def test_ira_in_the_political_search(shared, tmp_path, ira_tweets):
     assert rows and all(inside(stamp(r)) for r in rows[:: max(len(rows) // 500, 1)])
     m = re_.mixed(shared, ira_tweets["political-2016-search"], "political-2016-search", tmp_path)
     _check_counts(m, ira_tweets["political-2016-search"])
-    # Floor: measured 47 of 182 (0.26). The organic side holds automated networks that act
-    # together (33 "…news24" accounts posting the same spam within seconds; docs/detection.md):
-    # 74 organic accounts (0.60%) are flagged, above the issue's 0.2%.
-    assert m.recall >= 0.2, m
-    assert m.organic_fp_rate < 0.01, m
+    # Floor: measured 26 of 182 (0.14); 23 organic accounts (0.19 %) flagged, news accounts posting
+    # the same headline within a minute or two (docs/detection.md).
+    assert m.recall >= 0.1, m
+    assert m.organic_fp_rate <= 0.002, m
 
 
-@pytest.mark.parametrize("name,ceiling", [("debates-2016", 0.005), ("political-2016-search", 0.01),
+@pytest.mark.parametrize("name,ceiling", [("debates-2016", 0.002), ("political-2016-search", 0.002),
                                           ("airline-2015", 0.0)])  # fmt: skip
 def test_organic_controls_are_not_operations(shared, tmp_path, name, ceiling):
     c = re_.control(shared, tmp_path, name)
     assert c["accounts"] > 3000
     assert c["flagged_share"] <= ceiling, c
+
+
+def test_run_on_a_real_mix_reports_the_groups_with_their_posts(shared, tmp_path, ira_tweets):
+    """`trollscope run` on the debates mix: IRA groups flagged, the report shows their evidence posts."""
+    import duckdb
+    from click.testing import CliRunner
+
+    from trollscope.cli import main
+
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["run", str(ira_tweets["debates-2016"]),
+                                  str(shared / "debates-2016" / "tweets_debate*.csv.gz"), "-o", str(out)])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    import html as html_
+
+    con = duckdb.connect()
+    ws = out / "workspace" / "tables"
+    ira = {row["author"].lower() for row in _csv_rows(ira_tweets["debates-2016"].parent / "authors.csv")}
+    flagged = {
+        h.lower() for (h,) in con.sql(f"SELECT handle FROM '{ws}/account_scores/*.parquet' WHERE flagged").fetchall()
+    }
+    assert len(flagged & ira) >= 20 and len(flagged - ira) <= 5, flagged
+    groups = con.sql(f"SELECT handles, layer, \"window\" FROM '{ws}/groups/*.parquet'").fetchall()
+    assert any(len({h.lower() for h in hs} & ira) >= 5 for hs, _, _ in groups), groups
+    ev = con.sql(f"SELECT handle_a, text_a FROM '{ws}/evidence/*.parquet'").fetchall()
+    page = (out / "report.html").read_text()
+    shown = [h for h, t in ev if h.lower() in ira and t and html_.escape(t[:30]) in page]
+    assert shown, "the report shows no IRA evidence post"

@@ -78,7 +78,7 @@ class DetectParams:
     groups: bool = True
     group_screen: float = 0.01
     group_min_size: int = 5
-    group_min_items: int = 1
+    group_min_items: int = 2
     near_dup_window: float = 300.0
     near_dup_min_count: int = 3
     max_item_accounts: int = 50

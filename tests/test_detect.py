@@ -515,3 +515,26 @@ def test_bare_text_retweets_are_reposts_not_posts(tmp_path):
     r = detect(tmp_path / "ws", layers=("co-repost", "co-post"), window=60, keep_edges=1, groups=False, write=False)
     pairs = {(e["layer"], e["handle_a"], e["handle_b"]) for e in r.edges.to_pylist()}
     assert pairs == {("co-repost", "alice", "bob"), ("co-post", "carol", "dave")}
+
+
+def test_replies_to_a_viral_post_are_its_crowd_and_addressees_are_not_mentions(tmp_path):
+    """Two accounts replying within seconds to a post 60 accounts reposted are its audience, not a
+    pair; to an obscure post they are. A reply's addressee is no chosen mention; @carol is."""
+    from test_detect_cases import Rows
+
+    b = Rows()
+    viral = b.add("star", 0, "a post everyone reacts to today")
+    quiet = b.add("nobody", 0, "a post hardly anyone sees today")
+    for i in range(60):
+        b.retweet(f"fan{i}", 30 + i, viral)
+    for s in range(0, 3000, 600):  # five rounds: a and c reply to both posts seconds apart
+        for user, lag in (("a", 0), ("c", 5)):
+            b.add(user, 100 + s + lag, f"@ustar reply number {s} to the star", in_reply_to_tweetid=viral,
+                  in_reply_to_userid="star")  # fmt: skip
+            b.add(user, 200 + s + lag, f"@unobody reply number {s} here @carol", in_reply_to_tweetid=quiet,
+                  in_reply_to_userid="nobody")  # fmt: skip
+    ws = ts.ingest(str(b.write(tmp_path / "a.csv")), tmp_path / "ws").workspace
+    r = detect(ws, layers=("co-reply", "co-mention"), window=60, keep_edges=1, groups=False, write=False)
+    got = {(e["layer"], e["handle_a"], e["handle_b"]): e["items"] for e in r.edges.to_pylist()}
+    # co-reply: only the obscure post is an item the pair shares; co-mention: the set {carol} only.
+    assert got == {("co-reply", "ua", "uc"): 1, ("co-mention", "ua", "uc"): 1}, got

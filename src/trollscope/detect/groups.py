@@ -134,8 +134,9 @@ def discover(scales: list[ScaleCounts], h: int, n_accounts: int, *, screen: floa
     key = a.astype(np.int64) * n_accounts + b
     uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
     weight = np.bincount(inv, weights=w, minlength=len(uniq))
+    a, b = a[first], b[first]
     # Two Leiden passes: candidates only need to be good enough to test (the test is on the other half).
-    nodes, number = cl.leiden_clusters(a[first], b[first], weight, seed=seed, resolution=resolution, min_size=min_size,
+    nodes, number = cl.leiden_clusters(a, b, weight, seed=seed, resolution=resolution, min_size=min_size,
                                        iterations=2)  # fmt: skip
     inside = number > 0
     group[nodes[inside]] = number[inside] - 1

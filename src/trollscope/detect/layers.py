@@ -179,11 +179,22 @@ def item_sql(layer: str) -> str:
             f"SELECT post_id, account_id, created_at, {norm_url_sql('u')} AS label FROM (SELECT post_id, account_id, "
             f"created_at, unnest(urls) AS u FROM posts WHERE {own} AND len(urls) > 0)"
         )
-    if layer in ("co-hashtag", "co-mention"):
-        col = "hashtags" if layer == "co-hashtag" else "mentions"
+    if layer == "co-hashtag":
         return (
-            f"SELECT post_id, account_id, created_at, array_to_string(list_sort(list_distinct({col})), ' ') AS label "
-            f"FROM posts WHERE {own} AND len({col}) > 0"
+            "SELECT post_id, account_id, created_at, array_to_string(list_sort(list_distinct(hashtags)), ' ') AS label "
+            f"FROM posts WHERE {own} AND len(hashtags) > 0"
+        )
+    if layer == "co-mention":
+        # A reply's addressees — its reply target and the @handles leading its text, as the platform
+        # fills them in — are co-reply's business, not mentions the author chose.
+        lead = r"CASE WHEN kind = 'reply' THEN regexp_extract(lower(coalesce(text, '')), '^(\s*@\w+)+') ELSE '' END"
+        chosen = (
+            f"list_filter(mentions, lambda m: m <> coalesce(reply_to_handle, '') "
+            rf"AND NOT list_contains(string_split(regexp_replace({lead}, '\s+', ' ', 'g'), ' '), '@' || m))"
+        )
+        return (
+            f"SELECT post_id, account_id, created_at, array_to_string(list_sort(list_distinct({chosen})), ' ') AS label "
+            f"FROM posts WHERE {own} AND len({chosen}) > 0"
         )
     if layer == "co-reply":
         return "SELECT post_id, account_id, created_at, reply_to_id AS label FROM posts WHERE reply_to_id IS NOT NULL"
@@ -247,6 +258,16 @@ def windowed_layer(
     if not has_table(con, "_act_raw_layer") or one(con, "SELECT min(layer) FROM _act_raw_layer") != layer:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _act_raw AS SELECT * FROM ({raw}) WHERE NOT missing")
         con.execute(f"CREATE OR REPLACE TEMP TABLE _act_raw_layer AS SELECT '{layer}' AS layer")
+    if layer == "co-reply" and not has_table(con, "_viral"):
+        # A reply to a post that a crowd reacted to (reposts, replies and quotes together) is a crowd
+        # action even when few of the crowd replied: a viral post's fast repliers are its audience.
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _viral AS SELECT hash(id) AS item FROM (
+                SELECT repost_of_id AS id, account_id FROM posts WHERE repost_of_id IS NOT NULL
+                UNION ALL SELECT reply_to_id, account_id FROM posts WHERE reply_to_id IS NOT NULL
+                UNION ALL SELECT quote_of_id, account_id FROM posts WHERE quote_of_id IS NOT NULL)
+            GROUP BY id HAVING count(DISTINCT account_id) > {int(max_item_accounts)}"""
+        )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _act AS
         SELECT aid, item, ts // {w} AS bucket, min(ts) AS ts, arg_min(pid, ts) AS pid,
@@ -301,6 +322,8 @@ def _count(
         "CREATE OR REPLACE TEMP TABLE _items AS SELECT i.*, s.stratum FROM _items i JOIN _bin_stratum s USING (bin)"
     )
     con.unregister("_bin_stratum")
+    if layer == "co-reply" and has_table(con, "_viral"):
+        con.execute("UPDATE _items SET crowd = true WHERE item IN (SELECT item FROM _viral)")
     # Everything per half of the items too (an item's half is its hash's parity): the group test
     # (groups.py) finds candidate groups on one half and tests them on the other.
     strata = max(n_strata, 1)
@@ -746,5 +769,6 @@ def drop_scratch(con: duckdb.DuckDBPyConnection, *, keep_actions: bool = False) 
     for t in ("_act", "_items", "_pairs", "_nd_posts", "_nd_similar"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     if not keep_actions:
+        con.execute("DROP TABLE IF EXISTS _viral")
         con.execute("DROP TABLE IF EXISTS _act_raw")
         con.execute("DROP TABLE IF EXISTS _act_raw_layer")

@@ -236,6 +236,7 @@ def windowed_layer(
     min_text_chars: int = 20,
     min_stratum_share: float = 0.02,
     min_stratum_accounts: int = 100,
+    evidence: bool = True,
 ) -> LayerCounts:
     """Count the co-actions of one windowed layer; leaves its coinciding pairs in ``_pairs``.
 
@@ -256,7 +257,8 @@ def windowed_layer(
     # Materialised before filtering: a WHERE on the label would make DuckDB normalise it twice.
     # Kept (as _act_raw) for the layer's other time scales: only the bucketing depends on the window.
     if not has_table(con, "_act_raw_layer") or one(con, "SELECT min(layer) FROM _act_raw_layer") != layer:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _act_raw AS SELECT * FROM ({raw}) WHERE NOT missing")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _act_raw AS {raw}")
+        con.execute("DELETE FROM _act_raw WHERE missing")
         con.execute(f"CREATE OR REPLACE TEMP TABLE _act_raw_layer AS SELECT '{layer}' AS layer")
     if layer == "co-reply" and not has_table(con, "_viral"):
         # A reply to a post that a crowd reacted to (reposts, replies and quotes together) is a crowd
@@ -275,7 +277,16 @@ def windowed_layer(
         FROM _act_raw GROUP BY aid, item, ts // {w}"""
     )
     return _count(
-        con, layer, window, n_accounts, min_count, max_item_accounts, min_stratum_share, t0, min_stratum_accounts
+        con,
+        layer,
+        window,
+        n_accounts,
+        min_count,
+        max_item_accounts,
+        min_stratum_share,
+        t0,
+        min_stratum_accounts,
+        evidence,
     )
 
 
@@ -289,6 +300,7 @@ def _count(
     min_stratum_share: float,
     t0: float,
     min_stratum_accounts: int = 100,
+    evidence: bool = True,
 ) -> LayerCounts:
     """From ``_act(aid, item, bucket, ts, pid, ak)``: strata, the null's counts, pairs and candidate edges.
 
@@ -365,7 +377,7 @@ def _count(
         FROM x JOIN m y ON x.item = y.item AND x.jb = y.bucket
         WHERE x.aid <> y.aid AND abs(x.ts - y.ts) <= {w} AND (x.jb > x.bucket OR x.pid < y.pid)"""
     )
-    edges = candidate_edges(con, min_count)
+    edges = candidate_edges(con, min_count, evidence)
     stats = {
         "actions": int(actions_total),
         "items": int(one(con, "SELECT count(*) FROM _items")),
@@ -404,8 +416,9 @@ def _merge_bins(
     return mapping
 
 
-def candidate_edges(con: duckdb.DuckDBPyConnection, min_count: int) -> pa.Table:
-    """Pairs of accounts with at least ``min_count`` co-actions in ``_pairs``, with evidence.
+def candidate_edges(con: duckdb.DuckDBPyConnection, min_count: int, evidence: bool = True) -> pa.Table:
+    """Pairs of accounts with at least ``min_count`` co-actions in ``_pairs``, with evidence
+    (``evidence=False``: empty lists, for a reference scale whose counts alone are used).
 
     A pair's count is the smaller of its two accounts' numbers of distinct coinciding actions, so
     one post of ``a`` that coincides with five of ``b``'s counts once. Pairs with fewer coinciding
@@ -432,8 +445,9 @@ def candidate_edges(con: duckdb.DuckDBPyConnection, min_count: int) -> pa.Table:
             GROUP BY a, b
         )
         SELECT a, b, CAST(agg.count AS BIGINT) AS count, CAST(items AS BIGINT) AS items, CAST(k0 AS BIGINT) AS k0,
-               CAST(k1 AS BIGINT) AS k1, first_ts, last_ts, evidence
-        FROM agg JOIN ev USING (a, b) ORDER BY a, b"""
+               CAST(k1 AS BIGINT) AS k1, first_ts, last_ts,
+               {"evidence" if evidence else "[]::STRUCT(pa UBIGINT, pb UBIGINT, ta BIGINT, tb BIGINT, item UBIGINT)[] AS evidence"}
+        FROM agg {"JOIN ev USING (a, b)" if evidence else ""} ORDER BY a, b"""
     ).to_arrow_table()
 
 

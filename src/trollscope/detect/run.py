@@ -530,7 +530,7 @@ def _windowed(
         else:
             counts = ly.windowed_layer(
                 con, layer, window, **common, min_stratum_share=p.min_stratum_share,
-                min_stratum_accounts=p.min_stratum_accounts,
+                min_stratum_accounts=p.min_stratum_accounts, evidence=window in tested,
             )  # fmt: skip
         e = counts.edges
         a, b = e.column("a").to_numpy().astype(np.int64), e.column("b").to_numpy().astype(np.int64)

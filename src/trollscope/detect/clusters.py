@@ -42,15 +42,28 @@ def leiden_clusters(
     resolution: float = 1.0,
     min_size: int = 3,
     iterations: int = -1,
+    fast: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(accounts, cluster)``: every account in the graph and its cluster number (1 = largest; 0 = dropped).
 
-    ``iterations``: Leiden passes (−1: until no pass improves the partition)."""
+    ``iterations``: Leiden passes (−1: until no pass improves the partition). ``fast``: igraph's own
+    Leiden (modularity, the same objective at resolution 1) instead of leidenalg's — tens of times
+    faster on graphs of 10⁵ edges; used where the partition is only a candidate (groups.py)."""
     nodes, idx = np.unique(np.concatenate([a, b]), return_inverse=True)
     if len(nodes) == 0:
         return nodes, np.zeros(0, dtype=np.int64)
     ea, eb = idx[: len(a)], idx[len(a) :]
     g = ig.Graph(n=len(nodes), edges=np.column_stack([ea, eb]).tolist())
+    if fast:
+        import random
+
+        ig.set_random_number_generator(random.Random(seed))
+        try:
+            member = np.asarray(g.community_leiden(objective_function="modularity", weights=w.tolist(),
+                                                   resolution=resolution, n_iterations=iterations).membership)  # fmt: skip
+        finally:
+            ig.set_random_number_generator(random)
+        return nodes, _numbered(nodes, member, min_size)
     part = leidenalg.find_partition(
         g,
         leidenalg.RBConfigurationVertexPartition,
@@ -59,7 +72,11 @@ def leiden_clusters(
         resolution_parameter=resolution,
         n_iterations=iterations,
     )
-    member = np.asarray(part.membership)
+    return nodes, _numbered(nodes, np.asarray(part.membership), min_size)
+
+
+def _numbered(nodes: np.ndarray, member: np.ndarray, min_size: int) -> np.ndarray:
+    """Cluster numbers by size (1 = largest; 0 = smaller than ``min_size``), ties by smallest account."""
     sizes = np.bincount(member)
     # Number clusters by size (largest first), ties by their smallest account, for stable ids.
     smallest = np.full(len(sizes), np.iinfo(np.int64).max)
@@ -68,7 +85,7 @@ def leiden_clusters(
     kept = order[sizes[order] >= min_size]
     number = np.zeros(len(sizes), dtype=np.int64)
     number[kept] = np.arange(1, len(kept) + 1)
-    return nodes, number[member]
+    return number[member]
 
 
 def cluster_sql(max_evidence: int) -> dict[str, str]:

@@ -83,6 +83,8 @@ def ingest(
     started = datetime.now(UTC).replace(tzinfo=None)
     with ws.transaction() as txn:
         run = _Run(ws, txn, opts, progress)
+        if opts.labels:
+            run.load_label_handles(opts.labels)
         groups: dict[tuple[str, str], list[Path]] = {}
         # One after another: a head inflates a few KB, and a thread pool's hand-offs cost more than
         # that over thousands of small files.
@@ -99,8 +101,14 @@ def ingest(
             companion = next(
                 (n for n, m in readers.items() if getattr(m, "companion", None) and m.companion(h, f)), None
             )
+            if companion == "generic" and (opts.mapping or format):  # the user says to read it as posts
+                companion = None
             if companion and format in (None, companion):
-                run.notes.append(f"{f}: accompanies {companion} data and holds no posts; not read as posts")
+                hint = getattr(readers[companion], "COMPANION_HINT", "")
+                run.notes.append(
+                    f"{f}: accompanies {companion} data and holds no posts; not read as posts"
+                    + (f" ({hint})" if hint else "")
+                )
                 run.tick(f)
                 continue
             name = format or detect_format(h, f)
@@ -155,6 +163,10 @@ class _Run:
         self.readers: dict[str, int] = {}
         self.records = 0
         self.nfiles = 0
+        self.unmask = False  # the batch is read from a copy with bare CRs masked (sources.mask_bare_cr)
+        self.label_handles = False  # _label_handles names accounts (see load_label_handles)
+        self.posts_added: list[str] = []
+        self.lenient_reads = 0
         cols = ", ".join(f"{f.name} {sql_type(f.type)}" for f in REJECTS)
         self.con.execute(f"CREATE TEMP TABLE _rejects_run ({cols})")
         cols = ", ".join(f"{f.name} {sql_type(f.type)}" for f in ACCOUNTS)
@@ -197,7 +209,15 @@ class _Run:
             out = reader.read(self.con, list(prepared), self.opts)
             available = set(self.con.sql(out.records).columns)
             renamed = any(scan != original for scan, original in prepared.items())
-            final = _finalize_sql(out.records, available, reader.NAME, self.txn.run_id, file_map=renamed)
+            final = _finalize_sql(
+                out.records,
+                available,
+                reader.NAME,
+                self.txn.run_id,
+                file_map=renamed,
+                unmask=self.unmask,
+                label_handles=self.label_handles,
+            )
             self.con.execute(f"CREATE OR REPLACE TEMP TABLE _final AS {final}")
             release(self.con)
             if out.errors:  # filled by the scan just run
@@ -212,8 +232,25 @@ class _Run:
             if scan is None and self.salvage(reader, batch[0]):
                 return
             msg = str(e).strip().split("\n")[0]
-            if self.opts.strict and isinstance(e, duckdb.InvalidInputException):  # e.g. a bare CR in a record
+            if self.opts.strict and isinstance(e, duckdb.InvalidInputException) and not self.unmask:
+                # A bare CR inside an unquoted field ends the record for both parsers: read a copy with
+                # the CRs masked, so the records stay whole and their text keeps the CR.
+                source = Path(next(iter(scan))) if scan else batch[0]
+                masked = sources.mask_bare_cr(source, scratch, self.opts.encoding)
+                if masked is not None:
+                    self.unmask, lenient = True, self.lenient_reads
+                    try:
+                        self.read_batch(reader, batch, scan={str(masked[0]): str(batch[0])})
+                    finally:
+                        self.unmask = False
+                    if self.lenient_reads == lenient:  # else the copy failed too, and the file was read leniently
+                        self.notes.append(
+                            f"{batch[0]}: {masked[1]:,} bare carriage returns inside records kept as part of their text"
+                        )
+                    return
+            if self.opts.strict and isinstance(e, duckdb.InvalidInputException):  # e.g. a quote left open
                 self.notes.append(f"{batch[0]}: the strict parser refused the file ({msg}); read it leniently")
+                self.lenient_reads += 1
                 self.opts = replace(self.opts, strict=False)
                 try:
                     self.read_batch(reader, batch)
@@ -283,7 +320,8 @@ class _Run:
         """
         self.con.execute(
             "CREATE OR REPLACE TEMP TABLE _errors AS SELECT coalesce(m.original, e.source_file) AS source_file, "
-            f"e.source_line, e.byte_offset, e.reason, e.raw FROM ({errors}) e "
+            f"e.source_line, e.byte_offset, e.reason, {_unmasked('e.raw') if self.unmask else 'e.raw'} AS raw "
+            f"FROM ({errors}) e "
             "LEFT JOIN _file_map m ON m.scan = e.source_file"
         )
         if not self.con.execute("SELECT count(*) FROM _errors").fetchone()[0]:
@@ -334,8 +372,8 @@ class _Run:
         self.notes.append(f"{f}: {reason}")
         return True
 
-    def read_labels(self, path: str) -> None:
-        """Join a CSV of account labels (``--labels``): one account column, every other column a label."""
+    def _label_columns(self, path: str) -> tuple[str, list[str], str | None, str | None]:
+        """A labels CSV's scan, columns, account id column and handle column."""
         scan = f"read_csv({sql_str(path)}, all_varchar=true, header=true)"
         cols = self.con.sql(f"SELECT * FROM {scan}").columns
         lower = {c.lower(): c for c in cols}
@@ -347,6 +385,25 @@ class _Run:
             raise ReaderError(
                 f"{path}: no account column among {', '.join(cols)}; name one account_id, userid or handle"
             )
+        return scan, cols, id_col, handle_col
+
+    def load_label_handles(self, path: str) -> None:
+        """A labels file with both an id and a handle column says what each id is called: posts whose
+        source names the account only by id (congress-2015-2018's numeric ``user``) get the handle."""
+        scan, _, id_col, handle_col = self._label_columns(path)
+        query = "SELECT NULL::VARCHAR AS account_id, NULL::VARCHAR AS handle WHERE false"
+        if id_col and handle_col:
+            query = (
+                f"SELECT {_ident(id_col)} AS account_id, any_value(ltrim(trim({_ident(handle_col)}), '@')) AS handle "
+                f"FROM {scan} WHERE coalesce(trim({_ident(handle_col)}), '') <> '' GROUP BY 1"
+            )
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE _label_handles AS {query}")
+        self.label_handles = bool(self.con.execute("SELECT count(*) FROM _label_handles").fetchone()[0])
+
+    def read_labels(self, path: str) -> None:
+        """Join a CSV of account labels (``--labels``): one account column, every other column a label;
+        a handle column beside an id column names the accounts (see ``load_label_handles``)."""
+        scan, cols, id_col, handle_col = self._label_columns(path)
         labels = [c for c in cols if c not in (id_col, handle_col)]
         entries = ", ".join(f"struct_pack(k := {sql_str(c)}, v := {_ident(c)})" for c in labels)
         known = "(SELECT account_id, handle FROM accounts UNION ALL SELECT account_id, handle FROM _accounts_run)"
@@ -361,13 +418,35 @@ class _Run:
         )
         total = self.con.execute(f"SELECT count(*) FROM {scan}").fetchone()[0]
         matched = self.con.execute(
-            f"INSERT INTO _accounts_run (account_id, labels, source_format, ingest_id) "
-            f"SELECT account_id, labels, 'labels', {sql_str(self.txn.run_id)} FROM _labels"
+            f"INSERT INTO _accounts_run (account_id, handle, labels, source_format, ingest_id) "
+            f"SELECT l.account_id, h.handle, l.labels, 'labels', {sql_str(self.txn.run_id)} "
+            f"FROM _labels l LEFT JOIN _label_handles h USING (account_id)"
         ).fetchone()[0]
         self.notes.append(
             f"{path}: labels {', '.join(labels)} joined to {matched:,} accounts; "
             f"{total - matched:,} of its {total:,} rows name no account in the workspace"
+            + (f"; handles taken from its column {handle_col!r}" if self.label_handles and id_col else "")
         )
+        if self.label_handles:
+            self._name_stored_posts()
+
+    def _name_stored_posts(self) -> None:
+        """Posts already in the workspace that carry only their account id as handle get the labels
+        file's handle (this run's posts got it as they were read)."""
+        unnamed = "p.handle = p.account_id AND h.handle IS NOT NULL"
+        n = self.con.execute(
+            f"SELECT count(*) FROM posts p JOIN _label_handles h USING (account_id) WHERE {unnamed}"
+        ).fetchone()[0]
+        if not n:
+            return
+        target = self.txn.new_file("posts")
+        self.con.execute(
+            f"COPY (SELECT p.* REPLACE (CASE WHEN {unnamed} THEN h.handle ELSE p.handle END AS handle) "
+            f"FROM posts p LEFT JOIN _label_handles h USING (account_id)) "
+            f"TO {sql_str(str(target))} (FORMAT parquet, {PARTS_COMPRESSION})"
+        )
+        self.txn.replace("posts", [target, *map(Path, self.posts_added)])
+        self.notes.append(f"{n:,} stored posts renamed from account id to handle")
 
     def finish(self, *, ingest_id: str, started: datetime, inputs: list[str], params: dict, t0: float) -> IngestResult:
         con, txn = self.con, self.txn
@@ -384,6 +463,7 @@ class _Run:
             if rows == distinct and known == 0:  # the usual case: the staged parts are the new posts as they are
                 stored = rows
                 txn.append("posts", [Path(f) for f in self.stage_files])
+                self.posts_added = list(self.stage_files)
             else:  # keep the first occurrence of each post id, unless the workspace already has it
                 target = txn.new_file("posts")
                 stored = con.execute(
@@ -396,6 +476,7 @@ class _Run:
                 ).fetchone()[0]
                 if stored:
                     txn.append("posts", [target])
+                    self.posts_added = [str(target)]
             # Every account that posts gets a row, even when its source says nothing else about it.
             con.execute(
                 f"""INSERT INTO _accounts_run (account_id, handle, source_format, ingest_id)
@@ -439,11 +520,21 @@ class _Run:
         return result
 
 
-def _finalize_sql(records: str, available: set[str], fmt: str, ingest_id: str, file_map: bool = False) -> str:
+def _finalize_sql(
+    records: str,
+    available: set[str],
+    fmt: str,
+    ingest_id: str,
+    file_map: bool = False,
+    unmask: bool = False,
+    label_handles: bool = False,
+) -> str:
     """Canonical posts from a reader's records: derive what the source left out, one place for all.
 
     Reader columns beyond the canonical ones are kept (accounts SQL may use them). ``file_map``: some
-    files were scanned from decompressed staging copies; name the user's files instead.
+    files were scanned from decompressed staging copies; name the user's files instead. ``unmask``:
+    they were scanned from copies with bare CRs masked; put the CRs back. ``label_handles``: a
+    ``--labels`` file names accounts the source gives only by id (table ``_label_handles``).
     """
     canonical = {f.name for f in POSTS}
     keep = [f"{c} AS {c}" if c in available else f"NULL::VARCHAR AS {c}" for c in ("reject_reason", "raw")]
@@ -459,12 +550,14 @@ def _finalize_sql(records: str, available: set[str], fmt: str, ingest_id: str, f
     return f"""
     WITH r AS ({base}),
     d AS (
-        SELECT * REPLACE (
-                coalesce(account_id, lower(handle)) AS account_id,
-                coalesce(handle, account_id) AS handle,
+        SELECT r.* REPLACE (
+                {_unmasked("r.text") if unmask else "r.text"} AS text, {_unmasked("r.raw") if unmask else "r.raw"} AS raw,
+                coalesce(r.account_id, lower(r.handle)) AS account_id,
+                coalesce(r.handle, {"lh.handle, " if label_handles else ""}r.account_id) AS handle,
                 {"coalesce(m.original, r.source_file)" if file_map else "r.source_file"} AS source_file),
-            nullif(regexp_extract(text, '{RT_RE}', 1), '') AS _rt
+            nullif(regexp_extract(r.text, '{RT_RE}', 1), '') AS _rt
         FROM r {"LEFT JOIN _file_map m ON m.scan = r.source_file" if file_map else ""}
+        {"LEFT JOIN _label_handles lh ON lh.account_id = r.account_id" if label_handles else ""}
     ),
     k AS (
         SELECT * REPLACE (
@@ -498,6 +591,10 @@ def _finalize_sql(records: str, available: set[str], fmt: str, ingest_id: str, f
     )
     FROM k
     """
+
+
+def _unmasked(col: str) -> str:
+    return f"replace({col}, {sql_str(sources.CR_MASK)}, chr(13))"
 
 
 def _ident(name: str) -> str:

@@ -27,7 +27,7 @@ from . import ReaderError, ReaderOutput, ReadOptions
 from ._scan import bracket_list, csv_scan, header, lines_scan, sql_list, sql_str
 
 NAME = "generic"
-__all__ = ["NAME", "detect", "layout", "read"]
+__all__ = ["COMPANION_HINT", "NAME", "companion", "detect", "layout", "read"]
 
 DELIMITERS = (",", "\t", "|", ";")
 _DELIMITER_NAMES = {"\\t": "\t", "tab": "\t", "comma": ",", "pipe": "|", "semicolon": ";"}
@@ -84,6 +84,19 @@ def detect(head: str, path: Path) -> bool:
     if first.startswith("[") or "\x00" in head[:4096]:
         return False
     return any(d in first for d in DELIMITERS)
+
+
+COMPANION_HINT = "join it as account labels with --labels FILE, or name its text and time columns with --map"
+
+
+def companion(head: str, path: Path) -> bool:
+    """A delimited table of accounts beside the posts (congress-2015-2018's ``accounts.csv``: user_id,
+    handle, party…): an account column but no text and no timestamp column, so not posts."""
+    if _kind(head) != "csv":
+        return False
+    cols = {c.lower() for c in header(head, _delimiter(head, None))}
+    has = {canon: any(n in cols for n in AUTO[canon]) for canon in ("account_id", "handle", "text", "created_at")}
+    return (has["account_id"] or has["handle"]) and not has["text"] and not has["created_at"]
 
 
 def layout(head: str) -> str:

@@ -8,6 +8,7 @@ run. Files are read in bounded batches; a run commits atomically (see workspace.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -48,9 +49,24 @@ class IngestResult:
     readers: dict[str, int] = field(default_factory=dict)  # reader -> files read with it
     reject_reasons: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    first_rejects: list[dict] = field(default_factory=list)  # see reject_runs
+    failure: str | None = None  # why nothing was stored, when nothing was (and nothing was a duplicate)
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    def why_nothing_stored(self) -> str | None:
+        """The reason an ingest stored nothing, with what to try; None when it stored something or
+        every record was already in the workspace (a re-ingest is not a failure)."""
+        if self.stored or self.duplicate:
+            return None
+        if self.records:
+            kinds = "; ".join(f"{k} ({v:,})" for k, v in self.reject_reasons.items())
+            what = f"all {self.records:,} records were rejected: {kinds}"
+        else:
+            what = f"none of the {self.files:,} files holds posts trollscope reads"
+        hints = [n for n in self.notes if re.search(r"--[a-z]", n)] or self.notes
+        return f"nothing stored: {what}" + (f". {hints[0]}" if hints else "")
 
 
 def ingest(
@@ -91,7 +107,7 @@ def ingest(
         heads = [_head_or_error(f, opts.encoding) for f in files]
         for f, h in zip(files, heads, strict=True):
             if isinstance(h, sources.InputError):  # e.g. looks compressed but the stream is broken
-                run.reject_file(f, None, f"{h}; check the file (a partial download?)", None)
+                run.reject_file(f, None, f"{h}; check the file (a partial download?)", None, whole=False)
                 run.tick(f)
                 continue
             if not h.strip():
@@ -130,6 +146,32 @@ def ingest(
                 run.read_batch(readers[name], batch)
         result = run.finish(ingest_id=txn.run_id, started=started, inputs=list(inputs), params=params, t0=t0)
     return result
+
+
+FIRST_REJECTS = 5  # reject runs an ingest reports
+REASON_KIND = "regexp_replace(reason, ':.*', '')"  # "too few fields: 5 where …" -> "too few fields"
+
+
+def reject_runs(con: duckdb.DuckDBPyConnection, table: str = "rejects", limit: int | None = None) -> list[dict]:
+    """Rejects as runs of consecutive records of one file with one kind of reason (a file rejected
+    whole is one run; ``bad date: …`` is one kind whatever the date): ``file, first_line,
+    last_line, records, reason, raw`` (the first record's reason and text), in file and line order."""
+    rows = con.execute(
+        f"""WITH k AS (SELECT *, {REASON_KIND} AS _k FROM {table}),
+        r AS (SELECT *, source_line - row_number() OVER (PARTITION BY source_file, _k ORDER BY source_line) AS _g FROM k)
+        SELECT source_file, min(source_line), max(source_line), count(*), arg_min(reason, source_line),
+               arg_min(raw, source_line)
+        FROM r GROUP BY source_file, _k, _g, CASE WHEN source_line IS NULL THEN byte_offset END
+        ORDER BY source_file, min(source_line) NULLS FIRST, 5 {f"LIMIT {int(limit)}" if limit else ""}"""
+    ).fetchall()
+    keys = ("file", "first_line", "last_line", "records", "reason", "raw")
+    return [dict(zip(keys, r, strict=True)) for r in rows]
+
+
+def _head(f: Path, opts: ReadOptions) -> str | None:
+    """The start of a file rejected whole, for its reject's raw text."""
+    h = _head_or_error(f, opts.encoding)
+    return None if isinstance(h, sources.InputError) else h[:RAW_LIMIT]
 
 
 def _head_or_error(f: Path, encoding: str) -> str | sources.InputError:
@@ -177,13 +219,22 @@ class _Run:
         if self.progress:
             self.progress(f.stat().st_size)
 
-    def reject_file(self, f: Path, fmt: str | None, reason: str, raw: str | None) -> None:
-        self.records += 1
+    def reject_file(self, f: Path, fmt: str | None, reason: str, raw: str | None, whole: bool = True) -> None:
+        """Reject every record of ``f`` for one reason: its lines less the header, each numbered as posts
+        are (``whole=False``: the file cannot even be opened, and counts as one record)."""
+        head = raw or ""
+        numbered = whole and "\x00" not in head[:4096]  # a binary file has no lines to count
+        n = 1
+        if numbered:
+            header = not head.lstrip("\ufeff").lstrip().startswith(("{", "["))  # JSON files have none
+            n = max(1, sources.count_lines(f) - header)
+        self.records += n
         self.con.execute(
-            "INSERT INTO _rejects_run VALUES (?, ?, NULL, NULL, ?, ?, ?)",
-            [fmt, str(f), reason, raw, self.txn.run_id],
+            "INSERT INTO _rejects_run SELECT $1, $2, CASE WHEN $7 THEN i END, NULL, $3, CASE WHEN i = 1 THEN $4 END, "
+            "$5 FROM range(1, $6 + 1) t(i)",
+            [fmt, str(f), reason, raw, self.txn.run_id, n, numbered],
         )
-        self.notes.append(f"{f}: {reason}")
+        self.notes.append(f"{f}: {reason}" + (f" ({n:,} records)" if n > 1 else ""))
 
     def read_batch(self, reader, batch: list[Path], scan: dict[str, str] | None = None) -> None:
         """Read ``batch`` with ``reader``; ``scan`` maps ready-made copies to the files they stand for."""
@@ -197,7 +248,7 @@ class _Run:
                 return
             if self.salvage(reader, batch[0]):
                 return
-            self.reject_file(batch[0], reader.NAME, str(e), None)
+            self.reject_file(batch[0], reader.NAME, str(e), None, whole=False)
             self.tick(batch[0])
             return
         self.con.execute(  # one statement: executemany costs ~80 ms per thousand files
@@ -257,7 +308,13 @@ class _Run:
                 finally:
                     self.opts = replace(self.opts, strict=True)
                 return
-            self.reject_file(batch[0], reader.NAME, f"{reader.NAME} reader failed: {msg}", None)
+            msg = msg.removeprefix(f"{batch[0]}: ").removeprefix(f"{next(iter(prepared))}: ")
+            self.reject_file(
+                batch[0],
+                reader.NAME,
+                f"the {reader.NAME} reader cannot read the file: {msg}",
+                _head(batch[0], self.opts),
+            )
             self.tick(batch[0])
             return
         self.con.execute("CREATE OR REPLACE TEMP VIEW _records AS SELECT * FROM _final")
@@ -486,7 +543,21 @@ class _Run:
         if self.opts.labels:
             self.read_labels(self.opts.labels)
         rejected = con.execute("SELECT count(*) FROM _rejects_run").fetchone()[0]
-        if rejected:
+        first_rejects = reject_runs(con, "_rejects_run", limit=FIRST_REJECTS)
+        reasons = dict(
+            con.execute(
+                f"SELECT {REASON_KIND} AS r, count(*) FROM _rejects_run GROUP BY r ORDER BY 2 DESC, 1"
+            ).fetchall()
+        )
+        # A record rejected by an earlier ingest (the same file read again) is counted in this run but
+        # not recorded twice.
+        known = con.execute(
+            "DELETE FROM _rejects_run r WHERE EXISTS (SELECT 1 FROM rejects o WHERE o.source_file = r.source_file "
+            "AND o.source_line IS NOT DISTINCT FROM r.source_line AND o.reason = r.reason)"
+        ).fetchone()[0]
+        if known:
+            self.notes.append(f"{known:,} of the rejected records were already recorded by an earlier ingest")
+        if rejected > known:
             target = txn.new_file("rejects")
             con.execute(f"COPY _rejects_run TO {sql_str(str(target))} (FORMAT parquet, COMPRESSION zstd)")
             txn.append("rejects", [target])
@@ -494,18 +565,15 @@ class _Run:
             target = txn.new_file("accounts")
             con.execute(f"COPY ({_merge_accounts_sql()}) TO {sql_str(str(target))} (FORMAT parquet, COMPRESSION zstd)")
             txn.replace("accounts", [target])
-        reasons = dict(
-            con.execute(
-                "SELECT regexp_replace(reason, ':.*', '') AS r, count(*) FROM _rejects_run GROUP BY r ORDER BY 2 DESC"
-            ).fetchall()
-        )
         duplicate = self.records - stored - rejected
         seconds = time.perf_counter() - t0
         result = IngestResult(
             ingest_id=ingest_id, workspace=str(self.ws.path), files=self.nfiles, records=self.records,
             stored=stored, rejected=rejected, duplicate=duplicate, seconds=round(seconds, 3),
             readers=self.readers, reject_reasons=reasons, notes=list(dict.fromkeys(self.notes)),
+            first_rejects=first_rejects,
         )  # fmt: skip
+        result.failure = result.why_nothing_stored()
         log = txn.new_file("ingest_log")
         con.execute(
             f"COPY (SELECT ?::VARCHAR AS ingest_id, ?::TIMESTAMP AS started_at, ?::DOUBLE AS seconds, "

@@ -249,6 +249,17 @@ def salvage(path: Path, staging: Path) -> Salvage | None:
     return Salvage(target, bytes(tail), broken.offset, str(broken), broken.cut_short)
 
 
+def count_lines(path: Path) -> int:
+    """Lines in ``path`` once decompressed (a last line without a newline counts; a stream that
+    breaks off counts the lines before the break): the records of a file rejected whole."""
+    n, last = 0, b"\n"
+    with contextlib.suppress(*DECOMPRESS_ERRORS), open_binary(path) as fh:
+        while data := fh.read(1 << 20):
+            n += data.count(b"\n")
+            last = data[-1:]
+    return n + (last != b"\n")
+
+
 # Stands in for a bare carriage return while a file is parsed (see :func:`mask_bare_cr`): a
 # private-use character, which no tweet text carries in practice.
 CR_MASK = "\ue000"

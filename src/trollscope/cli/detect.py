@@ -86,6 +86,17 @@ def _summary(d: dict) -> str:
     return "\n".join(lines)
 
 
+def detect_overrides(*, layers, windows, **values) -> dict:
+    """detect's tuning options as ``detect()`` keywords (`run` takes the same options: see cli/pipeline.py)."""
+    window, per_layer = windows
+    overrides = dict(values, windows=per_layer)
+    if layers is not None:
+        overrides["layers"] = layers
+    if window is not None:
+        overrides["window"] = window
+    return overrides
+
+
 def register(cli: click.Group) -> None:
     defaults = DetectParams()
 
@@ -135,13 +146,9 @@ def register(cli: click.Group) -> None:
             trollscope detect -w ws --layers co-repost,co-post --window 60s --alpha 0.001 --json
             trollscope detect -w ws --window 5m --window co-repost=60s
         """
-        window, per_layer = windows
-        overrides = dict(alpha=alpha, min_count=min_count, max_item_accounts=max_item_accounts,
-                         min_cluster_size=min_cluster_size, seed=seed, windows=per_layer)  # fmt: skip
-        if layers is not None:
-            overrides["layers"] = layers
-        if window is not None:
-            overrides["window"] = window
+        overrides = detect_overrides(layers=layers, windows=windows, alpha=alpha, min_count=min_count,
+                                     max_item_accounts=max_item_accounts, min_cluster_size=min_cluster_size,
+                                     seed=seed)  # fmt: skip
 
         def progress(layer: str, f: dict) -> None:
             click.echo(

@@ -9,7 +9,8 @@ import click
 
 from ..detect import LAYERS, WINDOWED, DetectParams
 from ..detect import detect as detect_api
-from ._common import emit_json, json_option, table, workspace_option
+from ._common import emit_json, json_option, plural, table, workspace_option
+from ._format import evidence_lines, fmt_p, fmt_span, post_texts
 
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -50,11 +51,7 @@ def _parse_layers(ctx: click.Context, param: click.Parameter, value: str | None)
     return chosen
 
 
-def _fmt_p(p: float | None) -> str:
-    return "" if p is None else f"{p:.1e}"
-
-
-def _summary(d: dict) -> str:
+def _summary(d: dict, texts: dict[str, str] | None = None) -> str:
     lines = []
     layer_rows = [
         (name, f"{f.get('actions', f.get('entries', 0)):,}", f"{f.get('accounts', 0):,}",
@@ -64,7 +61,7 @@ def _summary(d: dict) -> str:
     lines.append(table(layer_rows, ("layer", "actions", "accounts", "candidates", "significant", "seconds")))
     clusters = d["clusters"]
     lines.append(
-        f"\n{len(clusters)} clusters, {len(d['flagged_accounts'])} flagged accounts "
+        f"\n{plural(len(clusters), 'cluster')}, {plural(len(d['flagged_accounts']), 'flagged account')} "
         f"(alpha {d['params']['alpha']}, {d['seconds']:.1f} s)"
     )
     if clusters:
@@ -72,17 +69,12 @@ def _summary(d: dict) -> str:
         for c in clusters:
             layers = ", ".join(f"{k} {v}" for k, v in sorted(c["layers"].items(), key=lambda kv: -kv[1]))
             shown = ", ".join(c["accounts"][:5]) + (f" +{c['size'] - 5}" if c["size"] > 5 else "")
-            span = f"{str(c['first'])[:16]} .. {str(c['last'])[:16]}"
-            rows.append((c["id"], c["size"], _fmt_p(c["p_value"]), layers, span, shown))
+            rows.append((c["id"], c["size"], fmt_p(c["p_value"]), layers, fmt_span(c["first"], c["last"]), shown))
         lines.append("\n" + table(rows, ("cluster", "size", "p", "ties per layer", "span (UTC)", "accounts")))
         first = clusters[0]
         if first["evidence"]:
             lines.append(f"\nevidence for cluster {first['id']} (more with --json):")
-            for e in first["evidence"][:5]:
-                lines.append(
-                    f"  [{e['layer']}] @{e['handle_a']} {str(e['time_a'])[:19]} post {e['post_a']}  ~  "
-                    f"@{e['handle_b']} {str(e['time_b'])[:19]} post {e['post_b']}  ({e['seconds_apart']:.0f} s; {e['item']})"
-                )
+            lines += evidence_lines(first["evidence"][:5], texts or {})
     return "\n".join(lines)
 
 
@@ -162,7 +154,8 @@ def register(cli: click.Group) -> None:
         if as_json:
             emit_json(d)
         else:
-            click.echo(_summary(d))
+            shown = d["clusters"][0]["evidence"][:5] if d["clusters"] else []
+            click.echo(_summary(d, post_texts(workspace, [str(e[k]) for e in shown for k in ("post_a", "post_b")])))
 
     @cli.command()
     @workspace_option

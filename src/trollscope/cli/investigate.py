@@ -46,6 +46,11 @@ def operation_options(f: Callable) -> Callable:
     )(f)
 
 
+def terms_option(help: str) -> Callable:
+    """``--terms``: the narratives to follow; not given, narratives' own list (or, for `report`, the run's)."""
+    return click.option("--terms", metavar="TERMS", help=help)
+
+
 def events_option(f: Callable) -> Callable:
     return click.option(
         "--events",
@@ -188,6 +193,9 @@ def _timeline_text(r) -> str:
     return "\n".join(out)
 
 
+SIDES = ("left", "right", "mixed", "too few")  # an account's side (investigate/targeting.py)
+
+
 def _targeting_text(r) -> str:
     out = ["", "partisan lean (lexicon; lean -1 = all left, +1 = all right; both-sides 0 = one side, 1 = even):"]
     sides: dict[str, dict[str, int]] = {}
@@ -205,9 +213,10 @@ def _targeting_text(r) -> str:
                 _fmt(g["political_share"], 3),
                 _fmt(g["left_posts"]),
                 _fmt(g["right_posts"]),
+                _fmt(g["mixed_posts"]),
                 _fmt(g["lean"]),
                 _ci(g),
-                f"{s.get('left', 0)}/{s.get('right', 0)}/{s.get('mixed', 0)}",
+                "/".join(f"{s.get(k, 0):,}" for k in SIDES),
             )
         )
     o = r.summary["operation"]
@@ -219,9 +228,10 @@ def _targeting_text(r) -> str:
             _fmt(o["political_share"], 3),
             _fmt(o["left_posts"]),
             _fmt(o["right_posts"]),
+            _fmt(o["mixed_posts"]),
             _fmt(o["lean"]),
             _ci(o),
-            "",
+            "/".join(f"{sum(x.get(k, 0) for x in sides.values()):,}" for k in SIDES),
         )
     )
     out.append(
@@ -234,11 +244,16 @@ def _targeting_text(r) -> str:
                 "share",
                 "left",
                 "right",
+                "mixed",
                 "lean",
                 "both-sides [95% CI]",
-                "accounts L/R/mixed",
+                "accounts L/R/mixed/too few",
             ),
         )
+    )
+    out.append(
+        f"(political posts = left + right + mixed; accounts = left + right + mixed + too few, an account "
+        f"with fewer than {r.params['min_political']} political posts being too few to call)"
     )
     if r.candidates.num_rows:
         out += ["", f"candidates (sentiment: {r.params['sentiment_model'] or 'off'}; net = positive − negative share):"]
@@ -480,11 +495,9 @@ def register(cli: click.Group) -> None:
     @cli.command()
     @workspace_option
     @operation_options
-    @click.option(
-        "--terms",
-        default=DEFAULT_TERMS,
-        show_default=True,
-        help="Comma-separated narratives; `a|b` = several spellings, `x*` = prefix, `name=a|b` names one.",
+    @terms_option(
+        "Comma-separated narratives; `a|b` = several spellings, `x*` = prefix, `name=a|b` names one "
+        f"[default: {DEFAULT_TERMS}]."
     )
     @freq_option()
     @click.option("--lags", default=2, show_default=True, help="Periods of lag in the uptake test.")
@@ -504,7 +517,9 @@ def register(cli: click.Group) -> None:
                 --by label:account_category --terms 'fracking,antifa,jadehelm=jadehelm*|jade helm*,pizzagate'
             trollscope narratives -w ws --accounts flagged --terms 'blm=blacklivesmatter|black lives matter' --output n.csv
         """
-        r = narratives_api(workspace, accounts, by, terms=terms, freq=freq, lags=lags, examples=examples)
+        r = narratives_api(
+            workspace, accounts, by, terms=terms or DEFAULT_TERMS, freq=freq, lags=lags, examples=examples
+        )
         _finish(r, output, as_json, rows, _narratives_text)
 
     @cli.command()

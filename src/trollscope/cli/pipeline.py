@@ -24,7 +24,7 @@ from ._common import (
     seed_option,
     workspace_option,
 )
-from .investigate import events_option, operation_options
+from .investigate import events_option, operation_options, terms_option
 
 # detect's options that `run` takes too, by their parameter names: everything but where and how it prints
 NOT_TUNING = {"workspace", "as_json", "no_cache"}
@@ -109,7 +109,7 @@ def register(cli: click.Group) -> None:
     @reader_options
     @detect_tuning_options
     @operation_options
-    @click.option("--terms", help="Narratives to follow (as `trollscope narratives --terms`).")
+    @terms_option("Narratives to follow (as `trollscope narratives --terms`; default: its list).")
     @freq_option("Period of the timeline, lean and narrative counts.")
     @events_option
     @click.option("-q", "--quiet", is_flag=True, help="No progress lines on stderr.")
@@ -160,7 +160,7 @@ def register(cli: click.Group) -> None:
     @workspace_option
     @output_option("The HTML file to write.", required=True)
     @operation_options
-    @click.option("--terms", help="Narratives to follow (default: those of the last run).")
+    @terms_option("Narratives to follow (default: those of the last run).")
     @json_option
     def report(workspace, output, accounts, by, terms, as_json):
         """Build the HTML report from a workspace (re-running the investigations, which takes seconds).

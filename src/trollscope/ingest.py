@@ -220,13 +220,15 @@ class _Run:
             self.progress(f.stat().st_size)
 
     def reject_file(self, f: Path, fmt: str | None, reason: str, raw: str | None, whole: bool = True) -> None:
-        """Reject every record of ``f`` for one reason: its lines less the header, each numbered as posts
-        are (``whole=False``: the file cannot even be opened, and counts as one record)."""
+        """Reject every record of ``f`` for one reason, each numbered as posts are: its lines, less the
+        header of a delimited file its reader could not map (``whole=False``: the file cannot even be
+        opened, and counts as one record)."""
         head = raw or ""
         numbered = whole and "\x00" not in head[:4096]  # a binary file has no lines to count
         n = 1
         if numbered:
-            header = not head.lstrip("\ufeff").lstrip().startswith(("{", "["))  # JSON files have none
+            # a reader's file has a header unless it is JSON; a file no reader knows is all lines
+            header = fmt is not None and not head.lstrip("\ufeff").lstrip().startswith(("{", "["))
             n = max(1, sources.count_lines(f) - header)
         self.records += n
         self.con.execute(

@@ -238,3 +238,9 @@ def test_report_escapes_what_the_data_says(tmp_path):
     for raw in ("<script>alert", "<img src=x", "<i>x", "<b>bold", "<script>x"):
         assert raw not in page, raw
     assert "&lt;script&gt;x&lt;/script&gt;" in page  # the command is shown, escaped
+
+
+def test_report_prints_p_values_below_double_precision_as_a_bound():
+    from trollscope.report.build import fmt
+
+    assert fmt(0.0, "p") == "< 1e-300" and fmt(3e-12, "p") == "3e-12" and fmt(0.04, "p") == "0.04"

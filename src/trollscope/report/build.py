@@ -298,6 +298,8 @@ def fmt(v: Any, kind: str = "auto") -> str:
         return "n/a"
     if kind == "pct":
         return f"{100 * v:.1f}%"
+    if kind == "p":  # below a double's reach a p-value is a bound, not 0
+        return "< 1e-300" if v < 1e-300 else f"{v:.2g}"
     if kind == "date":
         return str(v)[:10]
     if kind == "time":
@@ -580,7 +582,7 @@ def _section_coordination(d: dict) -> str:
                 ],
                 key="detect.clusters",
                 export="clusters.csv",
-                kinds={"first_at": "time", "last_at": "time"},
+                kinds={"first_at": "time", "last_at": "time", "p_value": "p"},
             ),
             "<h3>The network</h3>",
             _network_svg(det["network"]),
@@ -604,7 +606,7 @@ def _section_coordination(d: dict) -> str:
                     ("edge_p_value", "p"),
                 ],
                 key="detect.evidence",
-                kinds={"time_a": "time", "time_b": "time"},
+                kinds={"time_a": "time", "time_b": "time", "edge_p_value": "p"},
             ),
         ]
     )

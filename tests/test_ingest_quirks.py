@@ -7,6 +7,7 @@ import gzip
 from pathlib import Path
 
 import pytest
+from helpers import write_ioarchive
 
 import trollscope as ts
 
@@ -94,3 +95,21 @@ def test_congress_reads_every_record_and_names_its_accounts(shared, ws_path):
     handles = dict(line.split(",")[:2] for line in (d / "accounts.csv").read_text().splitlines()[1:])
     got = dict(con.execute("SELECT account_id, any_value(handle) FROM posts GROUP BY 1").fetchall())
     assert got == {k: v for k, v in handles.items() if k in got} and len(got) == 245
+
+
+def test_archive_quotes_replies_and_retweets_of_quotes_get_their_kind(tmp_path, ws_path):
+    """The audit of the other readers for the IRA's error: a quote (own text, a quoted id) is a quote;
+    a retweet of a quote carries the quoted id too but is a repost; a reply is a reply."""
+    base = {"userid": "1", "user_screen_name": "a", "tweet_time": "2016-03-01 10:00", "is_retweet": "False"}
+    rows = [
+        {**base, "tweetid": "1", "tweet_text": "an original"},
+        {**base, "tweetid": "2", "tweet_text": "my take on it", "quoted_tweet_tweetid": "1"},
+        {**base, "tweetid": "3", "tweet_text": "RT @a: my take on it", "is_retweet": "True",
+         "retweet_tweetid": "2", "retweet_userid": "1", "quoted_tweet_tweetid": "1"},
+        {**base, "tweetid": "4", "tweet_text": "@a yes", "in_reply_to_tweetid": "1", "in_reply_to_userid": "1"},
+    ]  # fmt: skip
+    write_ioarchive(tmp_path / "a.csv", rows)
+    ts.ingest(str(tmp_path / "a.csv"), ws_path)
+    con = ts.Workspace(ws_path).connect()
+    kinds = dict(con.execute("SELECT post_id, kind FROM posts").fetchall())
+    assert kinds == {"1": "original", "2": "quote", "3": "repost", "4": "reply"}

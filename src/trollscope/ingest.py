@@ -302,7 +302,10 @@ class _Run:
                         )
                     return
             if self.opts.strict and isinstance(e, duckdb.InvalidInputException):  # e.g. a quote left open
-                self.notes.append(f"{batch[0]}: the strict parser refused the file ({msg}); read it leniently")
+                self.notes.append(
+                    f"{batch[0]}: the strict CSV parser cannot split the file into records (a stray quote or "
+                    "line end?); read it leniently, rejecting only the records that do not fit"
+                )
                 self.lenient_reads += 1
                 self.opts = replace(self.opts, strict=False)
                 try:

@@ -188,7 +188,9 @@ def register(cli: click.Group) -> None:
             emit_json(r)
             return
         a = r["accounts"]
-        click.echo(f"split {split}: {a['operation']:,} operation, {a['organic']:,} organic accounts ({r['seconds']} s)")
+        click.echo(
+            f"split {split}: {a['operation']:,} operation, {plural(a['organic'], 'organic account')} ({r['seconds']} s)"
+        )
         if "warning" in r:
             click.echo(f"warning: {r['warning']}", err=True)
         click.echo("\nmodel:\n" + table(_fmt_metrics(r["model"]), ("metric", "value", "95% CI")))

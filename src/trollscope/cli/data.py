@@ -139,7 +139,7 @@ def register(cli: click.Group) -> None:
         click.echo("kinds: " + ", ".join(f"{k} {v:,}" for k, v in d["kinds"].items()))
         ing = d["ingests"]
         click.echo(
-            f"ingests: {ing['runs']} runs, {ing['records']:,} records = {ing['stored']:,} stored + "
+            f"ingests: {plural(ing['runs'], 'run')}, {plural(ing['records'], 'record')} = {ing['stored']:,} stored + "
             f"{ing['rejected']:,} rejected + {ing['duplicate']:,} duplicate"
         )
         click.echo("\nsources:\n" + table([tuple(s.values()) for s in d["sources"]], ("format", "files", "posts")))

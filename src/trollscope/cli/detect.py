@@ -144,7 +144,7 @@ def register(cli: click.Group) -> None:
 
         def progress(layer: str, f: dict) -> None:
             click.echo(
-                f"{layer}: {f.get('candidate_edges', 0):,} candidate pairs, {f.get('significant_edges', 0):,} "
+                f"{layer}: {plural(f.get('candidate_edges', 0), 'candidate pair')}, {f.get('significant_edges', 0):,} "
                 f"significant ({f.get('seconds', 0):.1f} s)",
                 err=True,
             )
@@ -187,7 +187,7 @@ def register(cli: click.Group) -> None:
             emit_json(out)
         else:
             for r in out:
-                click.echo(f"{r['nodes']:,} accounts, {r['edges']:,} edges -> {r['path']}")
+                click.echo(f"{plural(r['nodes'], 'account')}, {plural(r['edges'], 'edge')} -> {r['path']}")
 
     @cli.command()
     @workspace_option
@@ -216,7 +216,7 @@ def register(cli: click.Group) -> None:
             return "n/a" if x is None else f"{100 * x:.1f}%"
 
         click.echo(
-            f"{d['labelled_accounts']:,} labelled accounts ({d['planted']:,} planted, {d['organic']:,} organic); "
+            f"{plural(d['labelled_accounts'], 'labelled account')} ({d['planted']:,} planted, {d['organic']:,} organic); "
             f"{d['flagged']:,} flagged"
         )
         click.echo(f"precision {pct(d['precision'])}  recall {pct(d['recall'])}  F1 {pct(d['f1'])}")
@@ -231,4 +231,6 @@ def register(cli: click.Group) -> None:
         if rows:
             click.echo("\n" + table(rows, ("campaign", "planted", "flagged", "recall")))
         if d["truth_rows_not_in_workspace"]:
-            click.echo(f"\n{d['truth_rows_not_in_workspace']:,} truth rows have no posts in the workspace (not scored)")
+            click.echo(
+                f"\n{plural(d['truth_rows_not_in_workspace'], 'truth row')} with no posts in the workspace (not scored)"
+            )

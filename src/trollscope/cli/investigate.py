@@ -321,11 +321,12 @@ def _amplifiers_text(r, top: int) -> str:
     share = _fmt(s["internal_share"], 3)
     out = [
         "",
-        f"inbound: {i['outside_accounts']:,} outside accounts amplified the operation in {i['posts']:,} posts "
+        f"inbound: {plural(i['outside_accounts'], 'outside account')} amplified the operation in "
+        f"{plural(i['posts'], 'post')} "
         f"(reposts {i['reposts']:,}, quotes {i['quotes']:,}, replies {i['replies']:,}, mentions {i['mentions']:,})",
-        f"outbound: the operation amplified {o['targets']:,} outside accounts in {o['posts']:,} posts "
+        f"outbound: the operation amplified {plural(o['targets'], 'outside account')} in {plural(o['posts'], 'post')} "
         f"(reposts {o['reposts']:,}, quotes {o['quotes']:,}, replies {o['replies']:,}, mentions {o['mentions']:,}); "
-        f"{s['internal_posts']:,} amplifications stayed inside the operation (share {share})",
+        f"{plural(s['internal_posts'], 'amplification')} stayed inside the operation (share {share})",
     ]
     cols = ("reposts", "quotes", "replies", "mentions", "total")
     if r.inbound.num_rows:

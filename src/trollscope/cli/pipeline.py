@@ -58,13 +58,16 @@ def _stage_printer(quiet: bool):
             return
         detail = ""
         if stage == "ingest":
-            detail = f"{figures['stored']:,} posts stored, {figures['rejected']:,} rejected, {figures['duplicate']:,} duplicate"
+            detail = (
+                f"{plural(figures['stored'], 'post')} stored, {figures['rejected']:,} rejected, "
+                f"{figures['duplicate']:,} duplicate"
+            )
         elif stage == "detect":
-            detail = f"{figures['clusters']:,} clusters, {figures['flagged']:,} flagged accounts"
+            detail = f"{plural(figures['clusters'], 'cluster')}, {plural(figures['flagged'], 'flagged account')}"
         elif stage == "export":
             detail = f"{figures['files']} files"
         elif stage == "simulate":
-            detail = f"{figures['posts']:,} posts by {figures['accounts']:,} accounts"
+            detail = f"{plural(figures['posts'], 'post')} by {plural(figures['accounts'], 'account')}"
         elif figures.get("skipped"):
             detail = "not measured (see the report)"
         elif stage == "report":
@@ -89,7 +92,7 @@ def _summary_lines(d: dict) -> list[str]:
     if bs and bs.get("both_sides") is not None:
         lines.append(
             f"both-sides index {bs['both_sides']:.2f} [95% CI {bs['ci_low']:.2f}, {bs['ci_high']:.2f}] "
-            f"over {bs['political_posts']:,} political posts"
+            f"over {plural(bs['political_posts'], 'political post')}"
         )
     inb = s.get("inbound")
     if inb:

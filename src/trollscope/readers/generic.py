@@ -289,9 +289,13 @@ def _records(
         when_sql, how = _time_sql("_t", opts.time_format, [r.get(when_col) for r in src.sample], con)
         when_src = _ident(when_col)
     notes.append(f"{files[0]}: created_at from {when_col!r}: {how}")
+    guess = None if opts.time_format or native else guess_time_format([str(r[when_col]) for r in src.sample
+                                                                         if r.get(when_col)][:200], con)  # fmt: skip
     hint = (
         f"not in --time-format {opts.time_format}"
         if opts.time_format
+        else f"try --time-format '{guess}'"
+        if guess
         else "try --time-format, e.g. --time-format '%d/%m/%Y %H:%M'"
     )
     ids = ""
@@ -430,11 +434,29 @@ def _time_sql(
     order = [parsers[best], *(p for i, p in enumerate(parsers) if i != best)]
     sql = f"coalesce({', '.join(p for _, p in order)})"
     if hits[best] == 0:
+        guess = guess_time_format(values, con)
         return sql, (
             f"no known timestamp format matches the first values (e.g. {values[0]!r}): those rows are rejected; "
-            "give --time-format"
+            + (f"give --time-format '{guess}' (it reads every one of them)" if guess else "give --time-format")
         )
     return sql, f"{parsers[best][0]}, detected from the first rows"
+
+
+def guess_time_format(values: list[str], con: duckdb.DuckDBPyConnection) -> str | None:
+    """A strptime format that reads every one of ``values`` (day-month-year, month-day-year or
+    year-month-day with `-`, `/` or `.`; hours and minutes with `:` or `.`, seconds optional), or
+    None. Day-first is tried before month-first: where both read every value, a date can only be
+    told apart by a day above 12, and both reading all of them means there is none."""
+    dates = [f"%{a}{s}%{b}{s}%{c}" for a, b, c in (("d", "m", "Y"), ("m", "d", "Y"), ("Y", "m", "d")) for s in "-/."]
+    times = ["%H:%M:%S", "%H:%M", "%H.%M.%S", "%H.%M", ""]
+    formats = [f"{d} {t}".strip() for d in dates for t in times]
+    counts = con.execute(
+        "SELECT "
+        + ", ".join(f"count(try_strptime(trim(x), {sql_str(f)}))" for f in formats)
+        + " FROM (SELECT unnest(?::VARCHAR[]) AS x)",
+        [values],
+    ).fetchone()
+    return next((f for f, n in zip(formats, counts, strict=True) if n == len(values)), None)
 
 
 def _auto_parsers(v: str) -> list[tuple[str, str]]:

@@ -29,6 +29,9 @@ class Group(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted: the workspace is unchanged", err=True)
             sys.exit(130)
+        except BrokenPipeError:  # `trollscope info | head`: the reader has what it wanted
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+            sys.exit(141)
         except Exception as e:
             if (ctx.obj and ctx.obj.get("debug")) or os.environ.get("TROLLSCOPE_DEBUG"):
                 traceback.print_exc()
@@ -52,6 +55,7 @@ EXIT_CODES = {
     1: "failed: the message on stderr says why and what to try (e.g. an ingest that stored nothing)",
     2: "the command line is wrong: an unknown option, a missing argument, a bad value",
     130: "interrupted (Ctrl-C): the workspace is as it was",
+    141: "stdout was closed early (`trollscope info | head`): nothing more is printed, nothing is wrong",
 }
 
 

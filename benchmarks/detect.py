@@ -14,7 +14,9 @@ Who counts as flagged:
 - coordinationz: accounts on an edge with p <= 0.01 in its null model (its template's settings).
 
 Fairness: every tool gets the same posts and items (CNT's CSV is written from the trollscope
-workspace: repost_id = repost_of_id, reply_id, text, urls), the same 300 s window and 2 CPUs; CNT's
+workspace: repost_id = repost_of_id, reply_id, text, urls), the same 300 s window (one time scale:
+trollscope's per-layer runs get ``window=300``; the all-layer runs use detection's default scales)
+and 2 CPUs; CNT's
 co_similar_tweet keeps its defaults (token-set Jaccard >= 0.8). Times are wall clock of a whole
 process each (imports, reading, writing included); "work" is the time inside the call that does the
 job, without interpreter start-up and imports: trollscope's ``detect()`` (in brackets: inside the
@@ -163,18 +165,26 @@ def cnt_flagged(db: Path, network: str, min_count: int) -> set[str]:
     return {str(u) for r in rows for u in r}
 
 
-def trollscope_one(ws: Path, layers: str, out: Path, write: bool, memory_limit: str | None) -> None:
-    """Child-process mode: detect with ``layers`` and write flagged account ids and figures to ``out``."""
+def trollscope_one(
+    ws: Path, layers: str, out: Path, write: bool, memory_limit: str | None, window: float | None
+) -> None:
+    """Child-process mode: detect with ``layers`` and write flagged account ids and figures to ``out``.
+    ``window``: one time scale (the peer's) instead of detection's default scales."""
     from trollscope.detect import detect
 
-    r = detect(ws, layers=layers, write=write, memory_limit=memory_limit)
+    extra = {"window": window} if window else {}
+    r = detect(ws, layers=layers, write=write, memory_limit=memory_limit, **extra)
     flagged = r.accounts.filter(r.accounts.column("flagged")).column("account_id").to_pylist()
     out.write_text(json.dumps({"flagged": flagged, "layers": r.layers, "seconds": r.seconds}))
 
 
-def run_trollscope(ws: Path, layers: str, tmp: Path, write: bool = False, memory_limit: str | None = None):
+def run_trollscope(
+    ws: Path, layers: str, tmp: Path, write: bool = False, memory_limit: str | None = None, window: float | None = None
+):
     out = tmp / f"ts-{layers.replace(',', '_')}.json"
     cmd = [sys.executable, str(HERE / "detect.py"), "--_one", str(ws), layers, str(out)]
+    if window:
+        cmd += ["--_window", str(window)]
     if write:
         cmd.append("--_write")
     if memory_limit:
@@ -206,10 +216,11 @@ def main() -> None:
     ap.add_argument("--_one", nargs=3, help=argparse.SUPPRESS)
     ap.add_argument("--_write", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--_memory-limit", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--_window", type=float, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args._one:
         ws, layers, out = args._one
-        trollscope_one(Path(ws), layers, Path(out), args._write, args._memory_limit)
+        trollscope_one(Path(ws), layers, Path(out), args._write, args._memory_limit, args._window)
         return
 
     WORK.mkdir(parents=True, exist_ok=True)
@@ -246,7 +257,7 @@ def main() -> None:
     # (as CNT's co_similar_tweet does).
     drop_text_cache(ws)
     for layer in layers:
-        m, got = run_trollscope(ws, layer, tmp)
+        m, got = run_trollscope(ws, layer, tmp, window=args.window)  # the peer's one window: the same task
         s = truth.score(set(got["flagged"]))
         inner = got["layers"][layer]["seconds"]
         work = got["seconds"]

@@ -51,7 +51,7 @@ def _edges(result, layer: str) -> dict:
 @pytest.mark.parametrize("window", [60.0, 300.0])
 def test_windowed_layer_matches_brute_force(mixed, layer, window):
     rows, ws = mixed
-    r = detect(ws, layers=(layer,), window=window, min_count=1, max_item_accounts=10_000, write=False)
+    r = detect(ws, layers=(layer,), window=window, min_count=1, keep_edges=1, max_item_accounts=10_000, write=False)
     expected = brute_edges(actions(rows, layer), window)
     assert expected, f"the test data should give {layer} some coincidences"
     assert _edges(r, layer) == expected
@@ -156,7 +156,7 @@ def test_similarity_layer_finds_accounts_with_the_same_taste(tmp_path, ws_path):
     assert sig.column("cosine").to_pylist() == pytest.approx([1.0] * 10)  # identical reposts: identical vectors
     assert r.flagged == [f"u{i}" for i in range(5)]
     # No windowed layer sees them: their reposts are hours apart.
-    assert detect(ws, layers=("co-repost",), write=False).flagged == []
+    assert detect(ws, layers=("co-repost",), window=300, write=False).flagged == []
 
 
 def test_tfidf_cosine_matches_a_direct_computation():
@@ -207,7 +207,7 @@ def test_results_are_written_with_their_parameters(tmp_path, ws_path):
     ws = ts.Workspace(ts.ingest(str(b.write(tmp_path / "a.csv")), ws_path).workspace)
     r = detect(ws, layers=("co-repost", "co-post"), window=90, alpha=0.001)
     p = ws.params("detect")
-    assert p["alpha"] == 0.001 and p["windows"] == {"co-repost": 90.0, "co-post": 90.0}
+    assert p["alpha"] == 0.001 and p["windows"] == {"co-repost": [90.0], "co-post": [90.0]}
     assert p["layers"] == ["co-repost", "co-post"] and "Poisson" in p["null_models"]["co-repost"]
     for t in ("edges", "clusters", "cluster_members", "account_scores", "evidence"):
         assert len(ws.files(t)) == 1
@@ -393,7 +393,7 @@ def test_text_cache_is_skipped_when_another_run_holds_the_workspace(tmp_path):
     ws = ts.Workspace(tmp_path / "ws")
     ts.ingest(str(write_ioarchive(tmp_path / "a.csv", rows)), ws)
     with ws.lock():
-        r = detect(ws, layers=("co-post",), min_count=1, write=False)
+        r = detect(ws, layers=("co-post",), window=300, min_count=1, keep_edges=1, write=False)
     assert _text_status(r) == {"computed (cache not written)"}
     assert not ws.has("norm_texts")
     assert _edges(r, "co-post") == brute_edges(actions(rows, "co-post"), 300.0)
@@ -501,3 +501,40 @@ def test_plain_url_shortcut_equals_the_full_normalisation():
         f"WHERE ({ly.norm_url_sql('u')}) IS DISTINCT FROM ({ly.norm_url_full_sql('u')})"
     ).fetchall()
     assert differ == []
+
+
+def test_bare_text_retweets_are_reposts_not_posts(tmp_path):
+    """`RT @x: …` in a plain CSV is a repost of x's post: co-repost pairs the retweeters, co-post the
+    accounts who wrote the same text themselves, and neither layer mixes the two."""
+    text = "The mayor resigned after the vote this morning"
+    rows = [("alice", f"RT @news: {text}", 0), ("bob", f"RT @news: {text}", 20), ("carol", text, 30),
+            ("dave", text, 40), ("erin", f"{text} and the council is next", 45)]  # fmt: skip
+    path = tmp_path / "posts.csv"
+    path.write_text("handle,text,created_at\n" + "".join(f"{h},{t},2016-03-01 10:00:{s:02d}\n" for h, t, s in rows))
+    ts.ingest(str(path), tmp_path / "ws")
+    r = detect(tmp_path / "ws", layers=("co-repost", "co-post"), window=60, keep_edges=1, groups=False, write=False)
+    pairs = {(e["layer"], e["handle_a"], e["handle_b"]) for e in r.edges.to_pylist()}
+    assert pairs == {("co-repost", "alice", "bob"), ("co-post", "carol", "dave")}
+
+
+def test_replies_to_a_viral_post_are_its_crowd_and_addressees_are_not_mentions(tmp_path):
+    """Two accounts replying within seconds to a post 60 accounts reposted are its audience, not a
+    pair; to an obscure post they are. A reply's addressee is no chosen mention; @carol is."""
+    from test_detect_cases import Rows
+
+    b = Rows()
+    viral = b.add("star", 0, "a post everyone reacts to today")
+    quiet = b.add("nobody", 0, "a post hardly anyone sees today")
+    for i in range(60):
+        b.retweet(f"fan{i}", 30 + i, viral)
+    for s in range(0, 3000, 600):  # five rounds: a and c reply to both posts seconds apart
+        for user, lag in (("a", 0), ("c", 5)):
+            b.add(user, 100 + s + lag, f"@ustar reply number {s} to the star", in_reply_to_tweetid=viral,
+                  in_reply_to_userid="star")  # fmt: skip
+            b.add(user, 200 + s + lag, f"@unobody reply number {s} here @carol", in_reply_to_tweetid=quiet,
+                  in_reply_to_userid="nobody")  # fmt: skip
+    ws = ts.ingest(str(b.write(tmp_path / "a.csv")), tmp_path / "ws").workspace
+    r = detect(ws, layers=("co-reply", "co-mention"), window=60, keep_edges=1, groups=False, write=False)
+    got = {(e["layer"], e["handle_a"], e["handle_b"]): e["items"] for e in r.edges.to_pylist()}
+    # co-reply: only the obscure post is an item the pair shares; co-mention: the set {carol} only.
+    assert got == {("co-reply", "ua", "uc"): 1, ("co-mention", "ua", "uc"): 1}, got

@@ -117,8 +117,10 @@ def actions(rows: list[dict], layer: str, min_text_chars: int = 20) -> list[tupl
         elif layer == "co-hashtag":
             tags = sorted(set(hashtags_of(r)))
             items = [" ".join(tags)] if tags else []
-        elif layer == "co-mention":
-            ms = sorted(set(mentions_of(r)))
+        elif layer == "co-mention":  # a reply's leading @handles are its addressees, not chosen mentions
+            lead = re.match(r"(\s*@\w+)+", r["tweet_text"].lower()) if r.get("in_reply_to_tweetid") else None
+            skip = set(re.findall(r"@(\w+)", lead.group(0))) if lead else set()
+            ms = sorted(set(mentions_of(r)) - skip)
             items = [" ".join(ms)] if ms else []
         out += [(r["userid"], r["tweetid"], item, t) for item in items]
     return out

@@ -31,7 +31,7 @@ def test_detect_json(ring_ws):
     r = _run("detect", "-w", ws, "--layers", "co-repost,co-post", "--window", "90s", "--alpha", "0.001", "--json")
     assert r.exit_code == 0, r.output
     d = json.loads(r.stdout)
-    assert d["params"]["alpha"] == 0.001 and d["params"]["windows"] == {"co-repost": 90.0, "co-post": 90.0}
+    assert d["params"]["alpha"] == 0.001 and d["params"]["windows"] == {"co-repost": [90.0], "co-post": [90.0]}
     assert d["flagged_accounts"] == [f"u{100 + m}" for m in range(6)]
     (c,) = d["clusters"]
     assert set(c) >= {"id", "size", "accounts", "layers", "p_value", "evidence"}
@@ -47,7 +47,27 @@ def test_detect_text_and_per_layer_windows(ring_ws):
     assert r.exit_code == 0, r.output
     assert "1 cluster, 6 flagged accounts" in r.stdout and "evidence for cluster 1" in r.stdout
     p = ts.Workspace(ws).params("detect")
-    assert p["windows"] == {"co-repost": 30.0, "co-hashtag": 300.0}
+    assert p["windows"] == {"co-repost": [30.0], "co-hashtag": [300.0]}
+
+
+def test_detect_several_time_scales_and_no_groups(ring_ws):
+    ws, _ = ring_ws
+    r = _run("detect", "-w", ws, "--window", "1h,60s,1d", "--window", "co-repost=5min,30s",
+             "--layers", "co-repost,co-hashtag", "--json")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert d["params"]["windows"] == {"co-repost": [30.0, 300.0], "co-hashtag": [60.0, 3600.0, 86400.0]}
+    assert d["params"]["groups"] is True and "groups" in d["layers"]
+    # With several scales the longest is the reference: counted, not tested (docs/detection.md).
+    roles = {k: v["role"] for k, v in d["layers"]["co-repost"]["scales"].items()}
+    assert roles == {"30s": "tested", "5min": "reference"}
+    r = _run("detect", "-w", ws, "--layers", "co-repost", "--no-groups", "--json")
+    d = json.loads(r.stdout)
+    assert d["params"]["groups"] is False and "groups" not in d["layers"] and d["groups"] == []
+    r = _run("detect", "-w", ws, "--window", "co-similar=1h")
+    assert r.exit_code != 0 and "has no window" in r.output and "Traceback" not in r.output
+    r = _run("detect", "-w", ws, "--window", "60s,soon")
+    assert r.exit_code != 0 and "'soon' is not a duration" in r.output
 
 
 def test_detect_no_cache_leaves_no_text_cache(tmp_path):

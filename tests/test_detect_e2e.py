@@ -29,7 +29,7 @@ def test_simulated_collection_end_to_end(tmp_path):
     assert d["precision"] == pytest.approx(precision) and d["recall"] == pytest.approx(recall)
     assert precision >= 0.9 and recall >= 0.85, d
     assert d["organic_viral_flagged_share"] < 0.01
-    assert set(d["recall_by_style"]) == {"repost_ring", "copypaste", "hashtag_push", "link_push", "persona"}
+    assert set(d["recall_by_style"]) == {"repost_ring", "copypaste", "hashtag_push", "link_push", "persona", "rotating"}
     # Every cluster's evidence names real posts of its own members.
     members = {}
     for m in result.members.to_pylist():
@@ -43,6 +43,18 @@ def test_simulated_collection_end_to_end(tmp_path):
     assert one["recall_by_style"]["repost_ring"]["recall"] >= 0.9
     assert one["recall_by_style"]["copypaste"]["recall"] <= 0.1
     assert evaluate(tmp_path / "ws", sim.truth_path) == d  # the written run is untouched
+    # The rotating group (each pair of its members co-posts once): the group test finds it, the
+    # pairwise design (no group test, or the old repetition floor of 3) does not.
+    rotating = {a for a, r in truth.items() if r["style"] == "rotating"}
+    assert len(rotating) >= 10 and rotating <= flagged, d["recall_by_style"]["rotating"]
+    for old in (dict(groups=False), dict(groups=False, min_count=3, window=300)):
+        pairwise = detect(tmp_path / "ws", write=False, **old)
+        assert not rotating & {r["account_id"] for r in pairwise.accounts.to_pylist() if r["flagged"]}, old
+    # The groups table names what found each group and the posts behind it are the members' own.
+    groups = result.groups.to_pylist()
+    assert groups and all(g["size"] >= 5 and g["p_value"] < 0.01 for g in groups)
+    found = [g for g in groups if set(g["handles"]) & {truth[a]["handle"] for a in rotating}]
+    assert found and all(g["layer"] in ("co-post", "co-hashtag") and g["window"] <= 300 for g in found)
 
 
 @pytest.mark.real_data

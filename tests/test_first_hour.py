@@ -217,7 +217,7 @@ def test_run_takes_detection_and_investigation_options(tmp_path):
     assert r.exit_code == 0, r.output
     m = json.loads((out / "workspace" / "workspace.json").read_text())["params"]
     assert m["detect"]["layers"] == ["co-repost", "co-post"] and m["detect"]["alpha"] == 0.001
-    assert m["detect"]["window"] == 60 and m["detect"]["seed"] == 7
+    assert m["detect"]["window"] == [60] and m["detect"]["seed"] == 7  # scales, as detect records them
     assert m["run"]["freq"] == "day" and m["run"]["events"] is None
     assert "--window 60s" in m["run"]["command"] and "--freq day" in m["run"]["command"]
     with open(out / "exports" / "timeline.csv", newline="") as fh:

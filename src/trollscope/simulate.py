@@ -35,7 +35,9 @@ Proportions (every one is recorded in ``simulation.json``):
   ``hashtag_push`` (bursts of posts carrying the campaign's hashtag set), ``link_push`` (the same
   new URL shared within minutes), ``persona`` (fixed daily posting slots, each account posting
   both left- and right-coded themes; weak coordination: retweeting each other and the same
-  outside posts within ~10 minutes).
+  outside posts within ~10 minutes), ``rotating`` (each action a different pair of members posting
+  the same new text seconds apart, every pair once: no pair ever repeats, the group co-acts on
+  hundreds of items — what pairwise repetition floors miss).
 
 Everything is drawn from numpy generators seeded by ``seed`` (and the chunk number), so the same
 arguments give the same bytes. Each output file is one time slice of the year, generated and
@@ -68,7 +70,7 @@ COLUMNS = (
     "retweet_userid", "retweet_tweetid", "latitude", "longitude", "quote_count", "reply_count",
     "like_count", "retweet_count", "hashtags", "urls", "user_mentions",
 )  # fmt: skip
-STYLES = ("repost_ring", "copypaste", "hashtag_push", "link_push", "persona")
+STYLES = ("repost_ring", "copypaste", "hashtag_push", "link_push", "persona", "rotating")
 
 START = 1451606400  # 2016-01-01T00:00:00Z
 END = 1483228800  # 2017-01-01T00:00:00Z
@@ -467,6 +469,7 @@ class _Campaign:
     run_days: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     mix: np.ndarray = field(default_factory=lambda: np.zeros(0))  # persona: share of left-coded posts
     pool: int = -1  # row of the world's tag pools holding the campaign's own hashtags
+    pairs: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))  # rotating: the pair of each action
 
     def summary(self, tag_names: list[str]) -> dict:
         return {
@@ -699,7 +702,7 @@ def _build_world(posts: int, n: int, seed: int, files: int) -> _World:
     if sum(sizes) > len(free) // 2:
         raise ValueError(f"{n} accounts are too few to hide {len(sizes)} campaigns; use at least 200")
     styles = list(rng.permutation(STYLES)) + list(
-        rng.choice(STYLES, len(sizes) - len(STYLES), p=[0.2, 0.2, 0.15, 0.15, 0.3])
+        rng.choice(STYLES, len(sizes) - len(STYLES), p=[0.15, 0.15, 0.15, 0.15, 0.25, 0.15])
     )
     members_all = rng.choice(free, sum(sizes), replace=False)
     campaigns: list[_Campaign] = []
@@ -762,6 +765,10 @@ def _build_world(posts: int, n: int, seed: int, files: int) -> _World:
             camp.mix = rng.uniform(0.2, 0.8, size)
             camp.filler = volume * 0.2
         n_actions = max(8, round(0.5 * volume.sum() / per_action))
+        if style == "rotating":  # every pair of members once, in random order, seconds apart
+            a, b = np.triu_indices(size, 1)
+            camp.pairs = members[np.column_stack([a, b])[rng.permutation(len(a))]]
+            n_actions, camp.scale = len(a), rng.uniform(5, 30)
         camp.actions = np.sort(
             _diurnal_times(rng, start, end, np.full(n_actions, OPERATOR_OFFSET), np.full(n_actions, OFFICE))
         )
@@ -1177,12 +1184,30 @@ def _persona(rng: np.random.Generator, world: _World, camp: _Campaign, w0: int, 
     return _concat([themed, outside, each_other, same_posts], shift=False)
 
 
+def _rotating(rng: np.random.Generator, world: _World, camp: _Campaign, w0: int, w1: int) -> _Piece | None:
+    """Each action a different pair of members posting the same new text seconds apart: every pair
+    co-acts once, so no pair repeats, but the group co-acts on hundreds of items."""
+    inside = (camp.actions >= w0) & (camp.actions < w1)
+    acts = camp.actions[inside]
+    if not len(acts):
+        return None
+    n = len(acts)
+    pair = camp.pairs[np.flatnonzero(inside)]
+    body = _body(rng, _side_topic(camp.side, n), 10, 18, 0.5)
+    tags = np.where(rng.random(n) < 0.5, rng.choice(camp.tags, n), -1)
+    t = np.concatenate([acts, acts + 1 + rng.exponential(camp.scale, n).astype(np.int64)])
+    who = np.concatenate([pair[:, 0], pair[:, 1]])
+    idx = pa.array(np.concatenate([np.arange(n), np.arange(n)]))
+    return _Piece.block(t, who, ORIGINAL, body=body.take(idx), tags=np.concatenate([tags, tags]))
+
+
 STYLE_POSTS = {
     "repost_ring": _repost_ring,
     "copypaste": _copypaste,
     "hashtag_push": _hashtag_push,
     "link_push": _link_push,
     "persona": _persona,
+    "rotating": _rotating,
 }
 
 

@@ -12,31 +12,45 @@ from ..detect import detect as detect_api
 from ._common import emit_json, json_option, plural, table, workspace_option
 from ._format import evidence_lines, fmt_p, fmt_span, post_texts
 
-_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_UNITS = {"": 1, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 
 
 def parse_duration(text: str) -> float:
-    """Seconds in ``60``, ``60s``, ``5m``, ``1.5h``, ``1d``."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text.lower())
+    """Seconds in ``60``, ``60s``, ``5m``, ``5min``, ``1.5h``, ``1d``."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(min|[smhd]?)\s*", text.lower())
     if not m or float(m.group(1)) <= 0:
         raise click.BadParameter(f"{text!r} is not a duration such as 60s, 5m or 1h")
     return float(m.group(1)) * _UNITS[m.group(2)]
 
 
-def _parse_windows(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[float | None, dict]:
+def parse_scales(text: str) -> tuple[float, ...]:
+    """Seconds of each duration in a comma-separated list (``60s,1h,1d``), ascending."""
+    parts = [x for x in text.split(",") if x.strip()]
+    if not parts:
+        raise click.BadParameter(f"{text!r} names no duration: give one or more such as 60s,1h,1d")
+    return tuple(sorted({parse_duration(x) for x in parts}))
+
+
+def _parse_windows(
+    ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
+) -> tuple[tuple[float, ...] | None, dict]:
+    """``--window 60s,1h,1d`` (every windowed layer) and ``--window co-link=1h,1d`` (one layer)."""
     default, per_layer = None, {}
     for item in value:
-        for part in item.split(","):
-            if not part.strip():
-                continue
-            if "=" in part:
-                layer, dur = (x.strip() for x in part.split("=", 1))
-                if layer not in WINDOWED:
-                    raise click.BadParameter(f"{layer!r} has no window: windowed layers are {', '.join(WINDOWED)}")
-                per_layer[layer] = parse_duration(dur)
-            else:
-                default = parse_duration(part)
+        if "=" in item:
+            layer, durations = (x.strip() for x in item.split("=", 1))
+            if layer not in WINDOWED:
+                raise click.BadParameter(f"{layer!r} has no window: windowed layers are {', '.join(WINDOWED)}")
+            per_layer[layer] = parse_scales(durations)
+        else:
+            default = parse_scales(item)
     return default, per_layer
+
+
+def _scales_text(scales: tuple[float, ...]) -> str:
+    from ..detect.run import _scale_label
+
+    return ",".join(_scale_label(x) for x in scales)
 
 
 def _parse_layers(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...] | None:
@@ -71,6 +85,21 @@ def _summary(d: dict, texts: dict[str, str] | None = None) -> str:
             shown = ", ".join(c["accounts"][:5]) + (f" +{c['size'] - 5}" if c["size"] > 5 else "")
             rows.append((c["id"], c["size"], fmt_p(c["p_value"]), layers, fmt_span(c["first"], c["last"]), shown))
         lines.append("\n" + table(rows, ("cluster", "size", "p", "ties per layer", "span (UTC)", "accounts")))
+        if d.get("groups"):
+            from ..detect.run import _scale_label
+
+            g_rows = [
+                (g["group_id"], g["cluster_id"] or "", g["size"], f"{g['layer']} @ {_scale_label(g['window'])}",
+                 f"{g['co_actions']:,} vs {g['expected']:.2g}", fmt_p(g["p_value"]), g["days_active"],
+                 ", ".join(g["handles"][:5]) + (f" +{g['size'] - 5}" if g["size"] > 5 else ""))
+                for g in d["groups"][:10]
+            ]  # fmt: skip
+            lines.append(
+                f"\n{plural(len(d['groups']), 'group')} (many accounts co-acting across many items; top 10):\n"
+                + table(
+                    g_rows, ("group", "cluster", "members", "found at", "co-actions vs chance", "p", "days", "accounts")
+                )
+            )
         first = clusters[0]
         if first["evidence"]:
             lines.append(f"\nevidence for cluster {first['id']} (more with --json):")
@@ -78,10 +107,10 @@ def _summary(d: dict, texts: dict[str, str] | None = None) -> str:
     return "\n".join(lines)
 
 
-def detect_overrides(*, layers, windows, **values) -> dict:
+def detect_overrides(*, layers, windows, no_groups=False, **values) -> dict:
     """detect's tuning options as ``detect()`` keywords (`run` takes the same options: see cli/pipeline.py)."""
     window, per_layer = windows
-    overrides = dict(values, windows=per_layer)
+    overrides = dict(values, windows=per_layer, groups=not no_groups)
     if layers is not None:
         overrides["layers"] = layers
     if window is not None:
@@ -104,13 +133,18 @@ def register(cli: click.Group) -> None:
         "windows",
         multiple=True,
         callback=_parse_windows,
-        help=f"Co-action window: a duration for every windowed layer (60s, 5m) or LAYER=DURATION "
-        f"for one; repeatable [default: {defaults.window:g}s].",
+        help="Time scales: comma-separated durations for every windowed layer (60s,1h,1d), or "
+        "LAYER=DURATIONS for one; repeatable. With several, the longest is the reference the shorter "
+        "ones are tested against (docs/detection.md) "
+        f"[default: {_scales_text(defaults.window)}; near-dup {_scales_text(defaults.scales_for('near-dup'))}].",
     )
     @click.option("--alpha", type=float, default=defaults.alpha, show_default=True,
                   help="False-discovery rate for edges (Benjamini-Hochberg).")  # fmt: skip
     @click.option("--min-count", type=int, default=defaults.min_count, show_default=True,
-                  help="Minimum co-actions for an edge (shared features for similarity).")  # fmt: skip
+                  help="Minimum co-actions for an edge (shared features for similarity); 1 lets the null model "
+                       "alone set the floor.")  # fmt: skip
+    @click.option("--no-groups", is_flag=True,
+                  help="Skip the group test (accounts linked by many items, each pair perhaps once).")  # fmt: skip
     @click.option("--max-item-accounts", type=int, default=defaults.max_item_accounts, show_default=True,
                   help="Items more accounts acted on are a crowd: never paired, not evidence.")  # fmt: skip
     @click.option("--min-cluster-size", type=int, default=defaults.min_cluster_size, show_default=True,
@@ -121,26 +155,37 @@ def register(cli: click.Group) -> None:
                        "for the next run; the cache is rebuilt whenever the posts change).")  # fmt: skip
     @json_option
     def detect(
-        workspace, layers, windows, alpha, min_count, max_item_accounts, min_cluster_size, seed, no_cache, as_json
+        workspace,
+        layers,
+        windows,
+        alpha,
+        min_count,
+        no_groups,
+        max_item_accounts,
+        min_cluster_size,
+        seed,
+        no_cache,
+        as_json,
     ):
         """Find accounts that act in concert more than chance explains.
 
         Builds co-action layers (same repost, text, near-duplicate text, link, hashtag set, reply
-        target or mention set within a window; behavioural similarity), keeps the pairs that beat
-        each layer's null model at the given false-discovery rate, clusters them with Leiden and
-        writes edges, clusters, cluster_members, account_scores and evidence to the workspace.
-        Progress per layer goes to stderr.
+        target or mention set within a window, at several time scales; behavioural similarity),
+        keeps the pairs that beat each layer's null model at the given false-discovery rate, tests
+        groups of accounts linked by many items (each pair perhaps once), clusters them with Leiden
+        and writes edges, groups, clusters, cluster_members, account_scores and evidence to the
+        workspace. Progress per layer goes to stderr.
 
         Example:
 
         \b
             trollscope detect -w ws
             trollscope detect -w ws --layers co-repost,co-post --window 60s --alpha 0.001 --json
-            trollscope detect -w ws --window 5m --window co-repost=60s
+            trollscope detect -w ws --window 60s,1h,1d --window co-link=1h,1d
         """
-        overrides = detect_overrides(layers=layers, windows=windows, alpha=alpha, min_count=min_count,
-                                     max_item_accounts=max_item_accounts, min_cluster_size=min_cluster_size,
-                                     seed=seed)  # fmt: skip
+        overrides = detect_overrides(layers=layers, windows=windows, no_groups=no_groups, alpha=alpha,
+                                     min_count=min_count, max_item_accounts=max_item_accounts,
+                                     min_cluster_size=min_cluster_size, seed=seed)  # fmt: skip
 
         def progress(layer: str, f: dict) -> None:
             click.echo(

@@ -131,7 +131,7 @@ def register(cli: click.Group) -> None:
         \b
             trollscope run ../shared/data/ira-by-author -o ira-out \\
                 --accounts label:account_category=LeftTroll,RightTroll --by label:account_category
-            trollscope run ../shared/data/debates-2016 -o debates-out --window 5m --alpha 0.001 --freq day
+            trollscope run ../shared/data/debates-2016 -o debates-out --window 60s,1h --alpha 0.001 --freq day
         """
         from .detect import detect_overrides
 

@@ -6,7 +6,8 @@ layers weighs more than a pair tied in one and a pair far beyond chance more tha
 threshold. Leiden (RB configuration partition, i.e. modularity at resolution 1, fixed seed) splits
 the graph into clusters; clusters smaller than ``min_size`` are dropped.
 
-A cluster's p-value combines its internal edges' p-values with Simes' method: it tests "none of
+A cluster's p-value combines its internal edges' p-values (a group-confirmed edge: the smaller of
+its own and its group's) with Simes' method: it tests "none of
 these ties is more than chance" and is valid when the edges' tests are independent or positively
 dependent (edges sharing an account are positively dependent). Its density is the share of member
 pairs tied by a significant edge; its score is the mean of its members' coordination scores.
@@ -33,9 +34,18 @@ def combined_weights(
 
 
 def leiden_clusters(
-    a: np.ndarray, b: np.ndarray, w: np.ndarray, *, seed: int = 42, resolution: float = 1.0, min_size: int = 3
+    a: np.ndarray,
+    b: np.ndarray,
+    w: np.ndarray,
+    *,
+    seed: int = 42,
+    resolution: float = 1.0,
+    min_size: int = 3,
+    iterations: int = -1,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(accounts, cluster)``: every account in the graph and its cluster number (1 = largest; 0 = dropped)."""
+    """``(accounts, cluster)``: every account in the graph and its cluster number (1 = largest; 0 = dropped).
+
+    ``iterations``: Leiden passes (−1: until no pass improves the partition)."""
     nodes, idx = np.unique(np.concatenate([a, b]), return_inverse=True)
     if len(nodes) == 0:
         return nodes, np.zeros(0, dtype=np.int64)
@@ -47,7 +57,7 @@ def leiden_clusters(
         weights=w.tolist(),
         seed=seed,
         resolution_parameter=resolution,
-        n_iterations=-1,
+        n_iterations=iterations,
     )
     member = np.asarray(part.membership)
     sizes = np.bincount(member)
@@ -64,7 +74,7 @@ def leiden_clusters(
 def cluster_sql(max_evidence: int) -> dict[str, str]:
     """SQL for the cluster tables over ``_sig`` (significant edges), ``_member`` (aid, cluster), ``_scores``, ``_acc``.
 
-    ``_sig`` has layer, a, b, count, p_value, first_at, last_at, evidence. Orders inside lists are
+    ``_sig`` has layer, a, b, count, p_value, group_p, first_at, last_at, evidence. Orders inside lists are
     made by sorting structs whose first field is the key, the portable way (no ordered aggregates).
     """
     return {
@@ -84,7 +94,8 @@ def cluster_sql(max_evidence: int) -> dict[str, str]:
             simes AS (SELECT cluster, least(1.0, min(n * p_value / rk)) AS p_value FROM (
                 SELECT cluster, p_value, count(*) OVER (PARTITION BY cluster) AS n,
                        row_number() OVER (PARTITION BY cluster ORDER BY p_value, a, b, layer) AS rk
-                FROM _internal) GROUP BY cluster),
+                FROM (SELECT cluster, a, b, layer, least(p_value, coalesce(group_p, 1.0)) AS p_value FROM _internal))
+                GROUP BY cluster),
             t AS (SELECT cluster, min(first_at) AS first_at, max(last_at) AS last_at FROM _internal GROUP BY cluster),
             tied AS (SELECT cluster, count(*) AS tied FROM (SELECT DISTINCT cluster, a, b FROM _internal) GROUP BY cluster)
             SELECT m.cluster AS cluster_id, m.size, m.score, tied.tied / (m.size * (m.size - 1) / 2.0) AS density,

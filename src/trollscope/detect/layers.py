@@ -47,6 +47,9 @@ TRACKING = (
     r"ref|ref_src|ref_url|referrer|src|source|s|share|shared|cmpid|ncid|spm|feature|smid|smtyp|__twitter_impression"
 )
 
+# An item's half for the group test's split (groups.py): the parity of its hash.
+HALF_SQL = "CAST(item % 2 AS INTEGER)"
+
 # SQL is kept to the portable subset of docs/decisions/0001-query-engine.md: reusable expressions
 # are Python functions pasted into queries (no SQL macros), times are epoch_us(ts) // 1000.
 
@@ -176,11 +179,22 @@ def item_sql(layer: str) -> str:
             f"SELECT post_id, account_id, created_at, {norm_url_sql('u')} AS label FROM (SELECT post_id, account_id, "
             f"created_at, unnest(urls) AS u FROM posts WHERE {own} AND len(urls) > 0)"
         )
-    if layer in ("co-hashtag", "co-mention"):
-        col = "hashtags" if layer == "co-hashtag" else "mentions"
+    if layer == "co-hashtag":
         return (
-            f"SELECT post_id, account_id, created_at, array_to_string(list_sort(list_distinct({col})), ' ') AS label "
-            f"FROM posts WHERE {own} AND len({col}) > 0"
+            "SELECT post_id, account_id, created_at, array_to_string(list_sort(list_distinct(hashtags)), ' ') AS label "
+            f"FROM posts WHERE {own} AND len(hashtags) > 0"
+        )
+    if layer == "co-mention":
+        # A reply's addressees — its reply target and the @handles leading its text, as the platform
+        # fills them in — are co-reply's business, not mentions the author chose.
+        lead = r"CASE WHEN kind = 'reply' THEN regexp_extract(lower(coalesce(text, '')), '^(\s*@\w+)+') ELSE '' END"
+        chosen = (
+            f"list_filter(mentions, lambda m: m <> coalesce(reply_to_handle, '') "
+            rf"AND NOT list_contains(string_split(regexp_replace({lead}, '\s+', ' ', 'g'), ' '), '@' || m))"
+        )
+        return (
+            f"SELECT post_id, account_id, created_at, array_to_string(list_sort(list_distinct({chosen})), ' ') AS label "
+            f"FROM posts WHERE {own} AND len({chosen}) > 0"
         )
     if layer == "co-reply":
         return "SELECT post_id, account_id, created_at, reply_to_id AS label FROM posts WHERE reply_to_id IS NOT NULL"
@@ -192,7 +206,8 @@ class LayerCounts:
     """A layer's candidate edges and the ingredients of its null model.
 
     ``edges`` has ``a, b`` (dense account numbers, ``a < b``), ``count`` (co-actions: the smaller of
-    the two accounts' numbers of coinciding actions), ``items`` (distinct shared items), ``first_ts``
+    the two accounts' numbers of coinciding actions; ``k0``, ``k1`` the same within each half of the
+    items), ``items`` (distinct shared items), ``first_ts``
     and ``last_ts`` (epoch ms) and ``evidence`` (the five earliest ``{pa, pb, ta, tb, item}``
     coinciding pairs, posts as hashes of their ids). ``activity`` is an (accounts x strata) matrix of
     action counts; ``actions[s]`` and ``pairs[s]`` are the stratum's action count C_s and its number
@@ -206,6 +221,8 @@ class LayerCounts:
     actions: np.ndarray
     pairs: np.ndarray
     stats: dict = field(default_factory=dict)
+    activity_half: np.ndarray | None = None  # (2, accounts, strata): activity within each half of the items
+    pairs_half: np.ndarray | None = None  # (2, strata): W_s within each half
 
 
 def windowed_layer(
@@ -237,14 +254,26 @@ def windowed_layer(
                    p.label IS NULL OR p.label = '' AS missing
             FROM ({item_sql(layer)}) p JOIN _acc c ON c.account_id = p.account_id WHERE p.created_at IS NOT NULL"""
     # Materialised before filtering: a WHERE on the label would make DuckDB normalise it twice.
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _act_raw AS {raw}")
+    # Kept (as _act_raw) for the layer's other time scales: only the bucketing depends on the window.
+    if not has_table(con, "_act_raw_layer") or one(con, "SELECT min(layer) FROM _act_raw_layer") != layer:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _act_raw AS SELECT * FROM ({raw}) WHERE NOT missing")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _act_raw_layer AS SELECT '{layer}' AS layer")
+    if layer == "co-reply" and not has_table(con, "_viral"):
+        # A reply to a post that a crowd reacted to (reposts, replies and quotes together) is a crowd
+        # action even when few of the crowd replied: a viral post's fast repliers are its audience.
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _viral AS SELECT hash(id) AS item FROM (
+                SELECT repost_of_id AS id, account_id FROM posts WHERE repost_of_id IS NOT NULL
+                UNION ALL SELECT reply_to_id, account_id FROM posts WHERE reply_to_id IS NOT NULL
+                UNION ALL SELECT quote_of_id, account_id FROM posts WHERE quote_of_id IS NOT NULL)
+            GROUP BY id HAVING count(DISTINCT account_id) > {int(max_item_accounts)}"""
+        )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _act AS
         SELECT aid, item, ts // {w} AS bucket, min(ts) AS ts, arg_min(pid, ts) AS pid,
                hash(arg_min(pid, ts), item) AS ak
-        FROM _act_raw WHERE NOT missing GROUP BY aid, item, ts // {w}"""
+        FROM _act_raw GROUP BY aid, item, ts // {w}"""
     )
-    con.execute("DROP TABLE _act_raw")
     return _count(
         con, layer, window, n_accounts, min_count, max_item_accounts, min_stratum_share, t0, min_stratum_accounts
     )
@@ -293,26 +322,34 @@ def _count(
         "CREATE OR REPLACE TEMP TABLE _items AS SELECT i.*, s.stratum FROM _items i JOIN _bin_stratum s USING (bin)"
     )
     con.unregister("_bin_stratum")
-    activity = np.zeros((n_accounts, max(n_strata, 1)), dtype=np.float64)
-    actions = np.zeros(max(n_strata, 1))
-    pairs = np.zeros(max(n_strata, 1))
+    if layer == "co-reply" and has_table(con, "_viral"):
+        con.execute("UPDATE _items SET crowd = true WHERE item IN (SELECT item FROM _viral)")
+    # Everything per half of the items too (an item's half is its hash's parity): the group test
+    # (groups.py) finds candidate groups on one half and tests them on the other.
+    strata = max(n_strata, 1)
+    activity_half = np.zeros((2, n_accounts, strata), dtype=np.float64)
+    pairs_half = np.zeros((2, strata))
     if n_strata:
-        aid, s, n = (
-            con.sql("SELECT aid, stratum, count(*) FROM _act JOIN _items USING (item) GROUP BY ALL")
+        aid, s, h, n = (
+            con.sql(
+                f"SELECT aid, stratum, {HALF_SQL} AS half, count(*) FROM _act JOIN _items USING (item) GROUP BY ALL"
+            )
             .to_arrow_table()
             .columns
         )
-        np.add.at(activity, (aid.to_numpy(), s.to_numpy()), n.to_numpy())
-        actions = activity.sum(axis=0)
+        np.add.at(activity_half, (h.to_numpy(), aid.to_numpy(), s.to_numpy()), n.to_numpy())
         # W_s: unordered pairs of actions (same account included) on one item within the window.
-        for s_, w_ in con.execute(
-            f"""SELECT stratum, (sum(near) - count(*)) / 2 FROM (
+        for s_, h_, w_ in con.execute(
+            f"""SELECT stratum, {HALF_SQL} AS half, (sum(near) - count(*)) / 2 FROM (
                 SELECT item, count(*) OVER (PARTITION BY item ORDER BY ts
                     RANGE BETWEEN {w} PRECEDING AND {w} FOLLOWING) AS near
                 FROM _act WHERE item IN (SELECT item FROM _items WHERE c > 1 AND NOT crowd)
-            ) JOIN _items USING (item) GROUP BY stratum"""
+            ) JOIN _items USING (item) GROUP BY ALL"""
         ).fetchall():
-            pairs[s_] = float(w_)
+            pairs_half[h_, s_] = float(w_)
+    activity = activity_half.sum(axis=0)
+    actions = activity.sum(axis=0)
+    pairs = pairs_half.sum(axis=0)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _pairs AS
         WITH m AS (SELECT * FROM _act WHERE item IN (SELECT item FROM _items WHERE actors > 1 AND NOT crowd)),
@@ -340,7 +377,7 @@ def _count(
         "strata": n_strata,
     }
     stats["seconds_counting"] = round(time.perf_counter() - t0, 3)
-    return LayerCounts(layer, window, edges, activity, actions, pairs, stats)
+    return LayerCounts(layer, window, edges, activity, actions, pairs, stats, activity_half, pairs_half)
 
 
 def _merge_bins(
@@ -380,6 +417,10 @@ def candidate_edges(con: duckdb.DuckDBPyConnection, min_count: int) -> pa.Table:
         p AS (SELECT * FROM _pairs SEMI JOIN cand USING (a, b)),
         agg AS (
             SELECT a, b, least(count(DISTINCT ka), count(DISTINCT kb)) AS count, count(DISTINCT item) AS items,
+                   least(count(DISTINCT ka) FILTER (WHERE {HALF_SQL} = 0),
+                         count(DISTINCT kb) FILTER (WHERE {HALF_SQL} = 0)) AS k0,
+                   least(count(DISTINCT ka) FILTER (WHERE {HALF_SQL} = 1),
+                         count(DISTINCT kb) FILTER (WHERE {HALF_SQL} = 1)) AS k1,
                    min(least(ta, tb)) AS first_ts, max(greatest(ta, tb)) AS last_ts
             FROM p GROUP BY a, b HAVING least(count(DISTINCT ka), count(DISTINCT kb)) >= {m}
         ),
@@ -390,7 +431,8 @@ def candidate_edges(con: duckdb.DuckDBPyConnection, min_count: int) -> pa.Table:
             FROM (SELECT * FROM p QUALIFY row_number() OVER (PARTITION BY a, b ORDER BY least(ta, tb), pa, pb) <= 5)
             GROUP BY a, b
         )
-        SELECT a, b, CAST(agg.count AS BIGINT) AS count, CAST(items AS BIGINT) AS items, first_ts, last_ts, evidence
+        SELECT a, b, CAST(agg.count AS BIGINT) AS count, CAST(items AS BIGINT) AS items, CAST(k0 AS BIGINT) AS k0,
+               CAST(k1 AS BIGINT) AS k1, first_ts, last_ts, evidence
         FROM agg JOIN ev USING (a, b) ORDER BY a, b"""
     ).to_arrow_table()
 
@@ -722,6 +764,11 @@ def shared_counts(counts: sp.csr_matrix, i: np.ndarray, j: np.ndarray) -> np.nda
     return np.asarray(b[i].multiply(b[j]).sum(axis=1)).ravel()
 
 
-def drop_scratch(con: duckdb.DuckDBPyConnection) -> None:
+def drop_scratch(con: duckdb.DuckDBPyConnection, *, keep_actions: bool = False) -> None:
+    """Drop a layer's scratch tables; ``keep_actions`` keeps its raw actions for its next time scale."""
     for t in ("_act", "_items", "_pairs", "_nd_posts", "_nd_similar"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
+    if not keep_actions:
+        con.execute("DROP TABLE IF EXISTS _viral")
+        con.execute("DROP TABLE IF EXISTS _act_raw")
+        con.execute("DROP TABLE IF EXISTS _act_raw_layer")

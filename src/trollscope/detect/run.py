@@ -22,10 +22,11 @@ import pyarrow.compute as pc
 from ..engine import connect
 from ..workspace import Workspace, WorkspaceError
 from . import clusters as cl
+from . import groups as gr
 from . import layers as ly
 from . import significance as sg
 
-OUTPUT_TABLES = ("edges", "clusters", "cluster_members", "account_scores", "evidence")
+OUTPUT_TABLES = ("edges", "clusters", "cluster_members", "account_scores", "evidence", "groups")
 # The workspace's cache of normalised post texts (post_id, norm), shared by co-post and near-dup.
 NORM_TEXTS = "norm_texts"
 TEXT_LAYERS = ("co-post", "near-dup")
@@ -33,7 +34,10 @@ TEXT_LAYERS = ("co-post", "near-dup")
 NULL_MODELS = {
     "windowed": "stratified configuration null: actions keep item and time, accounts keep their number of "
     "actions per item-popularity stratum; lambda_ab = sum_s n_as n_bs 2 W_s / (C_s (C_s - 1)); "
-    "p = Poisson P(K >= k); Benjamini-Hochberg over all pairs of active accounts",
+    "p = Poisson P(K >= k); Benjamini-Hochberg over all pairs of active accounts times the time scales",
+    "groups": "items split in two halves by hash; Leiden groups found on one half's surprising pairs are tested on "
+    "the other: K = internal co-actions vs Poisson(sum of lambda_ab over member pairs), Bonferroni over layers and "
+    "scales, Benjamini-Hochberg over groups; members tested the same way against the rest of their group",
     "similarity": "degree-preserving rewiring of the account-feature graph; permutation FDR (SAM) on TF-IDF cosine",
 }
 
@@ -46,14 +50,37 @@ class DetectError(Exception):
 class DetectParams:
     """Every parameter that changes detection's result; recorded in the workspace manifest.
 
-    ``window`` (seconds) applies to every windowed layer unless ``windows`` names the layer.
+    Each is explained, with its reason and the figure behind it, in docs/detection.md.
+    ``window``: the time scales (seconds) every windowed layer is counted at — one number or
+    several — unless ``windows`` names the layer. In a ``timing_layers`` layer with several
+    scales the longest is the reference, counted and not tested; near-dup runs at one scale,
+    ``near_dup_window``. ``min_count`` is 1: the null model sets the floor (a single co-action is
+    significant when its chance is tiny); near-dup, whose items are posts and whose null has no
+    popularity strata, keeps ``near_dup_min_count``. ``pair_timing``: pairs in timing layers
+    must also pass the timing test. ``keep_edges``: the least co-action count of an edge that is
+    not significant and is still written (1 writes every candidate pair; at 10M posts the single
+    chance co-actions are millions of rows). ``groups``: run the group test (groups.py) with
+    ``group_screen`` (pair p that links accounts when groups are looked for),
+    ``group_min_size`` (confirmed members a group needs), ``group_min_items`` (distinct items
+    of its layer in its evidence) and ``discover_timing`` (apply the timing test when looking
+    for groups, not only when testing them).
     """
 
     layers: tuple[str, ...] = ly.LAYERS
-    window: float = 300.0
-    windows: dict[str, float] = field(default_factory=dict)
+    window: float | tuple[float, ...] = (60.0, 300.0, 3600.0, 86400.0)
+    windows: dict[str, float | tuple[float, ...]] = field(default_factory=dict)
     alpha: float = 0.01
-    min_count: int = 3
+    min_count: int = 1
+    keep_edges: int = 2
+    timing_layers: tuple[str, ...] = ("co-repost", "co-reply", "co-link", "co-mention")
+    pair_timing: bool = True
+    discover_timing: bool = False
+    groups: bool = True
+    group_screen: float = 0.01
+    group_min_size: int = 5
+    group_min_items: int = 2
+    near_dup_window: float = 300.0
+    near_dup_min_count: int = 3
     max_item_accounts: int = 50
     min_text_chars: int = 20
     min_stratum_share: float = 0.02
@@ -73,8 +100,17 @@ class DetectParams:
     seed: int = 42
     max_evidence: int = 20
 
+    def scales_for(self, layer: str) -> tuple[float, ...]:
+        """The windows (seconds, ascending) ``layer`` is counted at."""
+        if layer == "near-dup" and layer not in self.windows:
+            return (float(self.near_dup_window),)
+        w = self.windows.get(layer, self.window)
+        scales = tuple(sorted({float(x) for x in (w if isinstance(w, list | tuple) else (w,))}))
+        return scales[-1:] if layer == "near-dup" else scales
+
     def window_for(self, layer: str) -> float:
-        return float(self.windows.get(layer, self.window))
+        """The longest of ``layer``'s windows."""
+        return self.scales_for(layer)[-1]
 
     def check(self) -> None:
         unknown = [x for x in self.layers if x not in ly.LAYERS]
@@ -85,16 +121,22 @@ class DetectParams:
         bad = [k for k in self.windows if k not in ly.WINDOWED]
         if bad:
             raise DetectError(f"{', '.join(bad)} has no window: windowed layers are {', '.join(ly.WINDOWED)}")
-        if any(w <= 0 for w in [self.window, *self.windows.values()]):
+        if any(w <= 0 for x in ly.WINDOWED for w in self.scales_for(x)):
             raise DetectError("a window must be a positive number of seconds")
+        if self.min_count < 1:
+            raise DetectError(f"min_count must be at least 1, not {self.min_count}")
         if not 0 < self.alpha < 1:
             raise DetectError(f"alpha must be between 0 and 1, not {self.alpha}")
 
     def as_dict(self) -> dict:
         d = asdict(self)
         d["layers"] = list(self.layers)
-        d["windows"] = {x: self.window_for(x) for x in self.layers if x in ly.WINDOWED}
+        d["timing_layers"] = list(self.timing_layers)
+        d["window"] = list(self.window) if isinstance(self.window, list | tuple) else self.window
+        d["windows"] = {x: list(self.scales_for(x)) for x in self.layers if x in ly.WINDOWED}
         d["null_models"] = {x: NULL_MODELS["similarity" if x == "similarity" else "windowed"] for x in self.layers}
+        if self.groups:
+            d["null_models"]["groups"] = NULL_MODELS["groups"]
         return d
 
 
@@ -110,6 +152,7 @@ class DetectionResult:
     evidence: pa.Table
     layers: dict[str, dict] = field(default_factory=dict)
     seconds: float = 0.0
+    groups: pa.Table | None = None
 
     @property
     def flagged(self) -> list[str]:
@@ -140,10 +183,15 @@ class DetectionResult:
                     "evidence": ev.get(c["cluster_id"], [])[:evidence_per_cluster],
                 }
             )
+        groups = []
+        if self.groups is not None:
+            for g in self.groups.to_pylist():
+                groups.append({**g, "first_at": g["first_at"], "last_at": g["last_at"]})
         return {
             "params": self.params,
             "layers": self.layers,
             "clusters": clusters,
+            "groups": groups,
             "flagged_accounts": self.flagged,
             "seconds": round(self.seconds, 3),
         }
@@ -240,6 +288,7 @@ def _run(
     layer_edges: list[pa.Table] = []
     layer_scores: list[pa.Table] = []
     figures: dict[str, dict] = {}
+    group_input: list[gr.ScaleCounts] = []
     for layer in p.layers:
         t = time.perf_counter()
         if layer in TEXT_LAYERS and texts and text_status is None:
@@ -247,7 +296,9 @@ def _run(
         if layer == "similarity":
             edges, scores, stats = _similarity(con, p, n_accounts)
         else:
-            edges, scores, stats = _windowed(con, layer, p, n_accounts)
+            edges, scores, stats, scales = _windowed(con, layer, p, n_accounts)
+            if layer != "near-dup":  # its "items" are posts, not shared objects: no clean split (docs)
+                group_input += scales
         stats["significant_edges"] = int(pc.sum(edges.column("significant")).as_py() or 0)
         if layer in TEXT_LAYERS and text_status:
             stats["normalised_texts"] = text_status
@@ -259,53 +310,329 @@ def _run(
             progress(layer, stats)
     edges = pa.concat_tables(layer_edges)
     scores = pa.concat_tables(layer_scores)
-    return _cluster(con, p, edges, scores, figures)
+    groups = None
+    if p.groups and group_input:
+        t = time.perf_counter()
+        found = gr.group_test(group_input, n_accounts, alpha=p.alpha, min_size=p.group_min_size, seed=p.seed,
+                              screen=p.group_screen, resolution=p.resolution,
+                              discover_timing=p.discover_timing)  # fmt: skip
+        edges, scores, groups = _apply_groups(edges, scores, found, group_input, p.group_min_items, p.group_min_size)
+        figures["groups"] = {
+            "candidate_groups": len(found.groups["group"]),
+            "significant_groups": int(groups["significant"].sum()),
+            "confirmed_members": len(np.unique(groups["members"]["aid"][groups["members"]["confirmed"]])),
+            "seconds": round(time.perf_counter() - t, 3),
+        }
+        if progress:
+            progress("groups", figures["groups"])
+    else:
+        sig = edges.column("significant")
+        edges = edges.append_column("test", pc.if_else(sig, pa.scalar("pair"), pa.scalar(None, pa.string())))
+        edges = edges.append_column("group_id", pa.nulls(edges.num_rows, pa.int64()))
+        edges = edges.append_column("group_p", pa.nulls(edges.num_rows, pa.float64()))
+    keep = pc.or_(edges.column("significant"), pc.greater_equal(edges.column("count"), max(p.keep_edges, 1)))
+    edges = edges.filter(keep)  # single chance co-actions are counted and tested, not kept
+    result = _cluster(con, p, edges, scores, figures)
+    result.groups = _groups_out(con, groups, edges, result.members)
+    return result
 
 
-def _windowed(con, layer: str, p: DetectParams, n_accounts: int) -> tuple[pa.Table, pa.Table, dict]:
+def _apply_groups(
+    edges: pa.Table,
+    scores: pa.Table,
+    found: gr.GroupResult,
+    scales: list[gr.ScaleCounts],
+    min_items: int,
+    min_size: int,
+) -> tuple[pa.Table, pa.Table, dict[str, np.ndarray]]:
+    """Mark the windowed edges between confirmed members of one significant group as significant.
+
+    An edge keeps its own pair test's p; ``group_id`` and ``group_p`` say which group confirmed it
+    (the most significant one when several did). Confirmed members get a ``groups`` score: their
+    share of actions, in the half of the items that confirmed them, that co-act with the group.
+    """
+    g, m = found.groups, found.members
+    group_id, group_p = _group_edges(edges, g, m)
+    # Many distinct items: a group whose co-actions all sit on a few items (one share button's text
+    # posted by a crowd of strangers) is one event, not a group acting together again and again.
+    # Counted in the layer that confirmed the group: one post is an item in every layer it is in.
+    gl = np.full(int(g["group"].max(initial=-1)) + 2, "", dtype=object)
+    gl[g["group"].astype(np.int64)] = g["layer"]
+    same = edges.column("layer").to_numpy(zero_copy_only=False) == gl[group_id]
+    items = _group_items(edges, np.where(same, group_id, -1))
+    n_items = np.zeros(len(g["group"]), dtype=np.int64)
+    at = np.searchsorted(g["group"].astype(np.int64), items[0])
+    n_items[at] = items[1]
+    # And enough members confirmed: the group test is for groups, not a pair test in disguise.
+    confirmed = np.bincount(m["group"][m["confirmed"]].astype(np.int64), minlength=len(g["group"]))
+    few = g["significant"] & ((n_items < min_items) | (confirmed[g["group"].astype(np.int64)] < min_size))
+    g = {**g, "significant": g["significant"] & ~few, "items": n_items}
+    m = {**m, "confirmed": m["confirmed"] & ~np.isin(m["group"], g["group"][few])}
+    group_id, group_p = _group_edges(edges, g, m)
+    hit = group_id >= 0
+    was = edges.column("significant").to_numpy(zero_copy_only=False)
+    edges = edges.set_column(edges.schema.get_field_index("significant"), "significant", pa.array(was | hit))
+    test = np.where(was, "pair", None).astype(object)
+    test[hit & ~was] = "group"
+    edges = edges.append_column("test", pa.array(test.tolist(), pa.string()))
+    edges = edges.append_column("group_id", pa.array(group_id, pa.int64(), mask=~hit))
+    edges = edges.append_column("group_p", pa.array(np.where(hit, group_p, 0.0), pa.float64(), mask=~hit))
+    conf = m["confirmed"]
+    mg, maid = m["group"][conf].astype(np.int64), m["aid"][conf].astype(np.int64)
+    if len(maid):
+        acts = np.zeros(len(maid))
+        direction = g["direction"].astype(np.int64)
+        half = 1 - direction[np.searchsorted(g["group"].astype(np.int64), mg)]
+        best_scale = m["best"][conf].astype(np.int64)
+        for t, sc in enumerate(scales):
+            sel = best_scale == t
+            acts[sel] = sc.activity[half[sel], maid[sel]].sum(axis=1)
+        share = m["k"][conf] / np.maximum(acts, 1.0)
+        extra = pa.table({"aid": pa.array(maid, pa.int32()), "layer": pa.array(["groups"] * len(maid), pa.string()),
+                          "score": pa.array(np.minimum(share, 1.0))})  # fmt: skip
+        scores = pa.concat_tables([scores, extra])
+    return edges, scores, {**g, "members": m}
+
+
+def _group_items(edges: pa.Table, group_id: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(group, distinct items) over the evidence of the edges each group confirms."""
+    hit = group_id >= 0
+    if not hit.any():
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    ev = edges.column("evidence").combine_chunks().filter(pa.array(hit))
+    lengths = pc.list_value_length(ev).to_numpy(zero_copy_only=False)
+    item = ev.flatten().field("item").to_numpy(zero_copy_only=False).astype(np.uint64)
+    grp = np.repeat(group_id[hit], lengths)
+    key = np.unique(np.column_stack([grp.astype(np.uint64), item]), axis=0)
+    groups, count = np.unique(key[:, 0].astype(np.int64), return_counts=True)
+    return groups, count
+
+
+def _group_edges(edges: pa.Table, g: dict, m: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Per windowed edge, the most significant group that confirmed both its accounts (−1: none), and its p."""
+    conf = m["confirmed"]
+    mg, maid = m["group"][conf].astype(np.int64), m["aid"][conf].astype(np.int64)
+    a = edges.column("a").to_numpy().astype(np.int64)
+    b = edges.column("b").to_numpy().astype(np.int64)
+    group_id = np.full(len(a), -1, dtype=np.int64)
+    group_p = np.full(len(a), np.inf)
+    windowed = pc.is_valid(edges.column("first_ts")).to_numpy(zero_copy_only=False)
+    n = int(max(a.max(initial=0), b.max(initial=0), maid.max(initial=0))) + 1
+    gp = np.ones(int(g["group"].max(initial=-1)) + 1)
+    gp[g["group"].astype(np.int64)] = g["p_value"]
+    # Candidate (edge, group) matches: the groups of a's confirmed memberships, then b checked.
+    order = np.argsort(maid, kind="stable")
+    sorted_aid, sorted_group = maid[order], mg[order]
+    lo, hi = np.searchsorted(sorted_aid, a, "left"), np.searchsorted(sorted_aid, a, "right")
+    reps = hi - lo
+    edge_ix = np.repeat(np.arange(len(a)), reps)
+    offs = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
+    cand_group = sorted_group[np.repeat(lo, reps) + offs]
+    member_key = np.unique(mg * n + maid)
+    both = np.isin(cand_group * n + b[edge_ix], member_key) & windowed[edge_ix]
+    edge_ix, cand_group = edge_ix[both], cand_group[both]
+    if len(edge_ix):
+        best = np.lexsort((gp[cand_group], edge_ix))  # per edge, its most significant group first
+        first = np.ones(len(best), dtype=bool)
+        first[1:] = edge_ix[best][1:] != edge_ix[best][:-1]
+        group_id[edge_ix[best][first]] = cand_group[best][first]
+        group_p[edge_ix[best][first]] = gp[cand_group[best][first]]
+    return group_id, group_p
+
+
+def _groups_out(con: duckdb.DuckDBPyConnection, groups: dict | None, edges: pa.Table, members: pa.Table) -> pa.Table:
+    """The ``groups`` output: one row per significant group, with its test, its members and its days.
+
+    ``days_active`` counts the distinct UTC days with a co-action inside the group (from the
+    edges' evidence); ``score`` is the group's surprise, min(−log10 p, 50), times log2(1 + days):
+    the same accounts co-acting on many days weigh more than one busy day (docs/detection.md).
+    """
+    cols = {"group_id": pa.int64(), "cluster_id": pa.int64(), "size": pa.int64(), "candidates": pa.int64(),
+            "layer": pa.string(), "window": pa.float64(), "co_actions": pa.int64(), "expected": pa.float64(),
+            "items": pa.int64(),
+            "p_value": pa.float64(), "q_value": pa.float64(), "days_active": pa.int64(), "score": pa.float64(),
+            "first_at": pa.timestamp("us"), "last_at": pa.timestamp("us"), "handles": pa.list_(pa.string()),
+            "discovered_on": pa.int64()}  # fmt: skip
+    empty = pa.table({k: pa.array([], t) for k, t in cols.items()})
+    if not groups or not len(groups["group"]):
+        return empty
+    m = groups["members"]
+    sig = groups["significant"]
+    conf = m["confirmed"]
+    con.register("_gm", pa.table({"group_id": pa.array(m["group"][conf].astype(np.int64)),
+                                  "aid": pa.array(m["aid"][conf].astype(np.int32))}))  # fmt: skip
+    con.register("_gt", pa.table({
+        "group_id": pa.array(groups["group"][sig].astype(np.int64)),
+        "candidates": pa.array(groups["size"][sig].astype(np.int64)),
+        "layer": pa.array(groups["layer"][sig].tolist(), pa.string()),
+        "window": pa.array(groups["window"][sig].astype(float)),
+        "co_actions": pa.array(groups["k"][sig].astype(np.int64)),
+        "items": pa.array(groups["items"][sig].astype(np.int64)),
+        "expected": pa.array(groups["expected"][sig].astype(float)),
+        "p_value": pa.array(groups["p_value"][sig].astype(float)),
+        "q_value": pa.array(groups["q_value"][sig].astype(float)),
+        "discovered_on": pa.array(groups["direction"][sig].astype(np.int64)),
+    }))  # fmt: skip
+    ge = edges.filter(pc.is_valid(edges.column("group_id"))).select(["a", "b", "group_id", "evidence"])
+    con.register("_ge", ge)
+    con.register("_cm", members)
+    try:
+        out = con.sql(
+            """WITH d AS (SELECT group_id, count(DISTINCT e.ta // 86400000) AS days_active,
+                                 min(least(e.ta, e.tb)) AS first_ts, max(greatest(e.ta, e.tb)) AS last_ts
+                          FROM (SELECT group_id, unnest(evidence) AS e FROM _ge) GROUP BY group_id),
+            mem AS (SELECT gm.group_id, count(*) AS size, list_sort(list(c.handle)) AS handles,
+                           mode(cm.cluster_id) AS cluster_id
+                    FROM _gm gm JOIN _acc c ON c.aid = gm.aid
+                    LEFT JOIN _cm cm ON cm.account_id = c.account_id GROUP BY gm.group_id)
+            SELECT t.group_id, mem.cluster_id, mem.size, t.candidates, t.layer, t.window, t.co_actions, t.expected, t.items,
+                   t.p_value, t.q_value, coalesce(d.days_active, 0) AS days_active,
+                   least(-log10(greatest(t.p_value, 1e-300)), 50) * log2(1 + coalesce(d.days_active, 0)) AS score,
+                   make_timestamp(d.first_ts * 1000) AS first_at, make_timestamp(d.last_ts * 1000) AS last_at,
+                   mem.handles, t.discovered_on
+            FROM _gt t JOIN mem USING (group_id) LEFT JOIN d USING (group_id)
+            ORDER BY score DESC, group_id"""
+        ).to_arrow_table()
+    finally:
+        for t in ("_gm", "_gt", "_ge", "_cm"):
+            con.unregister(t)
+    return out.cast(empty.schema)
+
+
+def _windowed(
+    con, layer: str, p: DetectParams, n_accounts: int
+) -> tuple[pa.Table, pa.Table, dict, list[gr.ScaleCounts]]:
+    """One windowed layer at each of its time scales: one edge per pair (its most significant
+    scale, named in ``window``), account scores, figures, and the counts the group test needs.
+
+    With several scales the longest is the *reference*: counted, not tested. A pair at a shorter
+    window w must beat the configuration null and the timing test against its own co-actions at
+    the reference (groups.timing_p); p is the larger of the two. The family for Benjamini–Hochberg
+    is every pair of active accounts at every tested scale.
+    """
     common = dict(n_accounts=n_accounts, min_count=p.min_count, max_item_accounts=p.max_item_accounts,
                   min_text_chars=p.min_text_chars)  # fmt: skip
-    if layer == "near-dup":
-        counts = ly.near_dup_layer(
-            con, p.window_for(layer), **common, shingle=p.near_dup_shingle, threshold=p.near_dup_threshold,
-            bands=p.near_dup_bands, rows=p.near_dup_rows, seed=p.seed,
-        )  # fmt: skip
-    else:
-        counts = ly.windowed_layer(
-            con, layer, p.window_for(layer), **common, min_stratum_share=p.min_stratum_share,
-            min_stratum_accounts=p.min_stratum_accounts,
-        )  # fmt: skip
-    e = counts.edges
-    test = sg.windowed_significance(counts, p.alpha, p.min_count)
-    a, b = e.column("a").to_numpy(), e.column("b").to_numpy()
-    n = counts.activity.sum(axis=1)
-    edges = pa.table(
-        {
-            "layer": pa.array([layer] * e.num_rows, pa.string()),
-            "a": e.column("a"),
-            "b": e.column("b"),
-            "count": e.column("count"),
-            "items": e.column("items"),
-            "n_a": pa.array(n[a].astype(np.int64)),
-            "n_b": pa.array(n[b].astype(np.int64)),
-            "expected": pa.array(test["expected"]),
-            "p_value": pa.array(test["p_value"]),
-            "q_value": pa.array(test["q_value"]),
-            "significant": pa.array(test["significant"]),
-            "cosine": pa.nulls(e.num_rows, pa.float64()),
-            "first_ts": e.column("first_ts"),
-            "last_ts": e.column("last_ts"),
-            "evidence": e.column("evidence").cast(_EVIDENCE),
-        }
-    )
-    sig = edges.filter(edges.column("significant")).select(["a", "b"])
-    coordinated = ly.coordinated_actions(con, sig)
-    ly.drop_scratch(con)
-    aid = coordinated.column("aid").to_numpy()
-    share = coordinated.column("coordinated").to_numpy() / np.maximum(n[aid], 1)
-    scores = pa.table({"aid": pa.array(aid, pa.int32()), "layer": pa.array([layer] * len(aid), pa.string()),
-                       "score": pa.array(np.minimum(share, 1.0))})  # fmt: skip
-    return edges, scores, counts.stats
+    windows = p.scales_for(layer)
+    timed = len(windows) > 1 and layer in p.timing_layers
+    tested = windows[:-1] if timed else windows
+    per_scale: list[pa.Table] = []
+    score_parts: list[pa.Table] = []
+    scale_counts: list[gr.ScaleCounts] = []
+    figures: dict[str, dict] = {}
+    ref: gr.ScaleCounts | None = None
+    ref_key = ref_k = None
+    for window in sorted(windows, reverse=True):  # the reference first
+        if layer == "near-dup":
+            counts = ly.near_dup_layer(
+                con, window, **{**common, "min_count": max(p.min_count, p.near_dup_min_count)}, shingle=p.near_dup_shingle, threshold=p.near_dup_threshold,
+                bands=p.near_dup_bands, rows=p.near_dup_rows, seed=p.seed,
+            )  # fmt: skip
+        else:
+            counts = ly.windowed_layer(
+                con, layer, window, **common, min_stratum_share=p.min_stratum_share,
+                min_stratum_accounts=p.min_stratum_accounts,
+            )  # fmt: skip
+        e = counts.edges
+        a, b = e.column("a").to_numpy().astype(np.int64), e.column("b").to_numpy().astype(np.int64)
+        halves = counts.activity_half is not None and "k0" in e.column_names
+        sc = None
+        if halves:
+            sc = gr.ScaleCounts(layer, float(window), a, b,
+                                np.vstack([e.column("k0").to_numpy(), e.column("k1").to_numpy()]).astype(np.int64),
+                                counts.activity_half, gr.rates(counts.activity_half, counts.pairs_half))  # fmt: skip
+        label = _scale_label(window)
+        last = window == windows[0]
+        if window not in tested:  # the reference: kept for the tests at shorter windows
+            ly.drop_scratch(con, keep_actions=not last)
+            ref, ref_counts = sc, counts
+            ref_key, ref_k = a * n_accounts + b, e.column("count").to_numpy()
+            figures[label] = {**counts.stats, "role": "reference"}
+            continue
+        floor = max(p.min_count, p.near_dup_min_count) if layer == "near-dup" else p.min_count
+        test = sg.windowed_significance(counts, p.alpha, floor, len(tested))
+        k = e.column("count").to_numpy()
+        if p.pair_timing and ref_key is not None:
+            at = np.minimum(np.searchsorted(ref_key, a * n_accounts + b), max(len(ref_key) - 1, 0))
+            found = (ref_key[at] == a * n_accounts + b) if len(ref_key) else np.zeros(len(a), dtype=bool)
+            k_r = np.where(found, ref_k[at] if len(ref_key) else 0, 0)
+            pt = gr.timing_p(k, k_r, test["expected"], sg.expected_coactions(ref_counts, a, b))
+            test["p_value"] = np.maximum(test["p_value"], pt)
+            nn = int(counts.stats.get("accounts", (counts.activity.sum(axis=1) > 0).sum()))
+            test["q_value"] = sg.bh(test["p_value"], nn * (nn - 1) / 2 * len(tested))
+            test["significant"] = (test["q_value"] <= p.alpha) & (k >= floor)
+        if sc is not None and ref is not None:
+            sc.ref = ref
+            sc.k_ref = _aligned(ref, a, b, n_accounts)
+        if sc is not None and (ref is not None or layer not in p.timing_layers):
+            # A timing layer's group test needs its reference: at one scale, shared taste alone
+            # (a community reposting the same posts) would make its groups (docs/detection.md).
+            scale_counts.append(sc)
+        n = counts.activity.sum(axis=1)
+        per_scale.append(
+            pa.table(
+                {
+                    "layer": pa.array([layer] * e.num_rows, pa.string()),
+                    "window": pa.array(np.full(e.num_rows, float(window))),
+                    "a": e.column("a"),
+                    "b": e.column("b"),
+                    "count": e.column("count"),
+                    "items": e.column("items"),
+                    "n_a": pa.array(n[a].astype(np.int64)),
+                    "n_b": pa.array(n[b].astype(np.int64)),
+                    "expected": pa.array(test["expected"]),
+                    "p_value": pa.array(test["p_value"]),
+                    "q_value": pa.array(test["q_value"]),
+                    "significant": pa.array(test["significant"]),
+                    "cosine": pa.nulls(e.num_rows, pa.float64()),
+                    "first_ts": e.column("first_ts"),
+                    "last_ts": e.column("last_ts"),
+                    "evidence": e.column("evidence").cast(_EVIDENCE),
+                }
+            )
+        )
+        sig = per_scale[-1].filter(per_scale[-1].column("significant")).select(["a", "b"])
+        coordinated = ly.coordinated_actions(con, sig)
+        ly.drop_scratch(con, keep_actions=not last)
+        aid = coordinated.column("aid").to_numpy()
+        share = coordinated.column("coordinated").to_numpy() / np.maximum(n[aid], 1)
+        score_parts.append(pa.table({"aid": pa.array(aid, pa.int32()), "layer": pa.array([layer] * len(aid), pa.string()),
+                                     "score": pa.array(np.minimum(share, 1.0))}))  # fmt: skip
+        figures[label] = {**counts.stats, "role": "tested", "significant_edges": int(test["significant"].sum())}
+    edges = pa.concat_tables(per_scale)
+    if len(tested) > 1 and edges.num_rows:
+        # One row per pair: its most significant scale (ties: the shortest window).
+        edges = edges.sort_by([("a", "ascending"), ("b", "ascending"), ("p_value", "ascending"),
+                               ("window", "ascending")])  # fmt: skip
+        a, b = edges.column("a").to_numpy(), edges.column("b").to_numpy()
+        first = np.ones(len(a), dtype=bool)
+        first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+        edges = edges.filter(pa.array(first))
+    stats = dict(figures[_scale_label(tested[-1])])
+    stats.pop("role", None)
+    stats["windows"] = [float(w) for w in windows]
+    if len(windows) > 1:
+        stats["scales"] = figures
+    return edges, pa.concat_tables(score_parts), stats, scale_counts
+
+
+def _aligned(ref: gr.ScaleCounts, a: np.ndarray, b: np.ndarray, n_accounts: int) -> np.ndarray:
+    """(2, pairs): the reference scale's per-half co-actions of the pairs (a, b) (0 where absent)."""
+    key = ref.a * n_accounts + ref.b  # candidate edges come sorted by (a, b)
+    want = a * n_accounts + b
+    out = np.zeros((2, len(a)), dtype=np.int64)
+    if len(key):
+        at = np.minimum(np.searchsorted(key, want), len(key) - 1)
+        hit = key[at] == want
+        out[:, hit] = ref.k[:, at[hit]]
+    return out
+
+
+def _scale_label(seconds: float) -> str:
+    """30 -> '30s', 60 -> '1min', 3600 -> '1h', 86400 -> '1d' (the CLI's spelling)."""
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
 
 
 def _similarity(con, p: DetectParams, n_accounts: int) -> tuple[pa.Table, pa.Table, dict]:
@@ -337,6 +664,7 @@ def _similarity(con, p: DetectParams, n_accounts: int) -> tuple[pa.Table, pa.Tab
     edges = pa.table(
         {
             "layer": pa.array(["similarity"] * n, pa.string()),
+            "window": pa.nulls(n, pa.float64()),
             "a": pa.array(rows[i], pa.int32()),
             "b": pa.array(rows[j], pa.int32()),
             "count": pa.array(shared.astype(np.int64)),
@@ -385,8 +713,10 @@ _ITEM_COLUMNS = {
 def _cluster(con, p: DetectParams, edges: pa.Table, scores: pa.Table, figures: dict) -> DetectionResult:
     sig = edges.filter(edges.column("significant"))
     a, b = sig.column("a").to_numpy(), sig.column("b").to_numpy()
-    ca, cb, w = cl.combined_weights(a, b, sig.column("layer").to_numpy(zero_copy_only=False),
-                                    sig.column("p_value").to_numpy(), p.layer_weights)  # fmt: skip
+    # A group-confirmed edge weighs by its group's p when that is smaller than its own.
+    pv = pc.min_element_wise(sig.column("p_value"), sig.column("group_p")).to_numpy(zero_copy_only=False)
+    ca, cb, w = cl.combined_weights(a, b, sig.column("layer").to_numpy(zero_copy_only=False), pv,
+                                    p.layer_weights)  # fmt: skip
     nodes, cluster = cl.leiden_clusters(ca, cb, w, seed=p.seed, resolution=p.resolution, min_size=p.min_cluster_size)
     edges = edges.append_column("first_at", _ms_to_timestamp(edges.column("first_ts")))
     edges = edges.append_column("last_at", _ms_to_timestamp(edges.column("last_ts")))
@@ -482,8 +812,9 @@ def _edges_out(edges: pa.Table, acc: pa.Table, cited: pa.Table) -> pa.Table:
             "account_b": acc.column("account_id").take(b),
             "handle_a": acc.column("handle").take(a),
             "handle_b": acc.column("handle").take(b),
-            **{c: edges.column(c) for c in ("count", "items", "n_a", "n_b", "expected", "p_value", "q_value",
-                                             "significant", "cosine", "first_at", "last_at")},
+            **{c: edges.column(c) for c in ("window", "count", "items", "n_a", "n_b", "expected", "p_value",
+                                             "q_value", "significant", "test", "group_id", "group_p", "cosine",
+                                             "first_at", "last_at")},
             "evidence": pa.ListArray.from_arrays(pc.subtract(ev.offsets, ev.offsets[0]), pairs),
         }
     )  # fmt: skip
@@ -500,6 +831,7 @@ def _write(ws: Workspace, result: DetectionResult) -> None:
         "cluster_members": result.members,
         "account_scores": result.accounts,
         "evidence": result.evidence,
+        "groups": result.groups if result.groups is not None else _groups_out(None, None, None, None),
     }
     record = {**result.params, "layer_figures": result.layers, "seconds": round(result.seconds, 3)}
     with ws.transaction(params={"detect": record}) as txn:
@@ -512,12 +844,12 @@ def _write(ws: Workspace, result: DetectionResult) -> None:
 def load(workspace: str | Path | Workspace | None = None) -> DetectionResult:
     """The last detection run's tables and parameters, as written to the workspace."""
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace, create=False)
-    missing = [t for t in OUTPUT_TABLES if not ws.has(t)]
+    missing = [t for t in OUTPUT_TABLES if not ws.has(t) and t != "groups"]  # no groups: written before 0.2
     if missing:
         raise DetectError(f"{ws.path} has no detection results: run `trollscope detect -w {ws.path}` first")
     rec = dict(ws.params("detect") or {})
     figures = rec.pop("layer_figures", {})
     seconds = rec.pop("seconds", 0.0)
-    t = {name: ws.table(name) for name in OUTPUT_TABLES}
+    t = {name: ws.table(name) for name in OUTPUT_TABLES if ws.has(name)}
     return DetectionResult(rec, t["edges"], t["clusters"], t["cluster_members"], t["account_scores"],
-                           t["evidence"], figures, seconds)  # fmt: skip
+                           t["evidence"], figures, seconds, t.get("groups"))  # fmt: skip

@@ -18,7 +18,7 @@ the two accounts' coinciding actions) is tested against Poisson(λ): p = P(K ≥
 in λ but distinct actions in ``k`` makes the test conservative.
 
 The family is every pair of accounts active in the layer (m = N (N − 1) / 2), corrected with
-Benjamini–Hochberg at ``alpha``; only candidate pairs (k ≥ ``min_count``) are ranked, which can only
+Benjamini–Hochberg at ``alpha`` (times the number of time scales the layer is tested at); only candidate pairs (k ≥ ``min_count``) are ranked, which can only
 raise their q-values. An edge is significant when q ≤ alpha and k ≥ ``min_count``.
 
 Similarity layer: a degree-preserving permutation null. The account–feature bipartite graph is
@@ -110,15 +110,19 @@ def bh(p: np.ndarray, m: float | None = None) -> np.ndarray:
     return out
 
 
-def windowed_significance(counts: LayerCounts, alpha: float, min_count: int) -> dict[str, np.ndarray]:
-    """Expected co-actions, p, q and significance for a windowed layer's candidate edges."""
+def windowed_significance(counts: LayerCounts, alpha: float, min_count: int, scales: int = 1) -> dict[str, np.ndarray]:
+    """Expected co-actions, p, q and significance for a windowed layer's candidate edges.
+
+    ``scales``: the number of time scales the layer is tested at; the family is every pair of
+    active accounts at every scale.
+    """
     e = counts.edges
     a, b = e.column("a").to_numpy(), e.column("b").to_numpy()
     k = e.column("count").to_numpy()
     lam = expected_coactions(counts, a, b)
     p = poisson_p(k, lam)
     n = int(counts.stats.get("accounts", (counts.activity.sum(axis=1) > 0).sum()))
-    q = bh(p, n * (n - 1) / 2)
+    q = bh(p, n * (n - 1) / 2 * max(int(scales), 1))
     return {"expected": lam, "p_value": p, "q_value": q, "significant": (q <= alpha) & (k >= min_count)}
 
 

@@ -1,0 +1,243 @@
+"""Group-level coordination: accounts that co-act across many items, each pair perhaps only once.
+
+A pairwise test needs the same two accounts to co-act again and again. Real operations rotate:
+among the IRA's accounts a pair posts the same text within a minute once, but a group of 10–30
+accounts does so dozens of times across many items (docs/detection.md, "Groups"). This module
+tests groups, with the selection of the group kept apart from its test:
+
+1. **Split.** Every item goes to one of two halves by the parity of its hash (layers.HALF_SQL).
+   Under the null model (actions dealt out to accounts at random within popularity strata, see
+   significance.py) co-actions on disjoint sets of items are independent.
+2. **Discover** on one half: a graph of the pairs whose co-actions in that half are unlikely
+   (p < ``screen``, the pair p below), weighted by surprise, summed over layers and time
+   scales; Leiden splits it into candidate groups of at least ``min_size`` accounts.
+3. **Confirm** on the other half, which played no part in choosing the group: the group's
+   internal co-actions K = Σ_{a<b in G} k_ab against their expectation
+   Λ = Σ_s m_s ((Σ_{a in G} n_as)² − Σ_{a in G} n_as²) / 2 — the sum of λ_ab over every pair of
+   members, whether or not it co-acted — tested as Poisson(Λ), per layer and scale, Bonferroni
+   over them; Benjamini–Hochberg over all candidate groups of both directions (half 0 → 1 and
+   1 → 0).
+   **Timing.** People who share a taste (a community following the same accounts) co-act far
+   more than the configuration null expects, at every time scale, and a group sums that excess
+   over hundreds of pairs. So where a layer has a reference scale R (its longest window), a
+   test at window w < R must also pass the timing test: of the group's K_R co-actions within R,
+   are more than the share Λ_w / Λ_R within w? (Binomial; the share is the population's, per
+   popularity stratum.) A community's shared taste raises K_R and K_w alike; only acting at the
+   same moment raises K_w beyond its share. A test's p is the larger of the two
+   (intersection–union: both nulls must be rejected).
+4. **Members.** In a confirmed group each member is tested on the confirmation half the same
+   way, against the rest of the group (K_a = Σ_b k_ab, Λ_a = Σ_s m_s n_as (N_Gs − n_as)); members
+   that pass (BH over all members of confirmed groups) are flagged, so an account pulled into a
+   candidate group by one chance co-action is not.
+
+Everything is arrays over accounts and pairs (numpy); the only loop is over the few layer-scales.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import clusters as cl
+from .significance import bh, poisson_p
+
+SURPRISE_CAP = 50.0
+
+
+@dataclass
+class ScaleCounts:
+    """One layer at one time scale, as the group test needs it.
+
+    ``a, b``: the candidate pairs (dense account numbers); ``k``: (2, pairs) co-actions in each
+    half; ``activity``: (2, accounts, strata) actions in each half; ``rate``: (2, strata) the
+    null's m_s = 2 W_s / (C_s (C_s − 1)) in each half.
+    """
+
+    layer: str
+    window: float
+    a: np.ndarray
+    b: np.ndarray
+    k: np.ndarray
+    activity: np.ndarray
+    rate: np.ndarray
+    ref: ScaleCounts | None = None  # the layer's reference scale (its longest window), when it has several
+    k_ref: np.ndarray | None = None  # (2, pairs): the same pairs' co-actions at the reference scale
+
+
+@dataclass
+class GroupResult:
+    """Candidate groups (both directions), their tests, and the members that passed."""
+
+    groups: dict[
+        str, np.ndarray
+    ]  # group, direction, size, p_value, q_value, significant, best_layer, best_window, k, expected
+    members: dict[str, np.ndarray]  # group, aid, k, expected, p_value, q_value, confirmed, best (scale index)
+
+
+def rates(activity: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """m_s = 2 W_s / (C_s (C_s − 1)) for each half (rows) and stratum."""
+    c = activity.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(c > 1, 2.0 * pairs / (c * (c - 1.0)), 0.0)
+
+
+def binom_sf(k: np.ndarray, n: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """P(X ≥ k) for X ~ Binomial(n, r) (1 where k ≤ 0)."""
+    from scipy.special import betainc
+
+    k, n, r = np.broadcast_arrays(np.asarray(k, float), np.asarray(n, float), np.clip(np.asarray(r, float), 0, 1))
+    out = np.ones(k.shape)
+    pos = (k > 0) & (n >= k)
+    out[pos] = betainc(k[pos], n[pos] - k[pos] + 1.0, r[pos])
+    return out
+
+
+def timing_p(k: np.ndarray, k_ref: np.ndarray, lam: np.ndarray, lam_ref: np.ndarray) -> np.ndarray:
+    """The timing test: of the ``k_ref`` co-actions at the reference scale, are more than chance
+    within the short window? Binomial(max(k_ref, k), λ / λ_ref) (docs/detection.md, "Timing")."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(lam_ref > 0, lam / lam_ref, 1.0)
+    return binom_sf(k, np.maximum(k_ref, k), np.minimum(r, 1.0))
+
+
+def _lam(sc: ScaleCounts, h: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (sc.activity[h][a] * sc.activity[h][b] * sc.rate[h]).sum(axis=1)
+
+
+def _pair_p(sc: ScaleCounts, h: int, timing: bool = True) -> np.ndarray:
+    """Pair p on half ``h``: beyond the configuration null and, with a reference scale and
+    ``timing``, the timing test."""
+    lam = _lam(sc, h, sc.a, sc.b)
+    p = poisson_p(sc.k[h], lam)
+    if timing and sc.ref is not None and sc.k_ref is not None:
+        p = np.maximum(p, timing_p(sc.k[h], sc.k_ref[h], lam, _lam(sc.ref, h, sc.a, sc.b)))
+    return p
+
+
+def discover(scales: list[ScaleCounts], h: int, n_accounts: int, *, screen: float, min_size: int, seed: int,
+             resolution: float, timing: bool = True) -> np.ndarray:  # fmt: skip
+    """Candidate group of every account found on half ``h`` (−1: none), by Leiden on surprising pairs."""
+    a_, b_, w_ = [], [], []
+    for sc in scales:
+        if not len(sc.a):
+            continue
+        p = _pair_p(sc, h, timing)
+        keep = (sc.k[h] > 0) & (p < screen)
+        a_.append(sc.a[keep])
+        b_.append(sc.b[keep])
+        w_.append(np.minimum(-np.log10(np.maximum(p[keep], 1e-300)), SURPRISE_CAP))
+    group = np.full(n_accounts, -1, dtype=np.int64)
+    if not a_ or not sum(len(x) for x in a_):
+        return group
+    a, b, w = np.concatenate(a_), np.concatenate(b_), np.concatenate(w_)
+    key = a.astype(np.int64) * n_accounts + b
+    uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    weight = np.bincount(inv, weights=w, minlength=len(uniq))
+    a, b = a[first], b[first]
+    # Two Leiden passes: candidates only need to be good enough to test (the test is on the other half).
+    nodes, number = cl.leiden_clusters(a, b, weight, seed=seed, resolution=resolution, min_size=min_size,
+                                       iterations=2)  # fmt: skip
+    inside = number > 0
+    group[nodes[inside]] = number[inside] - 1
+    return group
+
+
+def _confirm(scales: list[ScaleCounts], group: np.ndarray, h: int) -> tuple[np.ndarray, ...]:
+    """Per group and per member, the best layer-scale's K, Λ and Bonferroni p on half ``h`` (and its index)."""
+    n_groups = int(group.max()) + 1 if len(group) else 0
+    members = np.flatnonzero(group >= 0)
+    g_of = group[members]
+    n_tests = max(len(scales), 1)
+    gp = np.ones((n_tests, n_groups))
+    gk = np.zeros((n_tests, n_groups))
+    glam = np.zeros((n_tests, n_groups))
+    mp = np.ones((n_tests, len(members)))
+    mk = np.zeros((n_tests, len(members)))
+    mlam = np.zeros((n_tests, len(members)))
+    pos = np.full(len(group), -1, dtype=np.int64)
+    pos[members] = np.arange(len(members))
+
+    def sums(sc: ScaleCounts) -> tuple[np.ndarray, ...]:
+        """K and Λ of every group and member at one layer-scale."""
+        act = sc.activity[h][members]  # (members, strata)
+        tot = np.zeros((n_groups, act.shape[1]))
+        np.add.at(tot, g_of, act)
+        sq = np.zeros((n_groups, act.shape[1]))
+        np.add.at(sq, g_of, act * act)
+        g_lam = ((tot * tot - sq) / 2.0 * sc.rate[h]).sum(axis=1)
+        m_lam = (act * (tot[g_of] - act) * sc.rate[h]).sum(axis=1)
+        g_k, m_k = np.zeros(n_groups), np.zeros(len(members))
+        if len(sc.a):
+            ga, gb = group[sc.a], group[sc.b]
+            inside = (ga >= 0) & (ga == gb) & (sc.k[h] > 0)
+            kk = sc.k[h][inside].astype(float)
+            g_k = np.bincount(ga[inside], weights=kk, minlength=n_groups)
+            m_k = np.bincount(pos[sc.a[inside]], weights=kk, minlength=len(members)) + np.bincount(
+                pos[sc.b[inside]], weights=kk, minlength=len(members)
+            )
+        return g_k, g_lam, m_k, m_lam
+
+    refs: dict[int, tuple[np.ndarray, ...]] = {}
+    for t, sc in enumerate(scales):
+        gk[t], glam[t], mk[t], mlam[t] = sums(sc)
+        gp[t] = poisson_p(gk[t].astype(np.int64), glam[t])
+        mp[t] = poisson_p(mk[t].astype(np.int64), mlam[t])
+        if sc.ref is not None:
+            if id(sc.ref) not in refs:
+                refs[id(sc.ref)] = sums(sc.ref)
+            rgk, rglam, rmk, rmlam = refs[id(sc.ref)]
+            gp[t] = np.maximum(gp[t], timing_p(gk[t], rgk, glam[t], rglam))
+            mp[t] = np.maximum(mp[t], timing_p(mk[t], rmk, mlam[t], rmlam))
+    best_g = gp.argmin(axis=0) if n_groups else np.zeros(0, dtype=np.int64)
+    best_m = mp.argmin(axis=0) if len(members) else np.zeros(0, dtype=np.int64)
+    cols_g, cols_m = np.arange(n_groups), np.arange(len(members))
+    return (
+        np.minimum(gp[best_g, cols_g] * n_tests, 1.0), best_g, gk[best_g, cols_g], glam[best_g, cols_g],
+        members, np.minimum(mp[best_m, cols_m] * n_tests, 1.0), mk[best_m, cols_m], mlam[best_m, cols_m], best_m,
+    )  # fmt: skip
+
+
+def group_test(scales: list[ScaleCounts], n_accounts: int, *, alpha: float, min_size: int = 3, seed: int = 42,
+               screen: float = 0.01, resolution: float = 1.0, discover_timing: bool = True) -> GroupResult:  # fmt: skip
+    """Discover groups on each half of the items, confirm them and their members on the other."""
+    scales = [sc for sc in scales if sc.activity is not None]  # the tested scales (references ride along)
+    g_cols: dict[str, list] = {k: [] for k in ("group", "direction", "size", "p_value", "best", "k", "expected")}
+    m_cols: dict[str, list] = {k: [] for k in ("group", "aid", "p_value", "k", "expected", "best")}
+    offset = 0
+    for h in (0, 1):
+        group = discover(scales, h, n_accounts, screen=screen, min_size=min_size, seed=seed, resolution=resolution,
+                         timing=discover_timing)  # fmt: skip
+        if group.max(initial=-1) < 0:
+            continue
+        gp, best, gk, glam, members, mp, mk, mlam, best_m = _confirm(scales, group, 1 - h)
+        n_groups = len(gp)
+        g_cols["group"].append(np.arange(n_groups) + offset)
+        g_cols["direction"].append(np.full(n_groups, h))
+        g_cols["size"].append(np.bincount(group[group >= 0], minlength=n_groups))
+        g_cols["p_value"].append(gp)
+        g_cols["best"].append(best)
+        g_cols["k"].append(gk)
+        g_cols["expected"].append(glam)
+        m_cols["group"].append(group[members] + offset)
+        m_cols["aid"].append(members)
+        m_cols["p_value"].append(mp)
+        m_cols["k"].append(mk)
+        m_cols["expected"].append(mlam)
+        m_cols["best"].append(best_m)
+        offset += n_groups
+    g = {k: np.concatenate(v) if v else np.zeros(0) for k, v in g_cols.items()}
+    m = {k: np.concatenate(v) if v else np.zeros(0) for k, v in m_cols.items()}
+    g["q_value"] = bh(g["p_value"])
+    g["significant"] = g["q_value"] <= alpha
+    layer_names = np.array([sc.layer for sc in scales] or [""], dtype=object)
+    windows = np.array([sc.window for sc in scales] or [0.0])
+    best = g.pop("best").astype(np.int64)
+    g["layer"], g["window"] = layer_names[best], windows[best]
+    in_sig = np.isin(m["group"], g["group"][g["significant"]]) if len(m["group"]) else np.zeros(0, dtype=bool)
+    q = np.ones(len(m["aid"]))
+    if in_sig.any():
+        q[in_sig] = bh(m["p_value"][in_sig])
+    m["q_value"] = q
+    m["confirmed"] = in_sig & (q <= alpha) & (m["k"] > 0)
+    return GroupResult(g, m)

@@ -257,3 +257,24 @@ def test_time_format_guess_reads_every_value():
     assert guess_time_format(["02/24/2015 11:35:10"], con) == "%m/%d/%Y %H:%M:%S"  # a month-first date
     assert guess_time_format(["2015.02.24"], con) == "%Y.%m.%d"
     assert guess_time_format(["yesterday"], con) is None
+
+
+def test_closed_stdout_stops_quietly(tmp_path):
+    """`trollscope info | head`: no "Error: Broken pipe", exit 141 as docs/cli.md says."""
+    import os
+    import subprocess
+    import sys
+
+    rows = [{"tweetid": str(i), "userid": str(i), "user_screen_name": f"user{i}", "tweet_time": "2016-01-01 10:00",
+             "tweet_text": "hello", "is_retweet": "False"} for i in range(5000)]  # fmt: skip
+    write_ioarchive(tmp_path / "a.csv", rows)
+    ts.ingest(str(tmp_path / "a.csv"), tmp_path / "ws")
+    env = {**os.environ, "PYTHONPATH": str(Path(ts.__file__).parents[1])}
+    p = subprocess.Popen(
+        [sys.executable, "-m", "trollscope", "info", "-w", str(tmp_path / "ws"), "--top", "5000"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+    )  # fmt: skip
+    assert p.stdout.readline().startswith(b"workspace ")
+    p.stdout.close()
+    err = p.stderr.read()
+    assert p.wait() == 141 and b"Error" not in err

@@ -301,7 +301,7 @@ def test_cli_train_score_evaluate_similar(tmp_path, cli):
     lab = write_labels(tmp_path / "labels.csv", labels)
     run = CliRunner().invoke
     ws, model = str(tmp_path / "ws"), str(tmp_path / "m.pkl")
-    r = run(cli, ["classify", "train", "-w", ws, "--labels", str(lab), "-o", model, "--json"])
+    r = run(cli, ["classify", "train", "-w", ws, "--truth", str(lab), "--output", model, "--json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.output)["accounts"] == {"operation": 40, "organic": 40}
     r = run(cli, ["classify", "score", "-w", ws, "--model", model, "--json"])
@@ -311,14 +311,12 @@ def test_cli_train_score_evaluate_similar(tmp_path, cli):
     assert set(accs[0]) >= {"account_id", "handle", "score"}
     mean_op = np.mean([a["score"] for a in accs if a["account_id"].startswith("op")])
     assert mean_op > np.mean([a["score"] for a in accs if a["account_id"].startswith("org")]) + 0.3
-    r = run(
-        cli, ["classify", "evaluate", "-w", ws, "--labels", str(lab), "--folds", "3", "--bootstrap", "20", "--json"]
-    )
+    r = run(cli, ["classify", "evaluate", "-w", ws, "--truth", str(lab), "--folds", "3", "--bootstrap", "20", "--json"])
     assert r.exit_code == 0, r.output
     d = json.loads(r.output)
     assert d["split"] == "account" and {"roc_auc", "pr_auc", "precision_at_recall_0.8"} <= set(d["model"])
     assert "baseline" in d and "false_positives" in d["mistakes"]
-    r = run(cli, ["similar", "-w", ws, "--to", "label:kind=op", "--top", "5", "--json"])
+    r = run(cli, ["similar", "-w", ws, "--accounts", "label:kind=op", "--top", "5", "--json"])
     assert r.exit_code == 0, r.output
     d = json.loads(r.output)
     assert d["seeds"] == 40 and len(d["accounts"]) == 5
@@ -336,12 +334,14 @@ def test_cli_errors_are_one_line(tmp_path, cli):
     empty.write_text("handle,label\n")
     ws = str(tmp_path / "ws")
     for lab, msg in ((one, "all 5 labelled accounts are organic"), (empty, "holds no labels")):
-        r = CliRunner().invoke(cli, ["classify", "train", "-w", ws, "--labels", str(lab), "-o", str(tmp_path / "m")])
+        r = CliRunner().invoke(
+            cli, ["classify", "train", "-w", ws, "--truth", str(lab), "--output", str(tmp_path / "m")]
+        )
         assert r.exit_code == 1
         assert msg in r.output and "Traceback" not in r.output
     r = CliRunner().invoke(cli, ["classify", "score", "-w", ws, "--model", str(tmp_path / "none.pkl")])
     assert r.exit_code == 1 and "no model at" in r.output
-    r = CliRunner().invoke(cli, ["similar", "-w", ws, "--to", "label:kind=nothing"])
+    r = CliRunner().invoke(cli, ["similar", "-w", ws, "--accounts", "label:kind=nothing"])
     assert r.exit_code == 1 and "no account has the label" in r.output
 
 

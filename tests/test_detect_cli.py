@@ -45,7 +45,7 @@ def test_detect_text_and_per_layer_windows(ring_ws):
     ws, _ = ring_ws
     r = _run("detect", "-w", ws, "--window", "5m", "--window", "co-repost=30s", "--layers", "co-repost,co-hashtag")
     assert r.exit_code == 0, r.output
-    assert "1 clusters, 6 flagged accounts" in r.stdout and "evidence for cluster 1" in r.stdout
+    assert "1 cluster, 6 flagged accounts" in r.stdout and "evidence for cluster 1" in r.stdout
     p = ts.Workspace(ws).params("detect")
     assert p["windows"] == {"co-repost": [30.0], "co-hashtag": [300.0]}
 

@@ -217,7 +217,7 @@ def test_cli_json_is_the_api_result(small_ws, command):
 @pytest.mark.parametrize("command", ["timeline", "targeting", "narratives", "amplifiers"])
 def test_cli_text_output_and_file(small_ws, tmp_path, command):
     out = tmp_path / f"{command}.parquet"
-    r = CliRunner().invoke(main, [command, "-w", str(small_ws), "--accounts", "all", "-o", str(out)])
+    r = CliRunner().invoke(main, [command, "-w", str(small_ws), "--accounts", "all", "--output", str(out)])
     assert r.exit_code == 0, r.output
     assert r.stdout.startswith("operation: all — 4 accounts")
     assert out.exists()

@@ -54,8 +54,11 @@ def test_subset_matches_csv_module(shared, tmp_path, ws_path):
         uniq = list({(x["publish_date"], x["content"]): x for x in reversed(rows)}.values())
         assert n == len(uniq)
         assert first == min(datetime.strptime(x["publish_date"], "%Y-%m-%d %H:%M:%S") for x in rows)
-        # a repost is flagged by the data (retweet=1) or written as a manual `RT @handle:` retweet
-        assert n_rt == sum(1 for x in uniq if x["retweet"] == "1" or re.match(r"RT @\w+:", x["content"]))
+        # a repost is flagged by the data (retweet=1) or written as a manual `RT @handle:` retweet; a
+        # quote (post_type Q, also retweet=1) is not one
+        assert n_rt == sum(
+            1 for x in uniq if x["post_type"] != "Q" and (x["retweet"] == "1" or re.match(r"RT @\w+:", x["content"]))
+        )
         assert handle == authors[author_id]["author"]
         cat = con.execute(
             "SELECT labels['account_category'] FROM accounts WHERE account_id = ?", [author_id]
@@ -107,3 +110,19 @@ def test_whole_collection_every_row_accounted(shared, ws_path):
     assert r.files == len(files) + 1  # + authors.csv, read as labels
     info = ts.info(ws_path)
     assert info["accounts"] == len(files)
+
+
+def test_quotes_are_quotes_not_reposts(shared, ws_path):
+    """post_type Q rows carry retweet=1 too; they are quotes (own text), counted as such by info."""
+    files = sorted((shared / "ira-by-author").glob("A/*.csv.gz"))[:80]
+    ts.ingest([str(f) for f in files], ws_path)
+    rows = [x for f in files for x in _read(f)]
+    uniq = {(x["author_id"], x["publish_date"], x["content"]): x for x in reversed(rows)}.values()
+    quotes = sum(1 for x in uniq if x["post_type"] == "Q")
+    reposts = sum(
+        1 for x in uniq if x["post_type"] != "Q" and (x["retweet"] == "1" or re.match(r"RT @\w+:", x["content"]))
+    )
+    assert quotes > 0, "sample has quotes"
+    kinds = ts.info(ws_path)["kinds"]
+    assert kinds.get("quote", 0) == quotes
+    assert kinds.get("repost", 0) == reposts

@@ -51,7 +51,7 @@ def test_run_writes_workspace_report_and_exports(sim_data: Path, tmp_path: Path)
     # the run's choices are in the manifest, so `report -w` rebuilds the same report
     assert Workspace(out / "workspace", create=False).params("run")["by"] == "cluster"
     rebuilt = tmp_path / "again.html"
-    r2 = CliRunner().invoke(main, ["report", "-w", str(out / "workspace"), "-o", str(rebuilt)])
+    r2 = CliRunner().invoke(main, ["report", "-w", str(out / "workspace"), "--output", str(rebuilt)])
     assert r2.exit_code == 0, r2.output
     assert "report: " in r2.stdout
     assert _figures(rebuilt) == _figures(out / "report.html")
@@ -73,7 +73,7 @@ def test_report_with_another_operation(sim_data: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert CliRunner().invoke(main, ["run", str(sim_data), "-o", str(out), "-q"]).exit_code == 0
     other = tmp_path / "all.html"
-    r = CliRunner().invoke(main, ["report", "-w", str(out / "workspace"), "-o", str(other), "--accounts", "all"])
+    r = CliRunner().invoke(main, ["report", "-w", str(out / "workspace"), "--output", str(other), "--accounts", "all"])
     assert r.exit_code == 0, r.output
     con = Workspace(out / "workspace", create=False).connect()
     assert _figures(other)["operation.accounts"] == [
@@ -85,7 +85,7 @@ def test_report_with_another_operation(sim_data: Path, tmp_path: Path) -> None:
 
 
 def test_report_needs_a_workspace(tmp_path: Path) -> None:
-    r = CliRunner().invoke(main, ["report", "-w", str(tmp_path / "missing"), "-o", str(tmp_path / "r.html")])
+    r = CliRunner().invoke(main, ["report", "-w", str(tmp_path / "missing"), "--output", str(tmp_path / "r.html")])
     assert r.exit_code == 1 and "Traceback" not in r.output and "no workspace" in r.stderr
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .engine import sql_str
+from .ingest import REASON_KIND, reject_runs
 from .workspace import Workspace
 
 
@@ -40,9 +42,7 @@ def info(workspace: str | Path | Workspace | None = None, top: int = 10) -> dict
             ).fetchall()
         ]
         rejects = dict(
-            con.execute(
-                "SELECT regexp_replace(reason, ':.*', ''), count(*) FROM rejects GROUP BY 1 ORDER BY 2 DESC"
-            ).fetchall()
+            con.execute(f"SELECT {REASON_KIND}, count(*) FROM rejects GROUP BY 1 ORDER BY 2 DESC, 1").fetchall()
         )
         runs = con.execute(
             "SELECT count(*), coalesce(sum(records), 0), coalesce(sum(stored), 0), coalesce(sum(rejected), 0), "
@@ -63,4 +63,28 @@ def info(workspace: str | Path | Workspace | None = None, top: int = 10) -> dict
         "reject_reasons": rejects,
         "ingests": dict(zip(("runs", "records", "stored", "rejected", "duplicate"), runs, strict=True)),
         "tables": ws.tables(),
+    }
+
+
+def rejects(workspace: str | Path | Workspace | None = None, output: str | Path | None = None) -> dict:
+    """Every rejected record, as runs of one file and reason (see ``ingest.reject_runs``); with
+    ``output`` (.csv or .parquet) also every reject row written there, in file and line order."""
+    ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace, create=False)
+    con = ws.connect()
+    try:
+        runs = reject_runs(con)
+        total = con.execute("SELECT count(*) FROM rejects").fetchone()[0]
+        if output is not None:
+            fmt = "parquet" if str(output).lower().endswith(".parquet") else "csv"
+            con.execute(
+                f"COPY (SELECT * FROM rejects ORDER BY source_file, source_line NULLS FIRST) "
+                f"TO {sql_str(str(output))} (FORMAT {fmt})"
+            )
+    finally:
+        con.close()
+    return {
+        "workspace": str(ws.path),
+        "rejected": total,
+        "runs": runs,
+        "output": None if output is None else str(output),
     }

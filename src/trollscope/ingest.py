@@ -8,6 +8,7 @@ run. Files are read in bounded batches; a run commits atomically (see workspace.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -48,9 +49,24 @@ class IngestResult:
     readers: dict[str, int] = field(default_factory=dict)  # reader -> files read with it
     reject_reasons: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    first_rejects: list[dict] = field(default_factory=list)  # see reject_runs
+    failure: str | None = None  # why nothing was stored, when nothing was (and nothing was a duplicate)
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    def why_nothing_stored(self) -> str | None:
+        """The reason an ingest stored nothing, with what to try; None when it stored something or
+        every record was already in the workspace (a re-ingest is not a failure)."""
+        if self.stored or self.duplicate:
+            return None
+        if self.records:
+            kinds = "; ".join(f"{k} ({v:,})" for k, v in self.reject_reasons.items())
+            what = f"all {self.records:,} records were rejected: {kinds}"
+        else:
+            what = f"none of the {self.files:,} files holds posts trollscope reads"
+        hints = [n for n in self.notes if re.search(r"--[a-z]", n)] or self.notes
+        return f"nothing stored: {what}" + (f". {hints[0]}" if hints else "")
 
 
 def ingest(
@@ -83,13 +99,15 @@ def ingest(
     started = datetime.now(UTC).replace(tzinfo=None)
     with ws.transaction() as txn:
         run = _Run(ws, txn, opts, progress)
+        if opts.labels:
+            run.load_label_handles(opts.labels)
         groups: dict[tuple[str, str], list[Path]] = {}
         # One after another: a head inflates a few KB, and a thread pool's hand-offs cost more than
         # that over thousands of small files.
         heads = [_head_or_error(f, opts.encoding) for f in files]
         for f, h in zip(files, heads, strict=True):
             if isinstance(h, sources.InputError):  # e.g. looks compressed but the stream is broken
-                run.reject_file(f, None, f"{h}; check the file (a partial download?)", None)
+                run.reject_file(f, None, f"{h}; check the file (a partial download?)", None, whole=False)
                 run.tick(f)
                 continue
             if not h.strip():
@@ -99,8 +117,14 @@ def ingest(
             companion = next(
                 (n for n, m in readers.items() if getattr(m, "companion", None) and m.companion(h, f)), None
             )
+            if companion == "generic" and (opts.mapping or format):  # the user says to read it as posts
+                companion = None
             if companion and format in (None, companion):
-                run.notes.append(f"{f}: accompanies {companion} data and holds no posts; not read as posts")
+                hint = getattr(readers[companion], "COMPANION_HINT", "")
+                run.notes.append(
+                    f"{f}: accompanies {companion} data and holds no posts; not read as posts"
+                    + (f" ({hint})" if hint else "")
+                )
                 run.tick(f)
                 continue
             name = format or detect_format(h, f)
@@ -122,6 +146,32 @@ def ingest(
                 run.read_batch(readers[name], batch)
         result = run.finish(ingest_id=txn.run_id, started=started, inputs=list(inputs), params=params, t0=t0)
     return result
+
+
+FIRST_REJECTS = 5  # reject runs an ingest reports
+REASON_KIND = "regexp_replace(reason, ':.*', '')"  # "too few fields: 5 where …" -> "too few fields"
+
+
+def reject_runs(con: duckdb.DuckDBPyConnection, table: str = "rejects", limit: int | None = None) -> list[dict]:
+    """Rejects as runs of consecutive records of one file with one kind of reason (a file rejected
+    whole is one run; ``bad date: …`` is one kind whatever the date): ``file, first_line,
+    last_line, records, reason, raw`` (the first record's reason and text), in file and line order."""
+    rows = con.execute(
+        f"""WITH k AS (SELECT *, {REASON_KIND} AS _k FROM {table}),
+        r AS (SELECT *, source_line - row_number() OVER (PARTITION BY source_file, _k ORDER BY source_line) AS _g FROM k)
+        SELECT source_file, min(source_line), max(source_line), count(*), arg_min(reason, source_line),
+               arg_min(raw, source_line)
+        FROM r GROUP BY source_file, _k, _g, CASE WHEN source_line IS NULL THEN byte_offset END
+        ORDER BY source_file, min(source_line) NULLS FIRST, 5 {f"LIMIT {int(limit)}" if limit else ""}"""
+    ).fetchall()
+    keys = ("file", "first_line", "last_line", "records", "reason", "raw")
+    return [dict(zip(keys, r, strict=True)) for r in rows]
+
+
+def _head(f: Path, opts: ReadOptions) -> str | None:
+    """The start of a file rejected whole, for its reject's raw text."""
+    h = _head_or_error(f, opts.encoding)
+    return None if isinstance(h, sources.InputError) else h[:RAW_LIMIT]
 
 
 def _head_or_error(f: Path, encoding: str) -> str | sources.InputError:
@@ -155,6 +205,10 @@ class _Run:
         self.readers: dict[str, int] = {}
         self.records = 0
         self.nfiles = 0
+        self.unmask = False  # the batch is read from a copy with bare CRs masked (sources.mask_bare_cr)
+        self.label_handles = False  # _label_handles names accounts (see load_label_handles)
+        self.posts_added: list[str] = []
+        self.lenient_reads = 0
         cols = ", ".join(f"{f.name} {sql_type(f.type)}" for f in REJECTS)
         self.con.execute(f"CREATE TEMP TABLE _rejects_run ({cols})")
         cols = ", ".join(f"{f.name} {sql_type(f.type)}" for f in ACCOUNTS)
@@ -165,13 +219,24 @@ class _Run:
         if self.progress:
             self.progress(f.stat().st_size)
 
-    def reject_file(self, f: Path, fmt: str | None, reason: str, raw: str | None) -> None:
-        self.records += 1
+    def reject_file(self, f: Path, fmt: str | None, reason: str, raw: str | None, whole: bool = True) -> None:
+        """Reject every record of ``f`` for one reason, each numbered as posts are: its lines, less the
+        header of a delimited file its reader could not map (``whole=False``: the file cannot even be
+        opened, and counts as one record)."""
+        head = raw or ""
+        numbered = whole and "\x00" not in head[:4096]  # a binary file has no lines to count
+        n = 1
+        if numbered:
+            # a reader's file has a header unless it is JSON; a file no reader knows is all lines
+            header = fmt is not None and not head.lstrip("\ufeff").lstrip().startswith(("{", "["))
+            n = max(1, sources.count_lines(f) - header)
+        self.records += n
         self.con.execute(
-            "INSERT INTO _rejects_run VALUES (?, ?, NULL, NULL, ?, ?, ?)",
-            [fmt, str(f), reason, raw, self.txn.run_id],
+            "INSERT INTO _rejects_run SELECT $1, $2, CASE WHEN $7 THEN i END, NULL, $3, CASE WHEN i = 1 THEN $4 END, "
+            "$5 FROM range(1, $6 + 1) t(i)",
+            [fmt, str(f), reason, raw, self.txn.run_id, n, numbered],
         )
-        self.notes.append(f"{f}: {reason}")
+        self.notes.append(f"{f}: {reason}" + (f" ({n:,} records)" if n > 1 else ""))
 
     def read_batch(self, reader, batch: list[Path], scan: dict[str, str] | None = None) -> None:
         """Read ``batch`` with ``reader``; ``scan`` maps ready-made copies to the files they stand for."""
@@ -185,7 +250,7 @@ class _Run:
                 return
             if self.salvage(reader, batch[0]):
                 return
-            self.reject_file(batch[0], reader.NAME, str(e), None)
+            self.reject_file(batch[0], reader.NAME, str(e), None, whole=False)
             self.tick(batch[0])
             return
         self.con.execute(  # one statement: executemany costs ~80 ms per thousand files
@@ -197,7 +262,15 @@ class _Run:
             out = reader.read(self.con, list(prepared), self.opts)
             available = set(self.con.sql(out.records).columns)
             renamed = any(scan != original for scan, original in prepared.items())
-            final = _finalize_sql(out.records, available, reader.NAME, self.txn.run_id, file_map=renamed)
+            final = _finalize_sql(
+                out.records,
+                available,
+                reader.NAME,
+                self.txn.run_id,
+                file_map=renamed,
+                unmask=self.unmask,
+                label_handles=self.label_handles,
+            )
             self.con.execute(f"CREATE OR REPLACE TEMP TABLE _final AS {final}")
             release(self.con)
             if out.errors:  # filled by the scan just run
@@ -212,15 +285,41 @@ class _Run:
             if scan is None and self.salvage(reader, batch[0]):
                 return
             msg = str(e).strip().split("\n")[0]
-            if self.opts.strict and isinstance(e, duckdb.InvalidInputException):  # e.g. a bare CR in a record
-                self.notes.append(f"{batch[0]}: the strict parser refused the file ({msg}); read it leniently")
+            if self.opts.strict and isinstance(e, duckdb.InvalidInputException) and not self.unmask:
+                # A bare CR inside an unquoted field ends the record for both parsers: read a copy with
+                # the CRs masked, so the records stay whole and their text keeps the CR.
+                source = Path(next(iter(scan))) if scan else batch[0]
+                masked = sources.mask_bare_cr(source, scratch, self.opts.encoding)
+                if masked is not None:
+                    self.unmask, lenient = True, self.lenient_reads
+                    try:
+                        self.read_batch(reader, batch, scan={str(masked[0]): str(batch[0])})
+                    finally:
+                        self.unmask = False
+                    if self.lenient_reads == lenient:  # else the copy failed too, and the file was read leniently
+                        self.notes.append(
+                            f"{batch[0]}: {masked[1]:,} bare carriage returns inside records kept as part of their text"
+                        )
+                    return
+            if self.opts.strict and isinstance(e, duckdb.InvalidInputException):  # e.g. a quote left open
+                self.notes.append(
+                    f"{batch[0]}: the strict CSV parser cannot split the file into records (a stray quote or "
+                    "line end?); read it leniently, rejecting only the records that do not fit"
+                )
+                self.lenient_reads += 1
                 self.opts = replace(self.opts, strict=False)
                 try:
                     self.read_batch(reader, batch)
                 finally:
                     self.opts = replace(self.opts, strict=True)
                 return
-            self.reject_file(batch[0], reader.NAME, f"{reader.NAME} reader failed: {msg}", None)
+            msg = msg.removeprefix(f"{batch[0]}: ").removeprefix(f"{next(iter(prepared))}: ")
+            self.reject_file(
+                batch[0],
+                reader.NAME,
+                f"the {reader.NAME} reader cannot read the file: {msg}",
+                _head(batch[0], self.opts),
+            )
             self.tick(batch[0])
             return
         self.con.execute("CREATE OR REPLACE TEMP VIEW _records AS SELECT * FROM _final")
@@ -283,7 +382,8 @@ class _Run:
         """
         self.con.execute(
             "CREATE OR REPLACE TEMP TABLE _errors AS SELECT coalesce(m.original, e.source_file) AS source_file, "
-            f"e.source_line, e.byte_offset, e.reason, e.raw FROM ({errors}) e "
+            f"e.source_line, e.byte_offset, e.reason, {_unmasked('e.raw') if self.unmask else 'e.raw'} AS raw "
+            f"FROM ({errors}) e "
             "LEFT JOIN _file_map m ON m.scan = e.source_file"
         )
         if not self.con.execute("SELECT count(*) FROM _errors").fetchone()[0]:
@@ -334,8 +434,8 @@ class _Run:
         self.notes.append(f"{f}: {reason}")
         return True
 
-    def read_labels(self, path: str) -> None:
-        """Join a CSV of account labels (``--labels``): one account column, every other column a label."""
+    def _label_columns(self, path: str) -> tuple[str, list[str], str | None, str | None]:
+        """A labels CSV's scan, columns, account id column and handle column."""
         scan = f"read_csv({sql_str(path)}, all_varchar=true, header=true)"
         cols = self.con.sql(f"SELECT * FROM {scan}").columns
         lower = {c.lower(): c for c in cols}
@@ -347,6 +447,25 @@ class _Run:
             raise ReaderError(
                 f"{path}: no account column among {', '.join(cols)}; name one account_id, userid or handle"
             )
+        return scan, cols, id_col, handle_col
+
+    def load_label_handles(self, path: str) -> None:
+        """A labels file with both an id and a handle column says what each id is called: posts whose
+        source names the account only by id (congress-2015-2018's numeric ``user``) get the handle."""
+        scan, _, id_col, handle_col = self._label_columns(path)
+        query = "SELECT NULL::VARCHAR AS account_id, NULL::VARCHAR AS handle WHERE false"
+        if id_col and handle_col:
+            query = (
+                f"SELECT {_ident(id_col)} AS account_id, any_value(ltrim(trim({_ident(handle_col)}), '@')) AS handle "
+                f"FROM {scan} WHERE coalesce(trim({_ident(handle_col)}), '') <> '' GROUP BY 1"
+            )
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE _label_handles AS {query}")
+        self.label_handles = bool(self.con.execute("SELECT count(*) FROM _label_handles").fetchone()[0])
+
+    def read_labels(self, path: str) -> None:
+        """Join a CSV of account labels (``--labels``): one account column, every other column a label;
+        a handle column beside an id column names the accounts (see ``load_label_handles``)."""
+        scan, cols, id_col, handle_col = self._label_columns(path)
         labels = [c for c in cols if c not in (id_col, handle_col)]
         entries = ", ".join(f"struct_pack(k := {sql_str(c)}, v := {_ident(c)})" for c in labels)
         known = "(SELECT account_id, handle FROM accounts UNION ALL SELECT account_id, handle FROM _accounts_run)"
@@ -361,13 +480,35 @@ class _Run:
         )
         total = self.con.execute(f"SELECT count(*) FROM {scan}").fetchone()[0]
         matched = self.con.execute(
-            f"INSERT INTO _accounts_run (account_id, labels, source_format, ingest_id) "
-            f"SELECT account_id, labels, 'labels', {sql_str(self.txn.run_id)} FROM _labels"
+            f"INSERT INTO _accounts_run (account_id, handle, labels, source_format, ingest_id) "
+            f"SELECT l.account_id, h.handle, l.labels, 'labels', {sql_str(self.txn.run_id)} "
+            f"FROM _labels l LEFT JOIN _label_handles h USING (account_id)"
         ).fetchone()[0]
         self.notes.append(
             f"{path}: labels {', '.join(labels)} joined to {matched:,} accounts; "
             f"{total - matched:,} of its {total:,} rows name no account in the workspace"
+            + (f"; handles taken from its column {handle_col!r}" if self.label_handles and id_col else "")
         )
+        if self.label_handles:
+            self._name_stored_posts()
+
+    def _name_stored_posts(self) -> None:
+        """Posts already in the workspace that carry only their account id as handle get the labels
+        file's handle (this run's posts got it as they were read)."""
+        unnamed = "p.handle = p.account_id AND h.handle IS NOT NULL"
+        n = self.con.execute(
+            f"SELECT count(*) FROM posts p JOIN _label_handles h USING (account_id) WHERE {unnamed}"
+        ).fetchone()[0]
+        if not n:
+            return
+        target = self.txn.new_file("posts")
+        self.con.execute(
+            f"COPY (SELECT p.* REPLACE (CASE WHEN {unnamed} THEN h.handle ELSE p.handle END AS handle) "
+            f"FROM posts p LEFT JOIN _label_handles h USING (account_id)) "
+            f"TO {sql_str(str(target))} (FORMAT parquet, {PARTS_COMPRESSION})"
+        )
+        self.txn.replace("posts", [target, *map(Path, self.posts_added)])
+        self.notes.append(f"{n:,} stored posts renamed from account id to handle")
 
     def finish(self, *, ingest_id: str, started: datetime, inputs: list[str], params: dict, t0: float) -> IngestResult:
         con, txn = self.con, self.txn
@@ -384,6 +525,7 @@ class _Run:
             if rows == distinct and known == 0:  # the usual case: the staged parts are the new posts as they are
                 stored = rows
                 txn.append("posts", [Path(f) for f in self.stage_files])
+                self.posts_added = list(self.stage_files)
             else:  # keep the first occurrence of each post id, unless the workspace already has it
                 target = txn.new_file("posts")
                 stored = con.execute(
@@ -396,6 +538,7 @@ class _Run:
                 ).fetchone()[0]
                 if stored:
                     txn.append("posts", [target])
+                    self.posts_added = [str(target)]
             # Every account that posts gets a row, even when its source says nothing else about it.
             con.execute(
                 f"""INSERT INTO _accounts_run (account_id, handle, source_format, ingest_id)
@@ -405,7 +548,21 @@ class _Run:
         if self.opts.labels:
             self.read_labels(self.opts.labels)
         rejected = con.execute("SELECT count(*) FROM _rejects_run").fetchone()[0]
-        if rejected:
+        first_rejects = reject_runs(con, "_rejects_run", limit=FIRST_REJECTS)
+        reasons = dict(
+            con.execute(
+                f"SELECT {REASON_KIND} AS r, count(*) FROM _rejects_run GROUP BY r ORDER BY 2 DESC, 1"
+            ).fetchall()
+        )
+        # A record rejected by an earlier ingest (the same file read again) is counted in this run but
+        # not recorded twice.
+        known = con.execute(
+            "DELETE FROM _rejects_run r WHERE EXISTS (SELECT 1 FROM rejects o WHERE o.source_file = r.source_file "
+            "AND o.source_line IS NOT DISTINCT FROM r.source_line AND o.reason = r.reason)"
+        ).fetchone()[0]
+        if known:
+            self.notes.append(f"{known:,} of the rejected records were already recorded by an earlier ingest")
+        if rejected > known:
             target = txn.new_file("rejects")
             con.execute(f"COPY _rejects_run TO {sql_str(str(target))} (FORMAT parquet, COMPRESSION zstd)")
             txn.append("rejects", [target])
@@ -413,18 +570,15 @@ class _Run:
             target = txn.new_file("accounts")
             con.execute(f"COPY ({_merge_accounts_sql()}) TO {sql_str(str(target))} (FORMAT parquet, COMPRESSION zstd)")
             txn.replace("accounts", [target])
-        reasons = dict(
-            con.execute(
-                "SELECT regexp_replace(reason, ':.*', '') AS r, count(*) FROM _rejects_run GROUP BY r ORDER BY 2 DESC"
-            ).fetchall()
-        )
         duplicate = self.records - stored - rejected
         seconds = time.perf_counter() - t0
         result = IngestResult(
             ingest_id=ingest_id, workspace=str(self.ws.path), files=self.nfiles, records=self.records,
             stored=stored, rejected=rejected, duplicate=duplicate, seconds=round(seconds, 3),
             readers=self.readers, reject_reasons=reasons, notes=list(dict.fromkeys(self.notes)),
+            first_rejects=first_rejects,
         )  # fmt: skip
+        result.failure = result.why_nothing_stored()
         log = txn.new_file("ingest_log")
         con.execute(
             f"COPY (SELECT ?::VARCHAR AS ingest_id, ?::TIMESTAMP AS started_at, ?::DOUBLE AS seconds, "
@@ -439,11 +593,21 @@ class _Run:
         return result
 
 
-def _finalize_sql(records: str, available: set[str], fmt: str, ingest_id: str, file_map: bool = False) -> str:
+def _finalize_sql(
+    records: str,
+    available: set[str],
+    fmt: str,
+    ingest_id: str,
+    file_map: bool = False,
+    unmask: bool = False,
+    label_handles: bool = False,
+) -> str:
     """Canonical posts from a reader's records: derive what the source left out, one place for all.
 
     Reader columns beyond the canonical ones are kept (accounts SQL may use them). ``file_map``: some
-    files were scanned from decompressed staging copies; name the user's files instead.
+    files were scanned from decompressed staging copies; name the user's files instead. ``unmask``:
+    they were scanned from copies with bare CRs masked; put the CRs back. ``label_handles``: a
+    ``--labels`` file names accounts the source gives only by id (table ``_label_handles``).
     """
     canonical = {f.name for f in POSTS}
     keep = [f"{c} AS {c}" if c in available else f"NULL::VARCHAR AS {c}" for c in ("reject_reason", "raw")]
@@ -459,12 +623,14 @@ def _finalize_sql(records: str, available: set[str], fmt: str, ingest_id: str, f
     return f"""
     WITH r AS ({base}),
     d AS (
-        SELECT * REPLACE (
-                coalesce(account_id, lower(handle)) AS account_id,
-                coalesce(handle, account_id) AS handle,
+        SELECT r.* REPLACE (
+                {_unmasked("r.text") if unmask else "r.text"} AS text, {_unmasked("r.raw") if unmask else "r.raw"} AS raw,
+                coalesce(r.account_id, lower(r.handle)) AS account_id,
+                coalesce(r.handle, {"lh.handle, " if label_handles else ""}r.account_id) AS handle,
                 {"coalesce(m.original, r.source_file)" if file_map else "r.source_file"} AS source_file),
-            nullif(regexp_extract(text, '{RT_RE}', 1), '') AS _rt
+            nullif(regexp_extract(r.text, '{RT_RE}', 1), '') AS _rt
         FROM r {"LEFT JOIN _file_map m ON m.scan = r.source_file" if file_map else ""}
+        {"LEFT JOIN _label_handles lh ON lh.account_id = r.account_id" if label_handles else ""}
     ),
     k AS (
         SELECT * REPLACE (
@@ -498,6 +664,10 @@ def _finalize_sql(records: str, available: set[str], fmt: str, ingest_id: str, f
     )
     FROM k
     """
+
+
+def _unmasked(col: str) -> str:
+    return f"replace({col}, {sql_str(sources.CR_MASK)}, chr(13))"
 
 
 def _ident(name: str) -> str:

@@ -35,13 +35,16 @@ def run(
     by: str | None = None,
     terms: str | None = None,
     detect_params: dict[str, Any] | None = None,
+    investigate_params: dict[str, Any] | None = None,
     step: Step | None = None,
     command: str | None = None,
 ) -> dict[str, Any]:
     """Ingest ``inputs`` into ``out/workspace``, detect, investigate, write exports and ``out/report.html``.
 
     ``accounts``/``by`` choose the operation as the investigation commands do (default: the
-    accounts detection flags). ``step(stage, figures)`` is called as each stage finishes.
+    accounts detection flags). ``detect_params`` go to ``detect``, ``investigate_params`` (``freq``,
+    ``events``) to the investigations. ``step(stage, figures)`` is called as each stage finishes.
+    Raises :class:`NothingIngested` with ingest's reason when the workspace ends up with no posts.
     """
     from . import detect as det
     from .report import build_report, investigate_all
@@ -60,6 +63,8 @@ def run(
     ing = ingest(inputs, ws_path, format=format, options=options)
     finish("ingest", ing.as_dict())
     ws = Workspace(ws_path, create=False)
+    if ing.failure and not _has_posts(ws):
+        raise NothingIngested(ing.failure)
 
     t = time.perf_counter()
     found = det.detect(ws, **(detect_params or {}))
@@ -76,7 +81,9 @@ def run(
     files = export_workspace(ws, exports)
     finish("export", {"files": len(files), "seconds": round(time.perf_counter() - t, 3)})
 
-    with ws.transaction(params={"run": {"accounts": accounts, "by": by, "terms": terms, "command": command}}):
+    inv = investigate_params or {}
+    choices = {"accounts": accounts, "by": by, "terms": terms, "command": command, **inv}
+    with ws.transaction(params={"run": choices}):
         pass  # records the operation choice so `trollscope report -w` rebuilds the same report
 
     def investigated(name: str, result) -> None:
@@ -84,7 +91,7 @@ def run(
             files.extend(result.write(exports / f"{name}.csv"))
         finish(name, {"seconds": round(result.seconds, 3)} if result is not None else {"skipped": True})
 
-    results = investigate_all(ws, accounts, by, terms=terms, step=investigated)
+    results = investigate_all(ws, accounts, by, terms=terms, step=investigated, **inv)
     report = build_report(ws, out / "report.html", results=results, command=command)
     finish("report", report.as_dict())
     return {
@@ -98,6 +105,18 @@ def run(
         "summary": _summary(results, found),
         "seconds": round(time.perf_counter() - t0, 3),
     }
+
+
+class NothingIngested(Exception):
+    """``run`` stopped after ingest: the workspace holds no posts (the message is ingest's reason)."""
+
+
+def _has_posts(ws: Workspace) -> bool:
+    con = ws.connect()
+    try:
+        return con.execute("SELECT count(*) FROM (SELECT 1 FROM posts LIMIT 1)").fetchone()[0] > 0
+    finally:
+        con.close()
 
 
 def export_workspace(ws: Workspace, exports: Path) -> list[Path]:
@@ -152,7 +171,7 @@ def run_command(inputs: list[str], out: str | Path, **choices: str | None) -> st
     return shlex.join(parts)
 
 
-def demo(out: str | Path, posts: int = 100_000, seed: int = 0, step: Step | None = None) -> dict:
+def demo(out: str | Path, posts: int = 100_000, seed: int = 42, step: Step | None = None) -> dict:
     """Simulate a collection with planted operations into ``out/data``, then ``run`` it into ``out``."""
     from .simulate import simulate
 

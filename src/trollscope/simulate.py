@@ -1457,7 +1457,7 @@ class SimulationResult:
 def simulate(
     posts: int = 100_000,
     accounts: int | None = None,
-    seed: int = 0,
+    seed: int = 42,
     out: str | Path = "sim",
     *,
     files: int | None = None,

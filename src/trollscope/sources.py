@@ -14,6 +14,7 @@ import glob
 import io
 import lzma
 import os
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -246,6 +247,56 @@ def salvage(path: Path, staging: Path) -> Salvage | None:
         target.unlink()
         return None
     return Salvage(target, bytes(tail), broken.offset, str(broken), broken.cut_short)
+
+
+def count_lines(path: Path) -> int:
+    """Lines in ``path`` once decompressed (a last line without a newline counts; a stream that
+    breaks off counts the lines before the break): the records of a file rejected whole."""
+    n, last = 0, b"\n"
+    with contextlib.suppress(*DECOMPRESS_ERRORS), open_binary(path) as fh:
+        while data := fh.read(1 << 20):
+            n += data.count(b"\n")
+            last = data[-1:]
+    return n + (last != b"\n")
+
+
+# Stands in for a bare carriage return while a file is parsed (see :func:`mask_bare_cr`): a
+# private-use character, which no tweet text carries in practice.
+CR_MASK = "\ue000"
+
+
+def mask_bare_cr(path: Path, staging: Path, encoding: str = "utf-8") -> tuple[Path, int] | None:
+    """A staging copy of ``path`` with each bare carriage return (one not ending a line)
+    replaced by :data:`CR_MASK`, and how many there were; None when there is none to mask (or the
+    file holds the mask character itself, or is not UTF-8).
+
+    CSV parsers (DuckDB's and Arrow's) end a record at a bare CR even in an unquoted field, so a
+    tweet holding one splits in two (congress-2015-2018 has two). Reading the masked copy keeps the
+    record whole; ingest turns the mask back into the CR in the stored text.
+    """
+    if encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
+        return None
+    mask = CR_MASK.encode()
+    target = _staging_copy(staging, path, "cr")
+    n, carry, clash = 0, b"", False
+    with open_binary(path) as src, open(target, "wb") as dst:
+        while data := src.read(1 << 20):
+            data = carry + data
+            carry = data[-1:] if data.endswith(b"\r") else b""  # a CR at a chunk's end: see the next byte
+            data = data[: len(data) - len(carry)]
+            if mask in data:
+                clash = True
+                break
+            masked, k = re.subn(rb"\r(?!\r*\n)", mask, data)  # CRs ending a line (`\r\r\n`) stay
+            n += k
+            dst.write(masked)
+        if carry and not clash:
+            dst.write(mask)
+            n += 1
+    if n == 0 or clash:
+        target.unlink()
+        return None
+    return target, n
 
 
 def _staging_copy(staging: Path, path: Path, suffix: str) -> Path:

@@ -237,7 +237,7 @@ def load(path: str | Path) -> dict:
     """Read a saved model; warn (naming both versions) when it was made by other library versions."""
     p = Path(path)
     if not p.is_file():
-        raise ClassifyError(f"no model at {p}: make one with `trollscope classify train -o {p}`")
+        raise ClassifyError(f"no model at {p}: make one with `trollscope classify train --output {p}`")
     try:
         with open(p, "rb") as f:
             payload = pickle.load(f)

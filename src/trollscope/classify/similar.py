@@ -22,14 +22,20 @@ from .model import ClassifyError
 
 
 def seed_accounts(con: duckdb.DuckDBPyConnection, to: str) -> list[str]:
-    """Account ids named by ``label:KEY=VALUE`` (accounts whose source label KEY is VALUE),
-    ``label:VALUE`` (any label equal to VALUE) or a file of ids/handles (one per line, or a CSV
-    with a column account_id, handle or account)."""
+    """Account ids named as ``--accounts`` names them elsewhere: ``label:KEY=VALUE[,VALUE…]``
+    (accounts whose label KEY is one of the values), ``label:KEY`` (every account with the label KEY;
+    when no label is called so, any label equal to it) or a file of ids/handles (one per line, or a
+    CSV with a column account_id, handle or account)."""
     if to.startswith("label:"):
         spec = to[len("label:") :]
         if "=" in spec:
             key, value = spec.split("=", 1)
-            cond, params = "labels[?] = ?", [key, value]
+            values = [v.strip() for v in value.split(",") if v.strip()]
+            cond, params = "list_contains(?, labels[?])", [values, key.strip()]
+        elif con.execute("SELECT count(*) FROM accounts WHERE list_contains(map_keys(labels), ?)", [spec]).fetchone()[
+            0
+        ]:
+            cond, params = "list_contains(map_keys(labels), ?)", [spec]
         else:
             cond, params = "list_contains(map_values(labels), ?)", [spec]
         ids = [
@@ -41,7 +47,7 @@ def seed_accounts(con: duckdb.DuckDBPyConnection, to: str) -> list[str]:
     else:
         p = Path(to)
         if not p.is_file():
-            raise ClassifyError(f"--to {to!r} is neither label:KEY=VALUE nor a file")
+            raise ClassifyError(f"--accounts {to!r} is neither label:KEY=VALUE nor a file")
         lines = [x.strip() for x in p.read_text().splitlines() if x.strip()]
         header = [c.strip().lower() for c in lines[0].split(",")] if lines else []
         col = next((header.index(c) for c in ("account_id", "handle", "account") if c in header), None)

@@ -44,5 +44,8 @@ def main(ctx: click.Context, debug: bool) -> None:
     ingest -> detect -> investigate -> classify -> report. Start with `trollscope demo`; run the
     whole pipeline on your own files with `trollscope run FILES -o OUT`, or stage by stage
     starting with `trollscope ingest FILES -w WORKSPACE`.
+
+    Exit codes: 0 done, 1 failed (the reason is on stderr; an ingest that stored nothing too),
+    2 a wrong command line, 130 interrupted. Shared options and their meanings: docs/cli.md.
     """
     ctx.obj = {"debug": debug}

@@ -29,6 +29,9 @@ class Group(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted: the workspace is unchanged", err=True)
             sys.exit(130)
+        except BrokenPipeError:  # `trollscope info | head`: the reader has what it wanted
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+            sys.exit(141)
         except Exception as e:
             if (ctx.obj and ctx.obj.get("debug")) or os.environ.get("TROLLSCOPE_DEBUG"):
                 traceback.print_exc()
@@ -37,6 +40,72 @@ class Group(click.Group):
             if not (ctx.obj and ctx.obj.get("debug")):
                 click.echo("(run with --debug for details)", err=True)
             sys.exit(1)
+
+
+# One meaning per flag name across commands (tests/test_cli_consistency.py holds every command to it):
+# -o/--out is a folder a command fills, --output one file it writes.
+SEED = 42  # detection's own default (Leiden, MinHash), used by every command that draws at random
+TOP = 20
+BOOTSTRAP = 1000
+FREQ = "week"
+FREQS = ("day", "week", "month", "quarter")
+
+EXIT_CODES = {
+    0: "done (an ingest that rejected some records, or found every record already stored, included)",
+    1: "failed: the message on stderr says why and what to try (e.g. an ingest that stored nothing)",
+    2: "the command line is wrong: an unknown option, a missing argument, a bad value",
+    130: "interrupted (Ctrl-C): the workspace is as it was",
+    141: "stdout was closed early (`trollscope info | head`): nothing more is printed, nothing is wrong",
+}
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """``1 account``, ``1,272 accounts``."""
+    return f"{n:,} {word if n == 1 else words or word + 's'}"
+
+
+def out_option(help: str, default: Path | None = None) -> Callable:
+    """``-o/--out DIR``: the folder a command fills."""
+    return click.option(
+        "-o",
+        "--out",
+        type=click.Path(file_okay=False, path_type=Path),
+        required=default is None,
+        default=default,
+        show_default=default is not None,
+        help=help,
+    )
+
+
+def output_option(help: str, required: bool = False) -> Callable:
+    """``--output FILE``: the one file a command writes."""
+    return click.option(
+        "--output", type=click.Path(dir_okay=False, path_type=Path), required=required, metavar="FILE", help=help
+    )
+
+
+def seed_option(help: str) -> Callable:
+    return click.option("--seed", type=int, default=SEED, show_default=True, help=help)
+
+
+def top_option(help: str) -> Callable:
+    return click.option("--top", type=int, default=TOP, show_default=True, help=help)
+
+
+def bootstrap_option(help: str, name: str = "bootstrap") -> Callable:
+    return click.option("--bootstrap", name, type=int, default=BOOTSTRAP, show_default=True, help=help)
+
+
+def freq_option(help: str = "Period of the counts over time.") -> Callable:
+    return click.option("--freq", type=click.Choice(FREQS), default=FREQ, show_default=True, help=help)
+
+
+def truth_option(help: str, exists: bool = True) -> Callable:
+    """``--truth FILE``: known labels to score against or learn from (never joined into the workspace;
+    that is ingest's --labels)."""
+    return click.option(
+        "--truth", required=True, type=click.Path(exists=exists, path_type=Path), metavar="FILE", help=help
+    )
 
 
 def workspace_option(f: Callable) -> Callable:
@@ -93,7 +162,13 @@ def reader_options(f: Callable) -> Callable:
         click.option("--time-format", help="strptime format of the timestamp column, e.g. '%d-%m-%Y %H.%M'."),
         click.option("--delimiter", help="Field delimiter of generic CSV files (default ',')."),
         click.option("--encoding", default="utf-8", show_default=True, help="Text encoding, e.g. latin-1."),
-        click.option("--labels", type=click.Path(exists=True, dir_okay=False), help="CSV of account labels to join."),
+        click.option(
+            "--labels",
+            type=click.Path(exists=True, dir_okay=False),
+            metavar="FILE",
+            help="CSV of account labels to join into the workspace: an account id or handle column, the other "
+            "columns labels; with both an id and a handle column it also names the accounts.",
+        ),
     ]
     for option in reversed(options):
         wrapper = option(wrapper)
@@ -143,9 +218,18 @@ def progress(total: int | None, desc: str, unit: str = "B") -> Iterator[Callable
         bar.close()
 
 
+def cell(v: Any) -> str:
+    """One way to print a value: integers with thousands separators (``1,272``), nothing for None."""
+    if v is None:
+        return ""
+    if isinstance(v, int) and not isinstance(v, bool):
+        return f"{v:,}"
+    return str(v)
+
+
 def table(rows: list[tuple], headers: tuple[str, ...]) -> str:
     """A plain aligned text table."""
-    cells = [tuple(str(c) for c in headers)] + [tuple("" if c is None else str(c) for c in r) for r in rows]
+    cells = [tuple(str(c) for c in headers)] + [tuple(cell(c) for c in r) for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))

@@ -10,7 +10,20 @@ import click
 
 from ..classify.features import FEATURE_SETS, SPLITS
 from ..workspace import Workspace
-from ._common import Group, emit_json, json_option, table, workspace_option
+from ._common import (
+    Group,
+    bootstrap_option,
+    emit_json,
+    json_option,
+    output_option,
+    plural,
+    table,
+    top_option,
+    truth_option,
+    workspace_option,
+)
+
+_TRUTH_HELP = "CSV of known accounts: account_id (or handle) and label = operation | organic."
 
 
 class _Later:
@@ -60,18 +73,15 @@ def register(cli: click.Group) -> None:
         Example:
 
         \b
-            trollscope classify labels -w ws -o labels.csv
-            trollscope classify train -w ws --labels labels.csv -o model.pkl
+            trollscope classify labels -w ws --output labels.csv
+            trollscope classify train -w ws --truth labels.csv --output model.pkl
             trollscope classify score -w other-ws --model model.pkl --json
         """
 
     @classify.command()
     @workspace_option
-    @click.option("--labels", "labels", required=True, type=click.Path(dir_okay=False),
-                  help="CSV with account_id (or handle) and label = operation | organic.")  # fmt: skip
-    @click.option(
-        "-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Model file to write."
-    )
+    @truth_option(_TRUTH_HELP)
+    @output_option("Model file to write.", required=True)
     @click.option("--min-posts", default=5, show_default=True, help="Train only on accounts with this many posts.")
     @click.option("--no-match-windows", is_flag=True,
                   help="Keep every account's full window (default: operation windows as long as organic ones).")  # fmt: skip
@@ -79,16 +89,16 @@ def register(cli: click.Group) -> None:
                   help="What to do with a feature that alone separates the classes (a data-set giveaway).")  # fmt: skip
     @_feature_set_option
     @json_option
-    def train(workspace, labels, output, min_posts, no_match_windows, on_leak, feature_set, as_json):
+    def train(workspace, truth, output, min_posts, no_match_windows, on_leak, feature_set, as_json):
         """Train the classifier on labelled accounts and save it with its feature list and versions.
 
         Example:
 
         \b
-            trollscope classify train -w ws --labels labels.csv -o model.pkl
+            trollscope classify train -w ws --truth labels.csv --output model.pkl
         """
         con = _connect(workspace)
-        labelled, unknown = _labelled(con, labels)
+        labelled, unknown = _labelled(con, truth)
         try:
             model, summary = ev.train(con, labelled, model=md.TrollClassifier(on_leak=on_leak, feature_set=feature_set),
                                       min_posts=min_posts, match_windows=not no_match_windows)  # fmt: skip
@@ -100,10 +110,10 @@ def register(cli: click.Group) -> None:
             emit_json({"model": str(output), **summary})
             return
         a = summary["accounts"]
-        click.echo(f"trained on {a['operation']:,} operation and {a['organic']:,} organic accounts "
+        click.echo(f"trained on {a['operation']:,} operation and {plural(a['organic'], 'organic account')} "
                    f"({summary['seconds']} s) -> {output}")  # fmt: skip
         if unknown:
-            click.echo(f"note: {unknown:,} labelled accounts are not in the workspace (skipped)")
+            click.echo(f"note: {plural(unknown, 'labelled account')} not in the workspace (skipped)")
         for w in summary["warnings"]:
             click.echo(f"warning: {w}", err=True)
 
@@ -112,7 +122,7 @@ def register(cli: click.Group) -> None:
     @click.option(
         "--model", "model_path", required=True, type=click.Path(dir_okay=False), help="Model from `classify train`."
     )
-    @click.option("--top", default=20, show_default=True, help="Accounts to list (text output; --json lists all).")
+    @top_option("Accounts to list (text output; --json lists all).")
     @json_option
     def score(workspace, model_path, top, as_json):
         """Score every account of the workspace: calibrated probability of being operation-like.
@@ -138,14 +148,13 @@ def register(cli: click.Group) -> None:
         if as_json:
             emit_json({"model": str(model_path), "accounts": rows})
             return
-        click.echo(f"{len(rows):,} accounts scored")
+        click.echo(f"{plural(len(rows), 'account')} scored")
         click.echo(table([(r["handle"], r["account_id"], r["posts"], f"{r['score']:.3f}") for r in rows[:top]],
                          ("handle", "account_id", "posts", "score")))  # fmt: skip
 
     @classify.command()
     @workspace_option
-    @click.option("--labels", "labels", required=True, type=click.Path(dir_okay=False),
-                  help="CSV with account_id (or handle) and label = operation | organic.")  # fmt: skip
+    @truth_option(_TRUTH_HELP)
     @click.option("--split", type=click.Choice(SPLITS), default="account", show_default=True,
                   help="account: grouped k-fold; time: train before --cutoff, test after, on other accounts; "
                   "source: test on an organic data set left out of training.")  # fmt: skip
@@ -154,11 +163,11 @@ def register(cli: click.Group) -> None:
                   help="Date of the time split (UTC); the default falls between the 2016 VP and second debates.")  # fmt: skip
     @click.option("--min-posts", default=5, show_default=True, help="Evaluate accounts with this many posts.")
     @click.option("--no-match-windows", is_flag=True, help="Keep every account's full window.")
-    @click.option("--bootstrap", "bootstrap_n", default=500, show_default=True, help="Bootstrap resamples for the CIs.")
+    @bootstrap_option("Bootstrap resamples for the CIs.", name="bootstrap_n")
     @_feature_set_option
     @json_option
     def evaluate(
-        workspace, labels, split, folds, cutoff, min_posts, no_match_windows, bootstrap_n, feature_set, as_json
+        workspace, truth, split, folds, cutoff, min_posts, no_match_windows, bootstrap_n, feature_set, as_json
     ):
         """Out-of-sample ROC-AUC, PR-AUC and precision at recall 0.8 (95% bootstrap CIs), beside the
         data-set identity baseline, with recall per operation category and the worst mistakes.
@@ -166,10 +175,10 @@ def register(cli: click.Group) -> None:
         Example:
 
         \b
-            trollscope classify evaluate -w ws --labels labels.csv --split time --cutoff 2016-10-06
+            trollscope classify evaluate -w ws --truth labels.csv --split time --cutoff 2016-10-06
         """
         con = _connect(workspace)
-        labelled, _ = _labelled(con, labels)
+        labelled, _ = _labelled(con, truth)
         try:
             r = ev.evaluate(con, labelled, split, model=md.TrollClassifier(feature_set=feature_set), folds=folds, cutoff=cutoff, min_posts=min_posts,
                             match_windows=not no_match_windows, bootstrap_n=bootstrap_n)  # fmt: skip
@@ -179,7 +188,9 @@ def register(cli: click.Group) -> None:
             emit_json(r)
             return
         a = r["accounts"]
-        click.echo(f"split {split}: {a['operation']:,} operation, {a['organic']:,} organic accounts ({r['seconds']} s)")
+        click.echo(
+            f"split {split}: {a['operation']:,} operation, {plural(a['organic'], 'organic account')} ({r['seconds']} s)"
+        )
         if "warning" in r:
             click.echo(f"warning: {r['warning']}", err=True)
         click.echo("\nmodel:\n" + table(_fmt_metrics(r["model"]), ("metric", "value", "95% CI")))
@@ -196,9 +207,7 @@ def register(cli: click.Group) -> None:
 
     @classify.command()
     @workspace_option
-    @click.option(
-        "-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="CSV to write."
-    )
+    @output_option("CSV to write.", required=True)
     @json_option
     def labels(workspace, output, as_json):
         """Write labels from the workspace: English IRA accounts = operation, non-IRA sources = organic.
@@ -206,7 +215,7 @@ def register(cli: click.Group) -> None:
         Example:
 
         \b
-            trollscope classify labels -w ws -o labels.csv
+            trollscope classify labels -w ws --output labels.csv
         """
         import pyarrow.csv as pacsv
 
@@ -223,9 +232,14 @@ def register(cli: click.Group) -> None:
     @cli.command()
     @workspace_option
     @click.option(
-        "--to", "to", required=True, help="Known accounts: label:KEY=VALUE, label:VALUE, or a file of ids/handles."
+        "--accounts",
+        "to",
+        required=True,
+        metavar="SPEC",
+        help="The known accounts: `label:COLUMN=VALUE[,VALUE…]`, `label:COLUMN` (every account with that label), "
+        "`label:VALUE` (any label), or a FILE of handles or account ids.",
     )
-    @click.option("--top", default=20, show_default=True, help="How many accounts to list.")
+    @top_option("How many accounts to list.")
     @click.option("--min-posts", default=5, show_default=True, help="Skip accounts with fewer posts.")
     @json_option
     def similar(workspace, to, top, min_posts, as_json):
@@ -234,8 +248,8 @@ def register(cli: click.Group) -> None:
         Example:
 
         \b
-            trollscope similar -w ws --to label:account_category=HashtagGamer --top 10
-            trollscope similar -w ws --to known.txt --json
+            trollscope similar -w ws --accounts label:account_category=HashtagGamer --top 10
+            trollscope similar -w ws --accounts known.txt --json
         """
         con = _connect(workspace)
         try:
@@ -245,7 +259,7 @@ def register(cli: click.Group) -> None:
         if as_json:
             emit_json(r)
             return
-        click.echo(f"{r['seeds']:,} seed accounts; nearest of {r['candidates']:,} others:")
+        click.echo(f"{plural(r['seeds'], 'seed account')}; nearest of {r['candidates']:,} others:")
         click.echo(table([(h["handle"], h["posts"], f"{h['similarity']:.3f}",
                            ", ".join(h["shared_entities"] + h["shared_words"] + h["shared_features"]))
                           for h in r["accounts"]], ("handle", "posts", "similarity", "shares")))  # fmt: skip

@@ -10,17 +10,56 @@ from .. import sources
 from ..info import info as info_api
 from ..ingest import IngestResult
 from ..ingest import ingest as ingest_api
-from ._common import emit_json, json_option, progress, reader_options, table, workspace_option
+from ._common import (
+    emit_json,
+    json_option,
+    out_option,
+    output_option,
+    plural,
+    progress,
+    reader_options,
+    seed_option,
+    table,
+    top_option,
+    workspace_option,
+)
+
+
+def _where(file: str, first: int | None, last: int | None) -> str:
+    """``file:12`` or ``file:1-245``, the file relative to here when it is below."""
+    if Path(file).is_relative_to(Path.cwd()):
+        file = str(Path(file).relative_to(Path.cwd()))
+    if first is None:
+        return file
+    return f"{file}:{first}" if first == last else f"{file}:{first}-{last}"
+
+
+def _raw(raw: str | None, n: int = 70) -> str:
+    text = " ".join((raw or "").split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def reject_lines(runs: list[dict]) -> list[str]:
+    """Each run of rejected records as ``file:line: reason`` and the start of its raw text."""
+    out = []
+    for x in runs:
+        count = f" ({plural(x['records'], 'record')})" if x["records"] > 1 else ""
+        out.append(f"  {_where(x['file'], x['first_line'], x['last_line'])}{count}: {x['reason']}")
+        if x["raw"]:
+            out.append(f"      {_raw(x['raw'])}")
+    return out
 
 
 def _summary(r: IngestResult) -> str:
     lines = [
-        f"{r.files} files, {r.records:,} records: {r.stored:,} stored, {r.rejected:,} rejected, "
+        f"{plural(r.files, 'file')}, {plural(r.records, 'record')}: {r.stored:,} stored, {r.rejected:,} rejected, "
         f"{r.duplicate:,} duplicate ({r.seconds:.1f} s) -> {r.workspace}"
     ]
     if r.reject_reasons:
         lines.append("rejected: " + "; ".join(f"{k} ({v:,})" for k, v in r.reject_reasons.items()))
-        lines.append(f"see them with: trollscope info -w {r.workspace} (table `rejects`)")
+        lines.append("first rejects:")
+        lines += reject_lines(r.first_rejects)
+        lines.append(f"all of them: trollscope info -w {r.workspace} --rejects [--output rejects.csv]")
     shown = r.notes[:10]
     lines += [f"note: {n}" for n in shown]
     if len(r.notes) > len(shown):
@@ -57,29 +96,50 @@ def register(cli: click.Group) -> None:
             emit_json(result.as_dict())
         else:
             click.echo(_summary(result))
+        if result.failure:  # exit 1: a script sees that nothing came in, and why
+            raise click.ClickException(result.failure)
 
     @cli.command()
     @workspace_option
-    @click.option("--top", default=10, show_default=True, help="How many of the most active accounts to list.")
+    @top_option("How many of the most active accounts to list.")
+    @click.option("--rejects", "list_rejects", is_flag=True,
+                  help="List every rejected record (file:line, reason, the start of its text) instead.")  # fmt: skip
+    @output_option("With --rejects: also write every rejected record to FILE (.csv or .parquet).")
     @json_option
-    def info(workspace, top, as_json):
+    def info(workspace, top, list_rejects, output, as_json):
         """Counts, date range, sources, labels, top accounts and reject reasons of a workspace.
 
         Example:
 
         \b
             trollscope info -w ira-ws --top 5
+            trollscope info -w ira-ws --rejects --output rejects.csv
         """
+        if output is not None and not list_rejects:
+            raise click.UsageError("--output writes the rejects: give --rejects with it")
+        if list_rejects:
+            from ..info import rejects as rejects_api
+
+            r = rejects_api(workspace, output=output)
+            if as_json:
+                emit_json(r)
+                return
+            click.echo(f"{plural(r['rejected'], 'rejected record')} in {r['workspace']}")
+            click.echo("\n".join(reject_lines(r["runs"])))
+            if output is not None:
+                click.echo(f"wrote {output}", err=True)
+            return
         d = info_api(workspace, top=top)
         if as_json:
             emit_json(d)
             return
-        click.echo(f"workspace {d['workspace']}: {d['posts']:,} posts by {d['accounts']:,} accounts")
-        click.echo(f"from {d['first_post']} to {d['last_post']} (UTC)")
+        click.echo(f"workspace {d['workspace']}: {plural(d['posts'], 'post')} by {plural(d['accounts'], 'account')}")
+        if d["posts"]:
+            click.echo(f"from {d['first_post']} to {d['last_post']} (UTC)")
         click.echo("kinds: " + ", ".join(f"{k} {v:,}" for k, v in d["kinds"].items()))
         ing = d["ingests"]
         click.echo(
-            f"ingests: {ing['runs']} runs, {ing['records']:,} records = {ing['stored']:,} stored + "
+            f"ingests: {plural(ing['runs'], 'run')}, {plural(ing['records'], 'record')} = {ing['stored']:,} stored + "
             f"{ing['rejected']:,} rejected + {ing['duplicate']:,} duplicate"
         )
         click.echo("\nsources:\n" + table([tuple(s.values()) for s in d["sources"]], ("format", "files", "posts")))
@@ -89,15 +149,14 @@ def register(cli: click.Group) -> None:
             "\ntop accounts:\n" + table([tuple(x.values()) for x in d["top_accounts"]], ("handle", "id", "posts"))
         )
         if d["reject_reasons"]:
-            click.echo("\nreject reasons:\n" + table(list(d["reject_reasons"].items()), ("reason", "rows")))
+            click.echo("\nreject reasons:\n" + table(list(d["reject_reasons"].items()), ("reason", "records")))
+            click.echo(f"(each of them: trollscope info -w {d['workspace']} --rejects)")
 
     @cli.command()
     @click.option("--posts", default=100_000, show_default=True, help="Number of posts.")
-    @click.option("--accounts", type=int, help="Number of accounts (default: about posts/50).")
-    @click.option("--seed", default=0, show_default=True, help="Random seed; the same seed gives the same data.")
-    @click.option(
-        "-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("sim"), show_default=True
-    )
+    @click.option("--account-count", "accounts", type=int, help="Number of accounts (default: about posts/50).")
+    @seed_option("Random seed; the same seed gives the same data.")
+    @out_option("Folder for the archive CSV files, truth.csv and simulation.json.", default=Path("sim"))
     @json_option
     def simulate(posts, accounts, seed, out, as_json):
         """Write a synthetic collection with planted operations, and its truth.csv.
@@ -121,4 +180,6 @@ def register(cli: click.Group) -> None:
         if as_json:
             emit_json(d)
         else:
-            click.echo(f"{r.posts:,} posts by {r.accounts:,} accounts in {r.out} (truth: {r.truth_path})")
+            click.echo(
+                f"{plural(r.posts, 'post')} by {plural(r.accounts, 'account')} in {r.out} (truth: {r.truth_path})"
+            )

@@ -9,7 +9,8 @@ import click
 
 from ..detect import LAYERS, WINDOWED, DetectParams
 from ..detect import detect as detect_api
-from ._common import emit_json, json_option, table, workspace_option
+from ._common import emit_json, json_option, plural, table, workspace_option
+from ._format import evidence_lines, fmt_p, fmt_span, post_texts
 
 _UNITS = {"": 1, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 
@@ -64,11 +65,7 @@ def _parse_layers(ctx: click.Context, param: click.Parameter, value: str | None)
     return chosen
 
 
-def _fmt_p(p: float | None) -> str:
-    return "" if p is None else f"{p:.1e}"
-
-
-def _summary(d: dict) -> str:
+def _summary(d: dict, texts: dict[str, str] | None = None) -> str:
     lines = []
     layer_rows = [
         (name, f"{f.get('actions', f.get('entries', 0)):,}", f"{f.get('accounts', 0):,}",
@@ -78,7 +75,7 @@ def _summary(d: dict) -> str:
     lines.append(table(layer_rows, ("layer", "actions", "accounts", "candidates", "significant", "seconds")))
     clusters = d["clusters"]
     lines.append(
-        f"\n{len(clusters)} clusters, {len(d['flagged_accounts'])} flagged accounts "
+        f"\n{plural(len(clusters), 'cluster')}, {plural(len(d['flagged_accounts']), 'flagged account')} "
         f"(alpha {d['params']['alpha']}, {d['seconds']:.1f} s)"
     )
     if clusters:
@@ -86,20 +83,19 @@ def _summary(d: dict) -> str:
         for c in clusters:
             layers = ", ".join(f"{k} {v}" for k, v in sorted(c["layers"].items(), key=lambda kv: -kv[1]))
             shown = ", ".join(c["accounts"][:5]) + (f" +{c['size'] - 5}" if c["size"] > 5 else "")
-            span = f"{str(c['first'])[:16]} .. {str(c['last'])[:16]}"
-            rows.append((c["id"], c["size"], _fmt_p(c["p_value"]), layers, span, shown))
+            rows.append((c["id"], c["size"], fmt_p(c["p_value"]), layers, fmt_span(c["first"], c["last"]), shown))
         lines.append("\n" + table(rows, ("cluster", "size", "p", "ties per layer", "span (UTC)", "accounts")))
         if d.get("groups"):
             from ..detect.run import _scale_label
 
             g_rows = [
                 (g["group_id"], g["cluster_id"] or "", g["size"], f"{g['layer']} @ {_scale_label(g['window'])}",
-                 f"{g['co_actions']:,} vs {g['expected']:.2g}", _fmt_p(g["p_value"]), g["days_active"],
+                 f"{g['co_actions']:,} vs {g['expected']:.2g}", fmt_p(g["p_value"]), g["days_active"],
                  ", ".join(g["handles"][:5]) + (f" +{g['size'] - 5}" if g["size"] > 5 else ""))
                 for g in d["groups"][:10]
             ]  # fmt: skip
             lines.append(
-                f"\n{len(d['groups'])} groups (many accounts co-acting across many items; top 10):\n"
+                f"\n{plural(len(d['groups']), 'group')} (many accounts co-acting across many items; top 10):\n"
                 + table(
                     g_rows, ("group", "cluster", "members", "found at", "co-actions vs chance", "p", "days", "accounts")
                 )
@@ -107,12 +103,19 @@ def _summary(d: dict) -> str:
         first = clusters[0]
         if first["evidence"]:
             lines.append(f"\nevidence for cluster {first['id']} (more with --json):")
-            for e in first["evidence"][:5]:
-                lines.append(
-                    f"  [{e['layer']}] @{e['handle_a']} {str(e['time_a'])[:19]} post {e['post_a']}  ~  "
-                    f"@{e['handle_b']} {str(e['time_b'])[:19]} post {e['post_b']}  ({e['seconds_apart']:.0f} s; {e['item']})"
-                )
+            lines += evidence_lines(first["evidence"][:5], texts or {})
     return "\n".join(lines)
+
+
+def detect_overrides(*, layers, windows, no_groups=False, **values) -> dict:
+    """detect's tuning options as ``detect()`` keywords (`run` takes the same options: see cli/pipeline.py)."""
+    window, per_layer = windows
+    overrides = dict(values, windows=per_layer, groups=not no_groups)
+    if layers is not None:
+        overrides["layers"] = layers
+    if window is not None:
+        overrides["window"] = window
+    return overrides
 
 
 def register(cli: click.Group) -> None:
@@ -180,18 +183,13 @@ def register(cli: click.Group) -> None:
             trollscope detect -w ws --layers co-repost,co-post --window 60s --alpha 0.001 --json
             trollscope detect -w ws --window 60s,1h,1d --window co-link=1h,1d
         """
-        window, per_layer = windows
-        overrides = dict(alpha=alpha, min_count=min_count, max_item_accounts=max_item_accounts,
-                         min_cluster_size=min_cluster_size, seed=seed, windows=per_layer,
-                         groups=not no_groups)  # fmt: skip
-        if layers is not None:
-            overrides["layers"] = layers
-        if window is not None:
-            overrides["window"] = window
+        overrides = detect_overrides(layers=layers, windows=windows, no_groups=no_groups, alpha=alpha,
+                                     min_count=min_count, max_item_accounts=max_item_accounts,
+                                     min_cluster_size=min_cluster_size, seed=seed)  # fmt: skip
 
         def progress(layer: str, f: dict) -> None:
             click.echo(
-                f"{layer}: {f.get('candidate_edges', 0):,} candidate pairs, {f.get('significant_edges', 0):,} "
+                f"{layer}: {plural(f.get('candidate_edges', 0), 'candidate pair')}, {f.get('significant_edges', 0):,} "
                 f"significant ({f.get('seconds', 0):.1f} s)",
                 err=True,
             )
@@ -201,7 +199,8 @@ def register(cli: click.Group) -> None:
         if as_json:
             emit_json(d)
         else:
-            click.echo(_summary(d))
+            shown = d["clusters"][0]["evidence"][:5] if d["clusters"] else []
+            click.echo(_summary(d, post_texts(workspace, [str(e[k]) for e in shown for k in ("post_a", "post_b")])))
 
     @cli.command()
     @workspace_option
@@ -233,7 +232,7 @@ def register(cli: click.Group) -> None:
             emit_json(out)
         else:
             for r in out:
-                click.echo(f"{r['nodes']:,} accounts, {r['edges']:,} edges -> {r['path']}")
+                click.echo(f"{plural(r['nodes'], 'account')}, {plural(r['edges'], 'edge')} -> {r['path']}")
 
     @cli.command()
     @workspace_option
@@ -262,7 +261,7 @@ def register(cli: click.Group) -> None:
             return "n/a" if x is None else f"{100 * x:.1f}%"
 
         click.echo(
-            f"{d['labelled_accounts']:,} labelled accounts ({d['planted']:,} planted, {d['organic']:,} organic); "
+            f"{plural(d['labelled_accounts'], 'labelled account')} ({d['planted']:,} planted, {d['organic']:,} organic); "
             f"{d['flagged']:,} flagged"
         )
         click.echo(f"precision {pct(d['precision'])}  recall {pct(d['recall'])}  F1 {pct(d['f1'])}")
@@ -277,4 +276,6 @@ def register(cli: click.Group) -> None:
         if rows:
             click.echo("\n" + table(rows, ("campaign", "planted", "flagged", "recall")))
         if d["truth_rows_not_in_workspace"]:
-            click.echo(f"\n{d['truth_rows_not_in_workspace']:,} truth rows have no posts in the workspace (not scored)")
+            click.echo(
+                f"\n{plural(d['truth_rows_not_in_workspace'], 'truth row')} with no posts in the workspace (not scored)"
+            )

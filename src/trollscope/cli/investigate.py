@@ -15,7 +15,19 @@ from ..investigate import targeting as targeting_api
 from ..investigate import timeline as timeline_api
 from ..investigate.narratives import DEFAULT_TERMS
 from ..investigate.result import Result
-from ._common import emit_json, json_option, progress, table, workspace_option
+from ._common import (
+    bootstrap_option,
+    emit_json,
+    freq_option,
+    json_option,
+    output_option,
+    plural,
+    progress,
+    seed_option,
+    table,
+    top_option,
+    workspace_option,
+)
 
 
 def operation_options(f: Callable) -> Callable:
@@ -29,7 +41,22 @@ def operation_options(f: Callable) -> Callable:
         "--accounts",
         metavar="SPEC",
         help="The operation: `flagged` (detect's accounts; the default), `all`, `label:COLUMN=VALUE[,VALUE…]` "
-        "(e.g. label:account_category=LeftTroll,RightTroll), or a FILE of handles or account ids.",
+        "(e.g. label:account_category=LeftTroll,RightTroll), `label:COLUMN` (every account with that label), "
+        "or a FILE of handles or account ids.",
+    )(f)
+
+
+def terms_option(help: str) -> Callable:
+    """``--terms``: the narratives to follow; not given, narratives' own list (or, for `report`, the run's)."""
+    return click.option("--terms", metavar="TERMS", help=help)
+
+
+def events_option(f: Callable) -> Callable:
+    return click.option(
+        "--events",
+        default="builtin",
+        show_default=True,
+        help="Events to overlay: `builtin` (US politics 2015–2017), `none`, or a CSV with date,event[,category,source].",
     )(f)
 
 
@@ -38,14 +65,11 @@ def output_options(f: Callable) -> Callable:
         "--rows",
         default=1000,
         show_default=True,
-        help="With --json: at most this many rows per table (-o always writes every row).",
+        help="With --json: at most this many rows per table (--output always writes every row).",
     )(f)
     f = json_option(f)
-    return click.option(
-        "-o",
-        "--output",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="Write the tables: the main one to FILE (.csv or .parquet), the others beside it as FILE.NAME.EXT.",
+    return output_option(
+        "Write the tables: the main one to FILE (.csv or .parquet), the others beside it as FILE.NAME.EXT."
     )(f)
 
 
@@ -58,7 +82,7 @@ def _finish(result: Result, output: Path | None, as_json: bool, rows: int, text:
         return
     op = result.operation
     groups = ", ".join(f"{g} {n:,}" for g, n in op.groups.items())
-    click.echo(f"operation: {op.spec} — {op.accounts:,} accounts" + (f" by {op.by}: {groups}" if op.by else ""))
+    click.echo(f"operation: {op.spec} — {plural(op.accounts, 'account')}" + (f" by {op.by}: {groups}" if op.by else ""))
     click.echo(text(result))
     for note in op.notes + result.notes:
         click.echo(f"note: {note}")
@@ -169,6 +193,9 @@ def _timeline_text(r) -> str:
     return "\n".join(out)
 
 
+SIDES = ("left", "right", "mixed", "too few")  # an account's side (investigate/targeting.py)
+
+
 def _targeting_text(r) -> str:
     out = ["", "partisan lean (lexicon; lean -1 = all left, +1 = all right; both-sides 0 = one side, 1 = even):"]
     sides: dict[str, dict[str, int]] = {}
@@ -186,9 +213,10 @@ def _targeting_text(r) -> str:
                 _fmt(g["political_share"], 3),
                 _fmt(g["left_posts"]),
                 _fmt(g["right_posts"]),
+                _fmt(g["mixed_posts"]),
                 _fmt(g["lean"]),
                 _ci(g),
-                f"{s.get('left', 0)}/{s.get('right', 0)}/{s.get('mixed', 0)}",
+                "/".join(f"{s.get(k, 0):,}" for k in SIDES),
             )
         )
     o = r.summary["operation"]
@@ -200,9 +228,10 @@ def _targeting_text(r) -> str:
             _fmt(o["political_share"], 3),
             _fmt(o["left_posts"]),
             _fmt(o["right_posts"]),
+            _fmt(o["mixed_posts"]),
             _fmt(o["lean"]),
             _ci(o),
-            "",
+            "/".join(f"{sum(x.get(k, 0) for x in sides.values()):,}" for k in SIDES),
         )
     )
     out.append(
@@ -215,11 +244,16 @@ def _targeting_text(r) -> str:
                 "share",
                 "left",
                 "right",
+                "mixed",
                 "lean",
                 "both-sides [95% CI]",
-                "accounts L/R/mixed",
+                "accounts L/R/mixed/too few",
             ),
         )
+    )
+    out.append(
+        f"(political posts = left + right + mixed; accounts = left + right + mixed + too few, an account "
+        f"with fewer than {r.params['min_political']} political posts being too few to call)"
     )
     if r.candidates.num_rows:
         out += ["", f"candidates (sentiment: {r.params['sentiment_model'] or 'off'}; net = positive − negative share):"]
@@ -287,11 +321,12 @@ def _amplifiers_text(r, top: int) -> str:
     share = _fmt(s["internal_share"], 3)
     out = [
         "",
-        f"inbound: {i['outside_accounts']:,} outside accounts amplified the operation in {i['posts']:,} posts "
+        f"inbound: {plural(i['outside_accounts'], 'outside account')} amplified the operation in "
+        f"{plural(i['posts'], 'post')} "
         f"(reposts {i['reposts']:,}, quotes {i['quotes']:,}, replies {i['replies']:,}, mentions {i['mentions']:,})",
-        f"outbound: the operation amplified {o['targets']:,} outside accounts in {o['posts']:,} posts "
+        f"outbound: the operation amplified {plural(o['targets'], 'outside account')} in {plural(o['posts'], 'post')} "
         f"(reposts {o['reposts']:,}, quotes {o['quotes']:,}, replies {o['replies']:,}, mentions {o['mentions']:,}); "
-        f"{s['internal_posts']:,} amplifications stayed inside the operation (share {share})",
+        f"{plural(s['internal_posts'], 'amplification')} stayed inside the operation (share {share})",
     ]
     cols = ("reposts", "quotes", "replies", "mentions", "total")
     if r.inbound.num_rows:
@@ -334,13 +369,8 @@ def register(cli: click.Group) -> None:
     @cli.command()
     @workspace_option
     @operation_options
-    @click.option("--freq", type=click.Choice(["day", "week", "month", "quarter"]), default="week", show_default=True)
-    @click.option(
-        "--events",
-        default="builtin",
-        show_default=True,
-        help="Events to overlay: `builtin` (US politics 2015–2017), `none`, or a CSV with date,event[,category,source].",
-    )
+    @freq_option()
+    @events_option
     @click.option("--before", metavar="DATE", help="Also report each group's activity before DATE (YYYY-MM-DD).")
     @click.option("--sustain-periods", default=3, show_default=True, help="Onset: consecutive periods in a run.")
     @click.option("--sustain-posts", default=10, show_default=True, help="Onset: posts per period to count as active.")
@@ -377,7 +407,7 @@ def register(cli: click.Group) -> None:
         \b
             trollscope timeline -w ira-ws --accounts label:account_category=LeftTroll,RightTroll \\
                 --by label:account_category --freq week --before 2015-06-16
-            trollscope timeline -w ws --accounts flagged --by cluster -o timeline.csv
+            trollscope timeline -w ws --accounts flagged --by cluster --output timeline.csv
         """
         r = timeline_api(
             workspace,
@@ -398,7 +428,7 @@ def register(cli: click.Group) -> None:
     @cli.command()
     @workspace_option
     @operation_options
-    @click.option("--freq", type=click.Choice(["day", "week", "month", "quarter"]), default="month", show_default=True)
+    @freq_option()
     @click.option(
         "--lexicon",
         type=click.Path(exists=True, dir_okay=False),
@@ -416,8 +446,8 @@ def register(cli: click.Group) -> None:
         show_default=True,
         help="Political posts an account needs before it is called left, right or mixed.",
     )
-    @click.option("--bootstrap", default=1000, show_default=True, help="Bootstrap resamples of accounts for the CI.")
-    @click.option("--seed", default=0, show_default=True, help="Seed of the bootstrap.")
+    @bootstrap_option("Bootstrap resamples of accounts for the CI.")
+    @seed_option("Seed of the bootstrap.")
     @output_options
     def targeting(
         workspace,
@@ -445,7 +475,7 @@ def register(cli: click.Group) -> None:
         \b
             trollscope targeting -w ira-ws --accounts label:account_category=LeftTroll,RightTroll \\
                 --by label:account_category
-            trollscope targeting -w ws --accounts flagged --lexicon my_lexicon.csv -o lean.parquet
+            trollscope targeting -w ws --accounts flagged --lexicon my_lexicon.csv --output lean.parquet
         """
         with progress(None, "sentiment", unit="texts") as update:
             r = targeting_api(
@@ -466,13 +496,11 @@ def register(cli: click.Group) -> None:
     @cli.command()
     @workspace_option
     @operation_options
-    @click.option(
-        "--terms",
-        default=DEFAULT_TERMS,
-        show_default=True,
-        help="Comma-separated narratives; `a|b` = several spellings, `x*` = prefix, `name=a|b` names one.",
+    @terms_option(
+        "Comma-separated narratives; `a|b` = several spellings, `x*` = prefix, `name=a|b` names one "
+        f"[default: {DEFAULT_TERMS}]."
     )
-    @click.option("--freq", type=click.Choice(["day", "week", "month", "quarter"]), default="week", show_default=True)
+    @freq_option()
     @click.option("--lags", default=2, show_default=True, help="Periods of lag in the uptake test.")
     @click.option("--examples", default=3, show_default=True, help="Earliest posts to keep per narrative and side.")
     @output_options
@@ -488,15 +516,17 @@ def register(cli: click.Group) -> None:
         \b
             trollscope narratives -w ira-ws --accounts label:account_category=LeftTroll,RightTroll \\
                 --by label:account_category --terms 'fracking,antifa,jadehelm=jadehelm*|jade helm*,pizzagate'
-            trollscope narratives -w ws --accounts flagged --terms 'blm=blacklivesmatter|black lives matter' -o n.csv
+            trollscope narratives -w ws --accounts flagged --terms 'blm=blacklivesmatter|black lives matter' --output n.csv
         """
-        r = narratives_api(workspace, accounts, by, terms=terms, freq=freq, lags=lags, examples=examples)
+        r = narratives_api(
+            workspace, accounts, by, terms=terms or DEFAULT_TERMS, freq=freq, lags=lags, examples=examples
+        )
         _finish(r, output, as_json, rows, _narratives_text)
 
     @cli.command()
     @workspace_option
     @operation_options
-    @click.option("--top", default=20, show_default=True, help="Accounts to list (and per group, in the tables).")
+    @top_option("Accounts to list (and per group, in the tables).")
     @click.option("--examples", default=3, show_default=True, help="Example posts to keep per account.")
     @output_options
     def amplifiers(workspace, accounts, by, top, examples, output, as_json, rows):
@@ -509,7 +539,7 @@ def register(cli: click.Group) -> None:
 
         \b
             trollscope amplifiers -w ira-ws --accounts label:account_category=RightTroll --top 10
-            trollscope amplifiers -w ws --accounts handles.txt -o amplifiers.csv
+            trollscope amplifiers -w ws --accounts handles.txt --output amplifiers.csv
         """
         r = amplifiers_api(workspace, accounts, by, top=top, examples=examples)
         _finish(r, output, as_json, rows, lambda res: _amplifiers_text(res, top))

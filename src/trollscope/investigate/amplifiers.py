@@ -131,9 +131,14 @@ def amplifiers(
         outside_posters = con.execute(
             "SELECT count(DISTINCT account_id) FROM posts ANTI JOIN op USING (account_id)"
         ).fetchall()[0][0]
-        op_reposts, op_reposts_known = con.execute(
-            """SELECT count(*), count(*) FILTER (WHERE repost_of_account_id IS NOT NULL OR repost_of_handle IS NOT NULL)
-            FROM op_posts WHERE kind = 'repost'"""
+        op_reposts, op_reposts_known, op_quotes, op_quotes_known = con.execute(
+            """SELECT count(*) FILTER (WHERE kind = 'repost'),
+                      count(*) FILTER (WHERE kind = 'repost' AND (repost_of_account_id IS NOT NULL
+                                                                  OR repost_of_handle IS NOT NULL)),
+                      count(*) FILTER (WHERE kind = 'quote'),
+                      count(*) FILTER (WHERE kind = 'quote' AND (quote_of_id IS NOT NULL OR quote_of_account_id
+                                                                 IS NOT NULL OR quote_of_handle IS NOT NULL))
+            FROM op_posts WHERE kind IN ('repost', 'quote')"""
         ).fetchall()[0]
     finally:
         con.close()
@@ -167,6 +172,8 @@ def amplifiers(
         "internal_share": internal / (internal + out_n) if internal + out_n else None,
         "operation_reposts": op_reposts,
         "operation_reposts_with_known_source": op_reposts_known,
+        "operation_quotes": op_quotes,
+        "operation_quotes_with_known_source": op_quotes_known,
     }
     if outside_posters == 0:
         result.notes.append(
@@ -181,6 +188,11 @@ def amplifiers(
         result.notes.append(
             f"only {op_reposts_known:,} of the operation's {op_reposts:,} reposts name the reposted account (the "
             "source strips it), so whom it reposted is known for those alone; mentions cover the rest partly"
+        )
+    if op_quotes and op_quotes_known < op_quotes / 2:
+        result.notes.append(
+            f"only {op_quotes_known:,} of the operation's {op_quotes:,} quotes name the quoted post or account "
+            "(the source keeps only a shortened link to it), so whom it quoted is known for those alone"
         )
     result.chart = _chart(outbound, top)
     result.seconds = time.perf_counter() - t0

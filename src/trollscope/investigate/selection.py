@@ -121,6 +121,12 @@ def select_operation(
     con.execute("CREATE OR REPLACE TEMP VIEW op_posts AS SELECT p.*, op.grp FROM posts p JOIN op USING (account_id)")
     groups = dict(con.execute("SELECT grp, count(*) FROM op GROUP BY grp ORDER BY count(*) DESC, grp").fetchall())
     n = sum(groups.values())
+    if n == 0 and spec == "flagged":
+        raise SelectionError(
+            "detection flagged no account, so there is no operation to investigate: choose one with "
+            "--accounts all (every account: for archives of one operation)" + _label_example(con)
+            + " or --accounts FILE (handles or ids)"
+        )  # fmt: skip
     if n == 0:
         raise SelectionError(
             f"--accounts {spec!r} selects no account in this workspace. " + _no_default_message(con, short=True)
@@ -242,16 +248,24 @@ def _group_expr(con: duckdb.DuckDBPyConnection, ws: Workspace, by: str | None, f
     raise SelectionError(f"--by {by!r}: use label:COLUMN (e.g. label:account_category) or cluster")
 
 
+def _label_example(con: duckdb.DuckDBPyConnection) -> str:
+    """``, --accounts label:COLUMN=VALUE (e.g. …)`` with the workspace's commonest label, if any."""
+    labels = _label_columns(con)
+    if not labels:
+        return ", --accounts label:COLUMN=VALUE"
+    col = "account_category" if "account_category" in labels else labels[0]
+    value = con.execute(
+        f"SELECT labels[{sql_str(col)}] FROM accounts WHERE labels[{sql_str(col)}] IS NOT NULL "
+        "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+    ).fetchall()
+    return f", --accounts label:{col}={value[0][0] if value else 'VALUE'} (a label)"
+
+
 def _no_default_message(con: duckdb.DuckDBPyConnection, short: bool = False) -> str:
     labels = _label_columns(con)
     example = ""
     if labels:
-        col = "account_category" if "account_category" in labels else labels[0]
-        value = con.execute(
-            f"SELECT labels[{sql_str(col)}] FROM accounts WHERE labels[{sql_str(col)}] IS NOT NULL "
-            "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
-        ).fetchall()
-        example = f", e.g. --accounts label:{col}={value[0][0] if value else 'VALUE'}"
+        example = ", e.g." + _label_example(con)[1:].removesuffix(" (a label)")
     head = "" if short else "which accounts are the operation? "
     return (
         f"{head}pass --accounts flagged (after `trollscope detect`), --accounts label:COLUMN=VALUE{example}, "

@@ -153,13 +153,13 @@ def targeting(
     accounts: str | Path | None = None,
     by: str | None = None,
     *,
-    freq: str = "month",
+    freq: str = "week",
     lexicon: str | Path | None = None,
     candidates: str | Path | None = None,
     sentiment: bool = True,
     min_political: int = 5,
     bootstrap: int = 1000,
-    seed: int = 0,
+    seed: int = 42,
     progress: Callable[[int], None] | None = None,
 ) -> TargetingResult:
     """Partisan lean per account, group and period; candidate mentions and sentiment; both-sides index."""

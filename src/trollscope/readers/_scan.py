@@ -202,6 +202,24 @@ def _gunzip(data: bytes) -> bytes:
         raise BrokenStream(0, f"the gzip stream is broken ({e})") from e
 
 
+# DuckDB's rejects as sentences a user can act on; "kind: detail", grouped by kind in summaries.
+_FIELDS = (
+    "regexp_extract(e.error_message, 'Found: (\\d+)', 1) || ' where the header names ' "
+    "|| regexp_extract(e.error_message, 'Columns: (\\d+)', 1)"
+)
+_REASON = f"""CASE e.error_type
+    WHEN 'MISSING COLUMNS' THEN 'too few fields: ' || {_FIELDS} || '; a field holds a line break '
+        || 'the quoting does not cover, or the record is cut short'
+    WHEN 'TOO MANY COLUMNS' THEN 'too many fields: ' || {_FIELDS} || '; a field holds the '
+        || 'delimiter without quotes around it'
+    WHEN 'UNQUOTED VALUE' THEN 'unclosed quote: a field opens a quote that no later quote closes, so the '
+        || 'rest of the file was read as one field'
+    WHEN 'INVALID ENCODING' THEN 'bytes that are not text in the given encoding: try --encoding latin-1'
+    WHEN 'INVALID UNICODE' THEN 'bytes that are not text in the given encoding: try --encoding latin-1'
+    WHEN 'LINE SIZE OVER MAXIMUM' THEN 'a record longer than 256 MB: a quote left open?'
+    ELSE lower(e.error_type) || ': ' || e.error_message END"""
+
+
 def _csv_errors(tag: str, header: bool) -> str:
     # One bad line can raise several errors (one per column): keep the first per line. DuckDB numbers
     # records (a quoted newline does not start a new one) counting the header as the first: less
@@ -209,10 +227,7 @@ def _csv_errors(tag: str, header: bool) -> str:
     return f"""
         SELECT s.file_path AS source_file, (e.line - {int(header)})::BIGINT AS source_line,
                e.byte_position::BIGINT AS byte_offset,
-               e.error_type || ': ' || e.error_message ||
-                 CASE WHEN e.error_type = 'INVALID ENCODING' THEN ' (try --encoding latin-1)'
-                      WHEN e.error_type = 'UNQUOTED VALUE' THEN ' (an unclosed quote: the rest of the file was read as one field)'
-                      ELSE '' END AS reason,
+               {_REASON} AS reason,
                left(e.csv_line, {RAW_LIMIT}) AS raw
         FROM rej_{tag} e JOIN scan_{tag} s ON e.scan_id = s.scan_id AND e.file_id = s.file_id
         QUALIFY row_number() OVER (PARTITION BY e.scan_id, e.file_id, e.line ORDER BY e.column_idx) = 1

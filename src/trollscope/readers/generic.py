@@ -27,7 +27,7 @@ from . import ReaderError, ReaderOutput, ReadOptions
 from ._scan import bracket_list, csv_scan, header, lines_scan, sql_list, sql_str
 
 NAME = "generic"
-__all__ = ["NAME", "detect", "layout", "read"]
+__all__ = ["COMPANION_HINT", "NAME", "companion", "detect", "layout", "read"]
 
 DELIMITERS = (",", "\t", "|", ";")
 _DELIMITER_NAMES = {"\\t": "\t", "tab": "\t", "comma": ",", "pipe": "|", "semicolon": ";"}
@@ -84,6 +84,19 @@ def detect(head: str, path: Path) -> bool:
     if first.startswith("[") or "\x00" in head[:4096]:
         return False
     return any(d in first for d in DELIMITERS)
+
+
+COMPANION_HINT = "join it as account labels with --labels FILE, or name its text and time columns with --map"
+
+
+def companion(head: str, path: Path) -> bool:
+    """A delimited table of accounts beside the posts (congress-2015-2018's ``accounts.csv``: user_id,
+    handle, party…): an account column but no text and no timestamp column, so not posts."""
+    if _kind(head) != "csv":
+        return False
+    cols = {c.lower() for c in header(head, _delimiter(head, None))}
+    has = {canon: any(n in cols for n in AUTO[canon]) for canon in ("account_id", "handle", "text", "created_at")}
+    return (has["account_id"] or has["handle"]) and not has["text"] and not has["created_at"]
 
 
 def layout(head: str) -> str:
@@ -276,9 +289,13 @@ def _records(
         when_sql, how = _time_sql("_t", opts.time_format, [r.get(when_col) for r in src.sample], con)
         when_src = _ident(when_col)
     notes.append(f"{files[0]}: created_at from {when_col!r}: {how}")
+    guess = None if opts.time_format or native else guess_time_format([str(r[when_col]) for r in src.sample
+                                                                         if r.get(when_col)][:200], con)  # fmt: skip
     hint = (
         f"not in --time-format {opts.time_format}"
         if opts.time_format
+        else f"try --time-format '{guess}'"
+        if guess
         else "try --time-format, e.g. --time-format '%d/%m/%Y %H:%M'"
     )
     ids = ""
@@ -417,11 +434,29 @@ def _time_sql(
     order = [parsers[best], *(p for i, p in enumerate(parsers) if i != best)]
     sql = f"coalesce({', '.join(p for _, p in order)})"
     if hits[best] == 0:
+        guess = guess_time_format(values, con)
         return sql, (
             f"no known timestamp format matches the first values (e.g. {values[0]!r}): those rows are rejected; "
-            "give --time-format"
+            + (f"give --time-format '{guess}' (it reads every one of them)" if guess else "give --time-format")
         )
     return sql, f"{parsers[best][0]}, detected from the first rows"
+
+
+def guess_time_format(values: list[str], con: duckdb.DuckDBPyConnection) -> str | None:
+    """A strptime format that reads every one of ``values`` (day-month-year, month-day-year or
+    year-month-day with `-`, `/` or `.`; hours and minutes with `:` or `.`, seconds optional), or
+    None. Day-first is tried before month-first: where both read every value, a date can only be
+    told apart by a day above 12, and both reading all of them means there is none."""
+    dates = [f"%{a}{s}%{b}{s}%{c}" for a, b, c in (("d", "m", "Y"), ("m", "d", "Y"), ("Y", "m", "d")) for s in "-/."]
+    times = ["%H:%M:%S", "%H:%M", "%H.%M.%S", "%H.%M", ""]
+    formats = [f"{d} {t}".strip() for d in dates for t in times]
+    counts = con.execute(
+        "SELECT "
+        + ", ".join(f"count(try_strptime(trim(x), {sql_str(f)}))" for f in formats)
+        + " FROM (SELECT unnest(?::VARCHAR[]) AS x)",
+        [values],
+    ).fetchone()
+    return next((f for f, n in zip(formats, counts, strict=True) if n == len(values)), None)
 
 
 def _auto_parsers(v: str) -> list[tuple[str, str]]:

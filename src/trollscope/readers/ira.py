@@ -3,7 +3,9 @@
 Two layouts: the original ``IRAhandle_tweets_N.csv`` (``external_author_id,author,content,…``)
 and one file per author (``author_id,content,region,…``, as in ``ira-by-author``), whose
 ``authors.csv`` beside the files is joined as account labels. There is no tweet id in the per-author
-layout and retweets exist only as ``RT @handle: text``; ingest derives both. Timestamps are minute
+layout; ``post_type`` says R (retweet) or Q (quote), and a retweet names its original only as
+``RT @handle: text``; ingest derives ids and targets. A quote is a post with its own text (the data
+also sets ``retweet=1`` on it), so it is read as a quote, not a repost. Timestamps are minute
 resolution with no stated zone: read as UTC.
 """
 
@@ -65,7 +67,12 @@ def read(con: duckdb.DuckDBPyConnection, files: list[str], opts: ReadOptions) ->
     )
     lang = "CASE language " + " ".join(f"WHEN {sql_str(k)} THEN {sql_str(v)}" for k, v in _LANGS.items())
     lang += " ELSE lower(language) END"
-    kind = "CASE WHEN retweet = '1' THEN 'repost' WHEN post_type = 'QUOTE_TWEET' OR post_type = 'Q' THEN 'quote' END"
+    # A quote carries its own text beside the quoted item: it is a post, not a repost, even though the
+    # data also sets retweet=1 on it (about 18,000 rows of the 538 files have post_type Q and retweet 1).
+    kind = (
+        "CASE WHEN post_type IN ('Q', 'QUOTE_TWEET') THEN 'quote' "
+        "WHEN retweet = '1' OR post_type IN ('R', 'RETWEET') THEN 'repost' END"
+    )
     notes: list[str] = []
     if per_author:
         authors = _authors_file(files)

@@ -85,13 +85,18 @@ def investigate_all(
     by: str | None = None,
     *,
     terms: str | None = None,
+    freq: str | None = None,
+    events: str | Path | None = "builtin",
     step: Callable[[str, Result | None], None] | None = None,
 ) -> dict[str, Result | str]:
-    """Run the four investigations; a question that cannot be asked gets its reason instead of a result."""
+    """Run the four investigations; a question that cannot be asked gets its reason instead of a result.
+
+    ``freq`` (default: each investigation's own, a week) and ``events`` are as in ``timeline``."""
+    f = {"freq": freq} if freq else {}
     calls: dict[str, Callable[[], Result]] = {
-        "timeline": lambda: timeline(workspace, accounts, by),
-        "targeting": lambda: targeting(workspace, accounts, by),
-        "narratives": lambda: narratives(workspace, accounts, by, **({"terms": terms} if terms else {})),
+        "timeline": lambda: timeline(workspace, accounts, by, events=events, **f),
+        "targeting": lambda: targeting(workspace, accounts, by, **f),
+        "narratives": lambda: narratives(workspace, accounts, by, **({"terms": terms} if terms else {}), **f),
         "amplifiers": lambda: amplifiers(workspace, accounts, by),
     }
     out: dict[str, Result | str] = {}
@@ -293,6 +298,8 @@ def fmt(v: Any, kind: str = "auto") -> str:
         return "n/a"
     if kind == "pct":
         return f"{100 * v:.1f}%"
+    if kind == "p":  # below a double's reach a p-value is a bound, not 0
+        return "< 1e-300" if v < 1e-300 else f"{v:.2g}"
     if kind == "date":
         return str(v)[:10]
     if kind == "time":
@@ -575,7 +582,7 @@ def _section_coordination(d: dict) -> str:
                 ],
                 key="detect.clusters",
                 export="clusters.csv",
-                kinds={"first_at": "time", "last_at": "time"},
+                kinds={"first_at": "time", "last_at": "time", "p_value": "p"},
             ),
             "<h3>The network</h3>",
             _network_svg(det["network"]),
@@ -599,7 +606,7 @@ def _section_coordination(d: dict) -> str:
                     ("edge_p_value", "p"),
                 ],
                 key="detect.evidence",
-                kinds={"time_a": "time", "time_b": "time"},
+                kinds={"time_a": "time", "time_b": "time", "edge_p_value": "p"},
             ),
         ]
     )
@@ -995,12 +1002,14 @@ def build_report(
     terms: str | None = None,
     results: dict[str, Result | str] | None = None,
     command: str | None = None,
+    freq: str | None = None,
+    events: str | Path | None = "builtin",
 ) -> ReportResult:
     """Write the report for ``workspace`` to ``out``; runs the investigations unless ``results`` are given."""
     t0 = time.perf_counter()
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace, create=False)
     if results is None:
-        results = investigate_all(ws, accounts, by, terms=terms)
+        results = investigate_all(ws, accounts, by, terms=terms, freq=freq, events=events)
     data = collect(ws, results, command=command)
     page = render(data)
     out = Path(out)
@@ -1008,5 +1017,14 @@ def build_report(
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(out)
-    notes = [f"{name}: {r}" for name, r in results.items() if isinstance(r, str)]
-    return ReportResult(out, out.stat().st_size, time.perf_counter() - t0, notes)
+    return ReportResult(out, out.stat().st_size, time.perf_counter() - t0, not_measured(results))
+
+
+def not_measured(results: dict[str, Result | str]) -> list[str]:
+    """One line per reason an investigation could not run, naming every investigation it stopped
+    (detection flagging nobody stops all four: said once, not four times)."""
+    by_reason: dict[str, list[str]] = {}
+    for name, r in results.items():
+        if isinstance(r, str):
+            by_reason.setdefault(r, []).append(name)
+    return [f"{', '.join(names)}: {reason}" for reason, names in by_reason.items()]

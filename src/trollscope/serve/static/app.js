@@ -83,6 +83,7 @@ function setParam(key, value) { // the view's state changes without redrawing it
 async function render() {
   const view = document.getElementById("view");
   if (state.sigma) { state.sigma.kill(); state.sigma = null; }
+  state.chosenEdge = null;
   const r = route();
   const views = { home, cluster: clusterView, graph: graphView, account: accountView, posts: postsView };
   const fn = views[r.view];
@@ -219,7 +220,7 @@ function drawGraph(g, container, onEdge) {
   for (const e of g.edges) {
     if (!graph.hasNode(e.source) || !graph.hasNode(e.target)) continue;
     graph.addEdgeWithKey(e.layer + "|" + e.source + "|" + e.target, e.source, e.target, {
-      color: layerColor(e.layer), size: 1 + 3 * Math.sqrt(e.weight / maxW), layer: e.layer, weight: e.weight,
+      color: layerColor(e.layer), size: 1.5 + 3 * Math.sqrt(e.weight / maxW), layer: e.layer, weight: e.weight,
     });
   }
   const fa2 = graphologyLibrary.layoutForceAtlas2;
@@ -228,12 +229,14 @@ function drawGraph(g, container, onEdge) {
   const sigma = new Sigma(graph, container, { enableEdgeEvents: true, labelRenderedSizeThreshold: 8, defaultEdgeType: "line", zIndex: true });
   state.sigma = sigma;
   state.graph = graph;
+  sigma.setSetting("edgeReducer", (edge, d) => (!state.chosenEdge ? d : edge === state.chosenEdge
+    ? { ...d, size: d.size + 3, zIndex: 1 } : { ...d, color: "#d9dee7", zIndex: 0 }));
   sigma.on("clickEdge", ({ edge }) => onEdge(edge));
   sigma.on("clickNode", ({ node }) => go("account", node));
-  sigma.on("enterEdge", () => { container.style.cursor = "pointer"; });
-  sigma.on("leaveEdge", () => { container.style.cursor = ""; });
-  sigma.on("enterNode", () => { container.style.cursor = "pointer"; });
-  sigma.on("leaveNode", () => { container.style.cursor = ""; });
+  sigma.on("enterEdge", ({ edge }) => { state.hoverEdge = edge; container.style.cursor = "pointer"; });
+  sigma.on("leaveEdge", () => { state.hoverEdge = null; container.style.cursor = ""; });
+  sigma.on("enterNode", ({ node }) => { state.hoverNode = node; container.style.cursor = "pointer"; });
+  sigma.on("leaveNode", () => { state.hoverNode = null; container.style.cursor = ""; });
   sigma.refresh();
   state.drawMs = performance.now() - t0;
   return state.drawMs;
@@ -243,6 +246,8 @@ async function showEvidence(edgeKey, panel) {
   const [layer, a, ...rest] = edgeKey.split("|");
   const b = rest.join("|");
   setParam("edge", edgeKey);
+  state.chosenEdge = edgeKey;
+  if (state.sigma) state.sigma.refresh();
   panel.replaceChildren(el("p", { class: "muted" }, "Loading the evidence…"));
   try {
     const ev = await api("evidence", { layer, a, b });

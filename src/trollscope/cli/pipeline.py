@@ -80,13 +80,18 @@ def register(cli: click.Group) -> None:
     @operation_options
     @click.option("--terms", help="Narratives to follow (as `trollscope narratives --terms`).")
     @click.option("-q", "--quiet", is_flag=True, help="No progress lines on stderr.")
+    @click.option("--serve", "serve_after", is_flag=True, help="Then open the workbench on it (as `trollscope serve`).")
+    @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+                  help="With --serve: the workbench's port on 127.0.0.1 (0 picks a free one).")  # fmt: skip
+    @click.option("--open", "open_browser", is_flag=True, help="With --serve: open it in the default browser.")
     @json_option
-    def run(inputs, out, fmt, read_options, accounts, by, terms, quiet, as_json):
+    def run(inputs, out, fmt, read_options, accounts, by, terms, quiet, serve_after, port, open_browser, as_json):
         """Ingest INPUTS, detect coordination, investigate and write a self-contained report.
 
         OUT gets workspace/, report.html (one file: open it in a browser, or send it) and
         exports/ (coordination.gexf/.graphml for Gephi, detection and investigation tables as
         CSV). The operation is the accounts detection flags unless --accounts says otherwise.
+        --serve then serves the workbench on the new workspace until Ctrl-C.
 
         Example:
 
@@ -123,6 +128,10 @@ def register(cli: click.Group) -> None:
             emit_json(d)
         else:
             click.echo("\n".join(_summary_lines(d)))
+        if serve_after:
+            from .serve import start_workbench
+
+            start_workbench(out / "workspace", "127.0.0.1", port, open_browser, url_to_stderr=as_json)
 
     @cli.command()
     @workspace_option

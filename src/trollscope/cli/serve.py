@@ -9,8 +9,13 @@ import click
 from ._common import workspace_option
 
 
-def start_workbench(workspace: Path, host: str, port: int, open_browser: bool, model: Path | None = None) -> None:
-    """Load the workspace, print the URL, serve until Ctrl-C (shared by `serve` and `run --serve`)."""
+def start_workbench(
+    workspace: Path, host: str, port: int, open_browser: bool, model: Path | None = None, url_to_stderr: bool = False
+) -> None:
+    """Load the workspace, print the URL, serve until Ctrl-C (shared by `serve` and `run --serve`).
+
+    ``url_to_stderr`` keeps stdout for a command's --json document.
+    """
     from ..serve import Workbench, serve
     from ..serve.app import is_loopback
 
@@ -24,7 +29,7 @@ def start_workbench(workspace: Path, host: str, port: int, open_browser: bool, m
     wb = Workbench(workspace, model=model)
 
     def ready(url: str) -> None:
-        click.echo(f"trollscope workbench on {url}  (read-only; Ctrl-C stops it)")
+        click.echo(f"trollscope workbench on {url}  (read-only; Ctrl-C stops it)", err=url_to_stderr)
 
     serve(wb, host=host, port=port, open_browser=open_browser, ready=ready)
 

@@ -29,7 +29,6 @@ MAX_GRAPH_NODES = 5000
 DEFAULT_GRAPH_NODES = 2000
 MAX_GRAPH_EDGES = 30_000
 TOP_ACCOUNTS = 5
-REGEX_SPECIAL = set("\\.^$|?*+()[]{}-")
 SCALES = ("day", "week", "month")  # timeline buckets
 
 
@@ -60,11 +59,6 @@ class GraphQuery:
     layer: str | None = None
     min_weight: float = 0.0
     max_nodes: int = DEFAULT_GRAPH_NODES
-
-
-def literal_regex(s: str) -> str:
-    """``s`` as an RE2 pattern matching itself: a search term is text, never a pattern."""
-    return "".join("\\" + c if c in REGEX_SPECIAL else c for c in s)
 
 
 def _scale(scale: str) -> str:
@@ -109,7 +103,12 @@ class Workbench:
         tables = set(self.manifest["tables"])
         cols = {r[0] for r in ws.execute("DESCRIBE posts").fetchall()}
         keep = ", ".join(c if c in cols else f"NULL::VARCHAR AS {c}" for c in POST_COLUMNS)
-        con.execute(f"CREATE TABLE m_posts AS SELECT {keep} FROM posts ORDER BY created_at")
+        # lower-cased text beside the text: a case-blind search is then a plain substring scan (IRA: 25 ms)
+        con.execute(f"CREATE TABLE m_posts AS SELECT {keep}, lower(text) AS text_lower FROM posts ORDER BY created_at")
+        con.execute(
+            "CREATE TABLE m_account_posts AS SELECT account_id, any_value(handle) AS handle, count(*) AS posts, "
+            "min(created_at) AS first_post, max(created_at) AS last_post FROM m_posts GROUP BY 1"
+        )
         for t in sorted(tables - SKIP_TABLES):
             con.execute(f'CREATE TABLE "m_{t}" AS SELECT * FROM "{t}"')
         self.rejects = [
@@ -168,8 +167,8 @@ class Workbench:
     def summary(self, scale: str = "week") -> dict:
         """Sources, counts, layers, cluster counts and the weekly timeline of the whole collection."""
         posts = self._rows(
-            "SELECT count(*) AS posts, count(DISTINCT account_id) AS accounts, min(created_at) AS first_post, "
-            "max(created_at) AS last_post FROM posts"
+            "SELECT coalesce(sum(posts), 0)::BIGINT AS posts, count(account_id) AS accounts, min(first_post) AS first_post, "
+            "max(last_post) AS last_post FROM account_posts"
         )[0]
         kinds = dict(self._rows("SELECT kind, count(*) FROM posts GROUP BY 1 ORDER BY 2 DESC", as_dict=False))
         sources = []
@@ -241,8 +240,7 @@ class Workbench:
             f"""SELECT cluster_id, account_id, handle FROM (
                   SELECT m.cluster_id, m.account_id, coalesce(a.handle, m.account_id) AS handle,
                          row_number() OVER (PARTITION BY m.cluster_id ORDER BY {rank}m.account_id) AS k
-                  FROM cluster_members m LEFT JOIN (SELECT account_id, any_value(handle) AS handle FROM posts
-                                                    GROUP BY 1) a USING (account_id)
+                  FROM cluster_members m LEFT JOIN account_posts a USING (account_id)
                   WHERE m.cluster_id IN (SELECT unnest(?::BIGINT[])))
                 WHERE k <= ? ORDER BY cluster_id, k""",
             [ids, TOP_ACCOUNTS],
@@ -267,7 +265,7 @@ class Workbench:
                 f"""SELECT m.account_id, coalesce(p.handle, m.account_id) AS handle{', ' + extra if extra else ''},
                            coalesce(p.posts, 0) AS posts, {self._label_sql()} AS label
                     FROM cluster_members m
-                    LEFT JOIN (SELECT account_id, any_value(handle) AS handle, count(*) AS posts FROM posts GROUP BY 1) p
+                    LEFT JOIN account_posts p
                       USING (account_id)
                     LEFT JOIN {"accounts" if self.has("accounts") else "(SELECT NULL::VARCHAR AS account_id)"} a
                       USING (account_id)
@@ -286,11 +284,16 @@ class Workbench:
 
     def resolve_account(self, key: str) -> str | None:
         """An account id from an id or a handle (case-insensitive, '@' optional)."""
-        hit = self._rows("SELECT account_id FROM posts WHERE account_id = ? LIMIT 1", [key], as_dict=False)
-        if hit:
-            return hit[0][0]
         handle = key.removeprefix("@").lower()
         hit = self._rows(
+            "SELECT account_id FROM account_posts WHERE account_id = ? OR lower(handle) = ? "
+            "ORDER BY account_id = ? DESC, posts DESC, account_id LIMIT 1",
+            [key, handle, key],
+            as_dict=False,
+        )
+        if hit:
+            return hit[0][0]
+        hit = self._rows(  # a handle the account used in some posts only
             "SELECT account_id FROM posts WHERE lower(handle) = ? GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1",
             [handle],
             as_dict=False,
@@ -313,11 +316,9 @@ class Workbench:
         if account_id is None:
             raise NotFound(f"no account {key!r}")
         activity = self._rows(
-            "SELECT any_value(handle) AS handle, count(*) AS posts, min(created_at) AS first_post, "
-            "max(created_at) AS last_post FROM posts WHERE account_id = ?",
-            [account_id],
-        )[0]
-        out: dict[str, Any] = {"account_id": account_id, **activity}
+            "SELECT handle, posts, first_post, last_post FROM account_posts WHERE account_id = ?", [account_id]
+        ) or [{"handle": None, "posts": 0, "first_post": None, "last_post": None}]
+        out: dict[str, Any] = {"account_id": account_id, **activity[0]}
         out["kinds"] = dict(
             self._rows("SELECT kind, count(*) FROM posts WHERE account_id = ? GROUP BY 1 ORDER BY 2 DESC", [account_id], False)
         )
@@ -358,7 +359,7 @@ class Workbench:
                            FROM edges WHERE significant AND (account_a = ? OR account_b = ?))
                 SELECT partner AS account_id, coalesce(h.handle, partner) AS handle,
                        list(layer ORDER BY layer) AS layers, sum(count) AS count, min(p_value) AS p_value
-                FROM e LEFT JOIN (SELECT account_id, any_value(handle) AS handle FROM posts GROUP BY 1) h
+                FROM e LEFT JOIN account_posts h
                   ON h.account_id = e.partner
                 GROUP BY 1, 2 ORDER BY count DESC, 1 LIMIT 200""",
             [account_id, account_id, account_id],
@@ -377,7 +378,7 @@ class Workbench:
              self.has("cluster_members", "cluster_id", "account_id")),
             (q.layer, "p.account_id IN (SELECT account_id FROM account_scores WHERE list_contains(layers, ?))",
              self.has("account_scores", "account_id", "layers")),
-            (q.q and literal_regex(q.q), "regexp_matches(p.text, ?, 'i')", True),
+            (q.q, "contains(p.text_lower, lower(?))", True),
             (q.since, "p.created_at >= ?", True),
             (q.until, "p.created_at < ?", True),
             (q.kind, "p.kind = ?", True),
@@ -430,7 +431,7 @@ class Workbench:
                 SELECT i.account_id AS id, coalesce(h.handle, i.account_id) AS handle, {cl} AS cluster,
                        {score} AS score, coalesce(h.posts, 0) AS posts, {self._label_sql()} AS label
                 FROM (SELECT DISTINCT * FROM ids) i(account_id)
-                LEFT JOIN (SELECT account_id, any_value(handle) AS handle, count(*) AS posts FROM posts GROUP BY 1) h
+                LEFT JOIN account_posts h
                   ON h.account_id = i.account_id
                 LEFT JOIN {scores} s ON s.account_id = i.account_id
                 LEFT JOIN {accounts} a ON a.account_id = i.account_id

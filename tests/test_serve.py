@@ -354,3 +354,32 @@ def test_load_over_loopback(wb: Workbench, con) -> None:
     print(json.dumps({"requests": 200, "concurrent": 200, "p50_ms": round(lat[99] * 1000), "p95_ms": round(p95 * 1000),
                       "wall_s": round(wall, 2)}))  # fmt: skip
     assert wall < 60
+
+
+def test_account_shows_the_classifier_score(ws: Path, tmp_path: Path) -> None:
+    """With a model (`serve --model`), an account's classifier score is the model's own for it."""
+    from click.testing import CliRunner
+
+    from trollscope.classify.model import load, score_accounts
+    from trollscope.cli import main
+
+    sim = ws.parent / "data"
+    with open(sim / "truth.csv", encoding="utf-8") as f:
+        truth = list(csv.DictReader(f))
+    labels = tmp_path / "labels.csv"
+    with open(labels, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["account_id", "label"])
+        w.writerows([t["account_id"], "organic" if t["campaign"] == "organic" else "operation"] for t in truth)
+    model = tmp_path / "model.pkl"
+    r = CliRunner().invoke(main, ["classify", "train", "-w", str(ws), "--labels", str(labels), "-o", str(model)])
+    assert r.exit_code == 0, r.output
+    con = Workspace(ws, create=False).connect()
+    expected = {r["account_id"]: r["score"] for r in score_accounts(con, load(model)["model"]).to_pylist()}
+    con.close()
+    client = TestClient(create_app(Workbench(ws, model=model)), base_url="http://127.0.0.1")
+    some = next(t["account_id"] for t in truth if t["campaign"] != "organic" and t["account_id"] in expected)
+    a = get(client, f"/api/accounts/{some}")
+    assert a["classifier"]["score"] == pytest.approx(expected[some])
+    assert a["classifier"]["model"]["path"] == str(model)
+    assert get(client, "/api/summary")["model"]["path"] == str(model)

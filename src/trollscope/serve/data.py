@@ -104,7 +104,12 @@ class Workbench:
         cols = {r[0] for r in ws.execute("DESCRIBE posts").fetchall()}
         keep = ", ".join(c if c in cols else f"NULL::VARCHAR AS {c}" for c in POST_COLUMNS)
         # lower-cased text beside the text: a case-blind search is then a plain substring scan (IRA: 25 ms)
-        con.execute(f"CREATE TABLE m_posts AS SELECT {keep}, lower(text) AS text_lower FROM posts ORDER BY created_at")
+        # ``seq`` numbers the posts oldest first, so one scan both counts a search's matches and picks
+        # its page; lower-cased text beside the text makes a case-blind search a substring scan
+        con.execute(
+            f"CREATE TABLE m_posts AS SELECT {keep}, lower(text) AS text_lower, "
+            "row_number() OVER (ORDER BY created_at, post_id) AS seq FROM posts ORDER BY seq"
+        )
         con.execute(
             "CREATE TABLE m_account_posts AS SELECT account_id, any_value(handle) AS handle, count(*) AS posts, "
             "min(created_at) AS first_post, max(created_at) AS last_post FROM m_posts GROUP BY 1"
@@ -396,12 +401,16 @@ class Workbench:
     def posts(self, q: PostQuery) -> dict:
         """Posts matching every filter, oldest first, with the total number that match."""
         where, params = self._post_filter(q)
-        total = self._one(f"SELECT count(*) FROM posts p WHERE {where}", params)
+        total, page = self._rows(
+            f"SELECT count(*), coalesce(list_slice(list(p.seq ORDER BY p.seq), ?, ?), []) FROM posts p WHERE {where}",
+            [q.offset + 1, q.offset + q.limit, *params],
+            as_dict=False,
+        )[0]
         rows = self._rows(
-            f"SELECT {', '.join('p.' + c for c in POST_COLUMNS)} FROM posts p WHERE {where} "
-            "ORDER BY p.created_at, p.post_id LIMIT ? OFFSET ?",
-            [*params, q.limit, q.offset],
-        )
+            f"SELECT {', '.join('p.' + c for c in POST_COLUMNS)} FROM posts p "
+            "WHERE p.seq IN (SELECT unnest(?::BIGINT[])) ORDER BY p.seq",
+            [page],
+        ) if page else []  # fmt: skip
         return {"total": total, "limit": q.limit, "offset": q.offset, "posts": rows}
 
     def graph(self, q: GraphQuery) -> dict:
@@ -439,7 +448,7 @@ class Workbench:
             [*ids_params, q.max_nodes],
         )
         keep = [n["id"] for n in nodes]
-        extra = ", ".join(f"{c}" for c in ("p_value", "q_value", "first_at", "last_at") if self.has("edges", c))
+        extra = ", ".join(f"{c}" for c in ("p_value", "q_value") if self.has("edges", c))
         n_ev = "len(evidence)" if self.has("edges", "evidence") else "0"
         where, params = "significant AND count >= ?", [q.min_weight]
         if q.layer is not None:

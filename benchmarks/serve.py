@@ -24,10 +24,10 @@ from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-import httpx  # noqa: E402
-from serve_helpers import running_server  # noqa: E402
+import httpx
+from serve_helpers import running_server
 
-from trollscope.serve import GraphQuery, Workbench  # noqa: E402
+from trollscope.serve import GraphQuery, Workbench
 
 
 def routes(wb: Workbench) -> dict[str, str]:

@@ -64,7 +64,9 @@ def get(client: TestClient, url: str, status: int = 200) -> dict:
 # -- answers equal the workspace --------------------------------------------------------------
 def test_summary_counts(client: TestClient, con) -> None:
     s = get(client, "/api/summary")
-    posts, accounts, first, last = q(con, "SELECT count(*), count(DISTINCT account_id), min(created_at), max(created_at) FROM posts")[0]
+    posts, accounts, first, last = q(
+        con, "SELECT count(*), count(DISTINCT account_id), min(created_at), max(created_at) FROM posts"
+    )[0]
     assert (s["posts"], s["accounts"]) == (posts, accounts)
     assert s["first_post"] == str(first) and s["last_post"] == str(last)
     assert s["detection"]["clusters"] == q(con, "SELECT count(*) FROM clusters")[0][0] > 0
@@ -84,7 +86,9 @@ def test_clusters_ranked_by_evidence_with_top_accounts(client: TestClient, con) 
     expected = [r[0] for r in q(con, "SELECT cluster_id FROM clusters ORDER BY p_value, score DESC, cluster_id")]
     assert [x["cluster_id"] for x in c["clusters"]] == expected and c["total"] == len(expected)
     for x in c["clusters"]:
-        members = {r[0] for r in q(con, "SELECT account_id FROM cluster_members WHERE cluster_id = ?", [x["cluster_id"]])}
+        members = {
+            r[0] for r in q(con, "SELECT account_id FROM cluster_members WHERE cluster_id = ?", [x["cluster_id"]])
+        }
         tops = [a["account_id"] for a in x["top_accounts"]]
         assert 0 < len(tops) <= 5 and set(tops) <= members
     page = get(client, "/api/clusters?limit=1&offset=1")
@@ -99,7 +103,11 @@ def test_cluster_members_and_timeline_against_the_rest(client: TestClient, con) 
     c = get(client, f"/api/clusters/{cid}")
     members = {r[0] for r in q(con, "SELECT account_id FROM cluster_members WHERE cluster_id = ?", [cid])}
     assert {m["account_id"] for m in c["members"]} == members and c["cluster"]["size"] == len(members)
-    in_posts = q(con, "SELECT count(*) FROM posts WHERE account_id IN (SELECT account_id FROM cluster_members WHERE cluster_id = ?)", [cid])[0][0]
+    in_posts = q(
+        con,
+        "SELECT count(*) FROM posts WHERE account_id IN (SELECT account_id FROM cluster_members WHERE cluster_id = ?)",
+        [cid],
+    )[0][0]
     total = q(con, "SELECT count(*) FROM posts")[0][0]
     assert sum(w["cluster"] for w in c["timeline"]) == in_posts
     assert sum(w["rest"] for w in c["timeline"]) == total - in_posts
@@ -108,14 +116,22 @@ def test_cluster_members_and_timeline_against_the_rest(client: TestClient, con) 
 
 
 def test_account_by_id_or_handle(client: TestClient, con) -> None:
-    account_id, handle = q(con, "SELECT account_id, handle FROM account_scores WHERE flagged ORDER BY partners DESC LIMIT 1")[0]
+    account_id, handle = q(
+        con, "SELECT account_id, handle FROM account_scores WHERE flagged ORDER BY partners DESC LIMIT 1"
+    )[0]
     a = get(client, f"/api/accounts/{account_id}")
     assert get(client, f"/api/accounts/@{handle.upper()}")["account_id"] == account_id
     assert a["posts"] == q(con, "SELECT count(*) FROM posts WHERE account_id = ?", [account_id])[0][0]
     assert a["detection"]["flagged"] is True and a["clusters"]
-    partners = q(con, """SELECT CASE WHEN account_a = ? THEN account_b ELSE account_a END AS p, count(*), sum(count)
-                         FROM edges WHERE significant AND ? IN (account_a, account_b) GROUP BY 1""", [account_id] * 2)
-    assert {p["account_id"]: (len(p["layers"]), p["count"]) for p in a["partners"]} == {p: (n, c) for p, n, c in partners}
+    partners = q(
+        con,
+        """SELECT CASE WHEN account_a = ? THEN account_b ELSE account_a END AS p, count(*), sum(count)
+                         FROM edges WHERE significant AND ? IN (account_a, account_b) GROUP BY 1""",
+        [account_id] * 2,
+    )
+    assert {p["account_id"]: (len(p["layers"]), p["count"]) for p in a["partners"]} == {
+        p: (n, c) for p, n, c in partners
+    }
     assert sum(w["posts"] for w in a["timeline"]) == a["posts"]
     assert a["classifier"] is None  # no --model
     get(client, "/api/accounts/nobody-has-this-handle", 404)
@@ -126,9 +142,13 @@ def test_post_search_filters(client: TestClient, con) -> None:
     cid = q(con, "SELECT cluster_id FROM clusters ORDER BY size DESC LIMIT 1")[0][0]
     url = f"/api/posts?q={word.upper()}&cluster={cid}&since=2016-01-01&until=2016-12-31&limit=7"
     res = get(client, url)
-    expected = q(con, """SELECT post_id FROM posts WHERE strpos(lower(text), ?) > 0
+    expected = q(
+        con,
+        """SELECT post_id FROM posts WHERE strpos(lower(text), ?) > 0
                          AND account_id IN (SELECT account_id FROM cluster_members WHERE cluster_id = ?)
-                         AND created_at >= '2016-01-01' AND created_at < '2017-01-01' ORDER BY created_at, post_id""", [word, cid])
+                         AND created_at >= '2016-01-01' AND created_at < '2017-01-01' ORDER BY created_at, post_id""",
+        [word, cid],
+    )
     assert res["total"] == len(expected) > 7
     pages = [p["post_id"] for o in range(0, len(expected), 7) for p in get(client, url + f"&offset={o}")["posts"]]
     assert pages == [r[0] for r in expected]
@@ -152,9 +172,13 @@ def test_graph_of_a_cluster(client: TestClient, con) -> None:
     g = get(client, f"/api/graph?cluster={cid}")
     members = {r[0] for r in q(con, "SELECT account_id FROM cluster_members WHERE cluster_id = ?", [cid])}
     assert {n["id"] for n in g["nodes"]} == members
-    expected = q(con, """SELECT layer, account_a, account_b, count FROM edges WHERE significant
+    expected = q(
+        con,
+        """SELECT layer, account_a, account_b, count FROM edges WHERE significant
                          AND account_a IN (SELECT account_id FROM cluster_members WHERE cluster_id = ?)
-                         AND account_b IN (SELECT account_id FROM cluster_members WHERE cluster_id = ?)""", [cid, cid])
+                         AND account_b IN (SELECT account_id FROM cluster_members WHERE cluster_id = ?)""",
+        [cid, cid],
+    )
     assert sorted((e["layer"], e["source"], e["target"], e["weight"]) for e in g["edges"]) == sorted(expected)
     heavy = sorted(x[3] for x in expected)[len(expected) // 2]
     layer = expected[0][0]
@@ -162,7 +186,9 @@ def test_graph_of_a_cluster(client: TestClient, con) -> None:
     assert f["edges"] and all(e["layer"] == layer and e["weight"] >= heavy for e in f["edges"])
     assert len(f["edges"]) == sum(1 for x in expected if x[0] == layer and x[3] >= heavy)
     whole = get(client, "/api/graph")
-    assert {n["id"] for n in whole["nodes"]} == {r[0] for r in q(con, "SELECT account_id FROM account_scores WHERE flagged")}
+    assert {n["id"] for n in whole["nodes"]} == {
+        r[0] for r in q(con, "SELECT account_id FROM account_scores WHERE flagged")
+    }
     assert len(get(client, "/api/graph?max_nodes=3")["nodes"]) == 3
     get(client, "/api/graph?cluster=999999", 404)
 
@@ -191,7 +217,9 @@ def test_exports(client: TestClient, con) -> None:
     assert len(root.findall(".//g:edge", ns)) == len(g["edges"])
     edges = list(csv.DictReader(io.StringIO(client.get(f"/api/graph.csv?cluster={cid}").content.decode("utf-8-sig"))))
     assert len(edges) == len(g["edges"]) and {"source_handle", "layer", "weight"} <= set(edges[0])
-    members = list(csv.DictReader(io.StringIO(client.get(f"/api/clusters/{cid}/members.csv").content.decode("utf-8-sig"))))
+    members = list(
+        csv.DictReader(io.StringIO(client.get(f"/api/clusters/{cid}/members.csv").content.decode("utf-8-sig")))
+    )
     assert len(members) == len(g["nodes"])
     posts = list(csv.DictReader(io.StringIO(client.get(f"/api/posts.csv?cluster={cid}").content.decode("utf-8-sig"))))
     assert len(posts) == get(client, f"/api/posts?cluster={cid}")["total"]
@@ -200,9 +228,9 @@ def test_exports(client: TestClient, con) -> None:
 def test_csv_cells_cannot_run_as_formulas() -> None:
     from trollscope.serve.export import to_csv
 
-    out = to_csv([{"text": "=HYPERLINK(\"x\")", "n": -3, "h": "@user"}]).decode("utf-8-sig")
+    out = to_csv([{"text": '=HYPERLINK("x")', "n": -3, "h": "@user"}]).decode("utf-8-sig")
     row = list(csv.reader(io.StringIO(out)))[1]
-    assert row == ["'=HYPERLINK(\"x\")", "-3", "'@user"]
+    assert row == ['\'=HYPERLINK("x")', "-3", "'@user"]
 
 
 # -- safe by default ----------------------------------------------------------------------------
@@ -223,7 +251,7 @@ def test_errors_are_json_and_bounded(client: TestClient) -> None:
         r = client.get(url)
         assert r.status_code == status, url
         assert r.headers["content-type"].startswith("application/json") and "error" in r.json(), url
-        assert "Traceback" not in r.text and "File \"" not in r.text
+        assert "Traceback" not in r.text and 'File "' not in r.text
     assert get(client, "/api/posts?limit=1000000")["limit"] == MAX_LIMIT
     assert get(client, "/api/posts?limit=-5")["limit"] == 1
     assert get(client, "/api/posts?offset=-5")["offset"] == 0
@@ -239,8 +267,15 @@ def test_headers_hosts_and_static_files(client: TestClient) -> None:
     r = client.get("/api/summary", headers={"host": "attacker.example"})
     assert r.status_code == 400 and r.json()["error"]
     assert client.get("/api/summary", headers={"host": "localhost:8765"}).status_code == 200
-    for url in ("/static/../app.py", "/static/%2e%2e/app.py", "/static/..%2fapp.py", "/static/vendor/../../data.py",
-                "/static//etc/passwd", "/static/%2fetc%2fpasswd", "/static/....//app.py"):
+    for url in (
+        "/static/../app.py",
+        "/static/%2e%2e/app.py",
+        "/static/..%2fapp.py",
+        "/static/vendor/../../data.py",
+        "/static//etc/passwd",
+        "/static/%2fetc%2fpasswd",
+        "/static/....//app.py",
+    ):
         r = client.get(url)
         assert r.status_code == 404, url
         assert b"import" not in r.content and b"root:" not in r.content
@@ -300,7 +335,11 @@ def test_fuzz_every_route(client: TestClient, con, route: str, ident: str, param
         ids = {p["account_id"] for p in res["posts"]}
         assert len(ids) <= 1
         key = params["account"].removeprefix("@").lower()
-        assert all(i == params["account"] or (p["handle"] or "").lower() == key for p in res["posts"] for i in [p["account_id"]])
+        assert all(
+            i == params["account"] or (p["handle"] or "").lower() == key
+            for p in res["posts"]
+            for i in [p["account_id"]]
+        )
 
 
 def test_served_workspace_is_unchanged(client: TestClient, ws: Path, digest_before: dict) -> None:

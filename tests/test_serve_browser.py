@@ -57,7 +57,14 @@ def test_workbench_in_chromium(wb: Workbench, tmp_path: Path) -> None:
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
             problems, hosts = [], set()
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" or (m.type == "warning" and GL_NOTE not in m.text) else None)
+            page.on(
+                "console",
+                lambda m: (
+                    problems.append(m.text)
+                    if m.type == "error" or (m.type == "warning" and GL_NOTE not in m.text)
+                    else None
+                ),
+            )
             page.on("pageerror", lambda e: problems.append(str(e)))
             page.on("request", lambda r: hosts.add(urlparse(r.url).hostname))
 
@@ -87,7 +94,9 @@ def test_workbench_in_chromium(wb: Workbench, tmp_path: Path) -> None:
                 pytest.fail("the pointer found no edge to click")
             page.mouse.click(point["x"], point["y"])
             page.wait_for_selector("#evidence h2")
-            chosen = unquote(page.url.split("edge=")[1]).split("|", 2)  # the edge under the pointer, as the URL keeps it
+            chosen = unquote(page.url.split("edge=")[1]).split(
+                "|", 2
+            )  # the edge under the pointer, as the URL keeps it
             assert chosen[0] in graph["layers"]
             ev = wb.evidence(chosen[0], chosen[1], chosen[2])["evidence"]
             pairs = page.locator("#evidence .evidence-pair")

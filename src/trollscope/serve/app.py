@@ -101,7 +101,9 @@ def _time(v: str | None, name: str) -> dt.datetime | None:
     try:
         t = dt.datetime.fromisoformat(v.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise BadRequest(f"{name} must be a date like 2016-11-08 or a time like 2016-11-08T12:00, not {v[:40]!r}") from None
+        raise BadRequest(
+            f"{name} must be a date like 2016-11-08 or a time like 2016-11-08T12:00, not {v[:40]!r}"
+        ) from None
     if t.tzinfo is not None:
         t = t.astimezone(dt.UTC).replace(tzinfo=None)
     return t
@@ -168,7 +170,9 @@ class Guard:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 names = {k.lower() for k, _ in message.get("headers", [])}
-                message["headers"] = list(message.get("headers", [])) + [h for h in SECURITY_HEADERS if h[0] not in names]
+                message["headers"] = list(message.get("headers", [])) + [
+                    h for h in SECURITY_HEADERS if h[0] not in names
+                ]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -235,7 +239,10 @@ def create_app(workbench: Workbench | str | Path, allowed_hosts: list[str] | Non
     def graph_csv(request: Request) -> Response:
         g = wb.graph(graph_query(request, wb))
         handles = {n["id"]: n["handle"] for n in g["nodes"]}
-        rows = [{"source_handle": handles.get(e["source"]), "target_handle": handles.get(e["target"]), **e} for e in g["edges"]]
+        rows = [
+            {"source_handle": handles.get(e["source"]), "target_handle": handles.get(e["target"]), **e}
+            for e in g["edges"]
+        ]
         name = f"trollscope-cluster-{g['cluster']}-edges.csv" if g["cluster"] is not None else "trollscope-edges.csv"
         return _download(export.to_csv(rows), name, "text/csv; charset=utf-8")
 
@@ -244,7 +251,11 @@ def create_app(workbench: Workbench | str | Path, allowed_hosts: list[str] | Non
         if "limit" not in request.query_params:
             q = PostQuery(**{**q.__dict__, "limit": MAX_EXPORT_ROWS})
         rows = wb.posts(q)["posts"]
-        return _download(export.to_csv(rows, list(rows[0]) if rows else ["post_id"]), "trollscope-posts.csv", "text/csv; charset=utf-8")
+        return _download(
+            export.to_csv(rows, list(rows[0]) if rows else ["post_id"]),
+            "trollscope-posts.csv",
+            "text/csv; charset=utf-8",
+        )
 
     def members_csv(request: Request) -> Response:
         cid = _id(request.path_params["cluster_id"], "cluster id")
@@ -289,7 +300,12 @@ def create_app(workbench: Workbench | str | Path, allowed_hosts: list[str] | Non
     app = Starlette(
         routes=routes,
         middleware=[Middleware(Guard, allowed_hosts=hosts)],
-        exception_handlers={HTTPException: http_error, BadRequest: bad_request, NotFound: not_found, Exception: server_error},
+        exception_handlers={
+            HTTPException: http_error,
+            BadRequest: bad_request,
+            NotFound: not_found,
+            Exception: server_error,
+        },
     )
     app.state.workbench = wb
     return app
@@ -304,6 +320,9 @@ def bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Accepted connections inherit this: without it, uvicorn's separate writes of headers and body
+    # meet the client's delayed ACK and every answer waits ~40 ms (seen on loopback here)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
     sock.listen(128)
     sock.set_inheritable(True)

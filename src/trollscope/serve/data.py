@@ -91,9 +91,7 @@ class Workbench:
         self._load(model)
         self.con.execute("SET enable_external_access = false")
         self.con.execute("SET lock_configuration = true")
-        self.columns = {
-            t: {r[0] for r in self.con.execute(f"DESCRIBE {t}").fetchall()} for t in self._tables()
-        }
+        self.columns = {t: {r[0] for r in self.con.execute(f"DESCRIBE {t}").fetchall()} for t in self._tables()}
         self.layers = self._layers()
 
     # -- loading ------------------------------------------------------------------------------
@@ -103,7 +101,6 @@ class Workbench:
         tables = set(self.manifest["tables"])
         cols = {r[0] for r in ws.execute("DESCRIBE posts").fetchall()}
         keep = ", ".join(c if c in cols else f"NULL::VARCHAR AS {c}" for c in POST_COLUMNS)
-        # lower-cased text beside the text: a case-blind search is then a plain substring scan (IRA: 25 ms)
         # ``seq`` numbers the posts oldest first, so one scan both counts a search's matches and picks
         # its page; lower-cased text beside the text makes a case-blind search a substring scan
         con.execute(
@@ -124,8 +121,9 @@ class Workbench:
             from ..classify.model import load, score_accounts
 
             payload = load(model)
-            scores = score_accounts(con, payload["model"])  # noqa: F841 (read by the next statement)
-            con.execute("CREATE TABLE m_classifier_scores AS SELECT account_id, score FROM scores")
+            con.register("_scores", score_accounts(con, payload["model"]))
+            con.execute("CREATE TABLE m_classifier_scores AS SELECT account_id, score FROM _scores")
+            con.unregister("_scores")
             self.model = {"path": str(model), "training": _clean(payload.get("training"))}
         else:
             self.model = None
@@ -220,11 +218,17 @@ class Workbench:
         if not self.has("clusters", "cluster_id"):
             return {"total": 0, "clusters": [], "note": "no detection results: run `trollscope detect` first"}
         order = [c for c in ("p_value", "score") if self.has("clusters", c)]
-        order_sql = ", ".join(["p_value ASC NULLS LAST"] * ("p_value" in order) + ["score DESC NULLS LAST"] * ("score" in order))
+        order_sql = ", ".join(
+            ["p_value ASC NULLS LAST"] * ("p_value" in order) + ["score DESC NULLS LAST"] * ("score" in order)
+        )
         where, params = "TRUE", []
         if layer is not None and self.has("clusters", "layers"):
             where, params = "coalesce(c.layers[?], 0) > 0", [layer]
-        cols = [c for c in ("size", "score", "density", "p_value", "layers", "first_at", "last_at") if self.has("clusters", c)]
+        cols = [
+            c
+            for c in ("size", "score", "density", "p_value", "layers", "first_at", "last_at")
+            if self.has("clusters", c)
+        ]
         total = self._one(f"SELECT count(*) FROM clusters c WHERE {where}", params)
         rows = self._rows(
             f"SELECT c.cluster_id, {', '.join('c.' + c for c in cols)} FROM clusters c WHERE {where} "
@@ -267,7 +271,7 @@ class Workbench:
         if self.has("cluster_members", "cluster_id", "account_id"):
             extra = ", ".join(f"m.{c}" for c in ("score", "ties") if self.has("cluster_members", c))
             members = self._rows(
-                f"""SELECT m.account_id, coalesce(p.handle, m.account_id) AS handle{', ' + extra if extra else ''},
+                f"""SELECT m.account_id, coalesce(p.handle, m.account_id) AS handle{", " + extra if extra else ""},
                            coalesce(p.posts, 0) AS posts, {self._label_sql()} AS label
                     FROM cluster_members m
                     LEFT JOIN account_posts p
@@ -325,7 +329,9 @@ class Workbench:
         ) or [{"handle": None, "posts": 0, "first_post": None, "last_post": None}]
         out: dict[str, Any] = {"account_id": account_id, **activity[0]}
         out["kinds"] = dict(
-            self._rows("SELECT kind, count(*) FROM posts WHERE account_id = ? GROUP BY 1 ORDER BY 2 DESC", [account_id], False)
+            self._rows(
+                "SELECT kind, count(*) FROM posts WHERE account_id = ? GROUP BY 1 ORDER BY 2 DESC", [account_id], False
+            )
         )
         out["profile"] = None
         if self.has("accounts", "account_id"):
@@ -420,7 +426,12 @@ class Workbench:
         features for ``similarity``); ``min_weight`` drops lighter ones.
         """
         if not self.has("edges", "layer", "account_a", "account_b", "count", "significant"):
-            return {"nodes": [], "edges": [], "layers": [], "note": "no detection results: run `trollscope detect` first"}
+            return {
+                "nodes": [],
+                "edges": [],
+                "layers": [],
+                "note": "no detection results: run `trollscope detect` first",
+            }
         if q.cluster is not None:
             if not self.has("clusters", "cluster_id") or not self._rows(
                 "SELECT 1 FROM clusters WHERE cluster_id = ?", [q.cluster], False
@@ -430,10 +441,15 @@ class Workbench:
         elif self.has("account_scores", "flagged"):
             ids_sql, ids_params = "SELECT account_id FROM account_scores WHERE flagged", []
         else:
-            ids_sql, ids_params = "SELECT account_a FROM edges WHERE significant UNION SELECT account_b FROM edges WHERE significant", []
+            ids_sql, ids_params = (
+                "SELECT account_a FROM edges WHERE significant UNION SELECT account_b FROM edges WHERE significant",
+                [],
+            )
         score = "s.score" if self.has("account_scores", "score") else "NULL"
         cl = "s.cluster_id" if self.has("account_scores", "cluster_id") else "NULL"
-        scores = "account_scores" if self.has("account_scores", "account_id") else "(SELECT NULL::VARCHAR AS account_id)"
+        scores = (
+            "account_scores" if self.has("account_scores", "account_id") else "(SELECT NULL::VARCHAR AS account_id)"
+        )
         accounts = "accounts" if self.has("accounts", "account_id") else "(SELECT NULL::VARCHAR AS account_id)"
         nodes = self._rows(
             f"""WITH ids AS ({ids_sql})
@@ -457,7 +473,7 @@ class Workbench:
         edges = self._rows(
             f"""WITH ids AS (SELECT unnest(?::VARCHAR[]) AS account_id)
                 SELECT layer, account_a AS source, account_b AS target, count AS weight,
-                       {extra + ', ' if extra else ''}{n_ev} AS evidence
+                       {extra + ", " if extra else ""}{n_ev} AS evidence
                 FROM edges WHERE {where}
                   AND account_a IN (SELECT account_id FROM ids) AND account_b IN (SELECT account_id FROM ids)
                 ORDER BY count DESC, layer, account_a, account_b LIMIT ?""",

@@ -6,7 +6,13 @@ import csv
 import io
 import xml.etree.ElementTree as ET
 
-NODE_ATTRS = (("handle", "string"), ("cluster", "integer"), ("score", "double"), ("posts", "integer"), ("label", "string"))
+NODE_ATTRS = (
+    ("handle", "string"),
+    ("cluster", "integer"),
+    ("score", "double"),
+    ("posts", "integer"),
+    ("label", "string"),
+)
 EDGE_ATTRS = (("layer", "string"), ("p_value", "double"), ("q_value", "double"), ("evidence", "integer"))
 
 

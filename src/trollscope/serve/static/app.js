@@ -212,7 +212,7 @@ function drawGraph(g, container, onEdge) {
   for (const n of g.nodes) {
     graph.addNode(n.id, {
       label: "@" + (n.handle || n.id), x: rand(), y: rand(),
-      size: 3 + 9 * Math.sqrt((n.posts || 0) / maxPosts),
+      size: (g.nodes.length > 200 ? 2 : 3) + (g.nodes.length > 200 ? 5 : 9) * Math.sqrt((n.posts || 0) / maxPosts),
       color: g.cluster === null && n.cluster ? CLUSTER_COLORS[n.cluster % CLUSTER_COLORS.length] : "#44506a",
     });
   }

@@ -422,3 +422,24 @@ def test_account_shows_the_classifier_score(ws: Path, tmp_path: Path) -> None:
     assert a["classifier"]["score"] == pytest.approx(expected[some])
     assert a["classifier"]["model"]["path"] == str(model)
     assert get(client, "/api/summary")["model"]["path"] == str(model)
+
+
+def test_a_groups_table_is_shown_whatever_its_columns(ws: Path, tmp_path: Path) -> None:
+    """Detection may add a `groups` table (issue 13); the summary lists it, members capped at 20."""
+    import shutil
+
+    copy = tmp_path / "ws"
+    shutil.copytree(ws, copy)
+    w = Workspace(copy, create=False)
+    with w.transaction() as txn:
+        con = w.connect()
+        files = txn.write_parts(con, "groups", """SELECT cluster_id AS id, list(account_id ORDER BY account_id) AS members,
+                                                  'co-post' AS layer, 60.0 AS window, 1e-9 * cluster_id AS p
+                                           FROM cluster_members GROUP BY 1""")  # fmt: skip
+        txn.replace("groups", files)
+    con = w.connect()
+    expected = q(con, "SELECT id, len(members) FROM groups ORDER BY p")
+    s = get(TestClient(create_app(Workbench(copy)), base_url="http://127.0.0.1"), "/api/summary")
+    assert "groups" in s["tables"]
+    assert [(g["id"], g["members_count"]) for g in s["groups"]] == expected
+    assert all(len(g["members"]) == min(20, g["members_count"]) for g in s["groups"])

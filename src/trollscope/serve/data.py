@@ -12,6 +12,7 @@ parameter; the SQL text is chosen from fixed fragments.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,10 +75,18 @@ def _clean(v: Any) -> Any:
     if isinstance(v, float) and not math.isfinite(v):
         return None
     if isinstance(v, dict):
-        return {k: _clean(x) for k, x in v.items()}
-    if isinstance(v, list):
+        return {str(k): _clean(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
         return [_clean(x) for x in v]
-    return v
+    if v is None or isinstance(v, bool | int | float | str):
+        return v
+    if isinstance(v, decimal.Decimal):
+        return _clean(float(v))
+    if isinstance(v, dt.date | dt.time):
+        return v.isoformat()
+    if isinstance(v, dt.timedelta):
+        return v.total_seconds()
+    return str(v)  # UUIDs, blobs and whatever else a table may hold: shown, never a server error
 
 
 class Workbench:
@@ -207,8 +216,26 @@ class Workbench:
             "params": _clean(self.manifest.get("params", {}).get("detect")),
             "tables": sorted(self.columns),
             "model": self.model,
+            "groups": self._groups(),
             "timeline": timeline,
         }
+
+    def _groups(self) -> list[dict]:
+        """Detection's group-level results, if the workspace has a ``groups`` table, whatever its columns.
+
+        Ranked by ``q`` or ``p`` where present; a list column (the members) keeps its first 20 items
+        beside its full length as ``<column>_count``.
+        """
+        if not self.has("groups"):
+            return []
+        cols = self.columns["groups"]
+        order = next((c for c in ("q", "q_value", "p", "p_value") if c in cols), None)
+        rows = self._rows(f"SELECT * FROM groups {f'ORDER BY {order} NULLS LAST' if order else ''} LIMIT 500")
+        for r in rows:
+            for k, v in list(r.items()):
+                if isinstance(v, list):
+                    r[k + "_count"], r[k] = len(v), v[:20]
+        return rows
 
     def clusters(self, layer: str | None = None, limit: int = 100, offset: int = 0) -> dict:
         """Clusters ranked by evidence (smallest p-value, then largest score), each with its top accounts.

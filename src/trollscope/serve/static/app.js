@@ -148,6 +148,16 @@ function scaleFilter(params, onChange) {
 }
 
 // -- views ------------------------------------------------------------------------------------
+function groupsTable(groups) { // whatever columns detection wrote; lists (members) shown as accounts
+  const cols = Object.keys(groups[0]).filter((k) => !k.endsWith("_count"));
+  return tableOf(cols.map((k) => ({
+    label: k, num: typeof groups[0][k] === "number",
+    cell: (x) => Array.isArray(x[k])
+      ? [fmt(x[k + "_count"]), ": ", x[k].map((m, i) => [i ? ", " : "", typeof m === "string" ? accountLink(m, null) : String(m)])]
+      : typeof x[k] === "number" && /^(p|q|p_value|q_value)$/.test(k) ? fmtP(x[k]) : typeof x[k] === "object" && x[k] !== null ? JSON.stringify(x[k]) : fmt(x[k]),
+  })), groups);
+}
+
 async function home(r) {
   const [s, c] = await Promise.all([api("summary", { scale: r.params.get("scale") }), api("clusters", { limit: 200 })]);
   state.summary = s;
@@ -170,6 +180,7 @@ async function home(r) {
       { label: "top accounts", cell: (x) => (x.top_accounts || []).map((a, i) => [i ? ", " : "", accountLink(a.account_id, a.handle)]) },
       { label: "active", cell: (x) => day(x.first_at) + " – " + day(x.last_at) },
     ], c.clusters, "No clusters: run `trollscope detect` on this workspace."),
+    s.groups && s.groups.length ? [el("h2", {}, "Groups (detection's group test)"), groupsTable(s.groups)] : null,
     el("h2", {}, "Layers"),
     tableOf([
       { label: "layer", cell: (x) => pill(x.layer) },

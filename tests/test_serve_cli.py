@@ -69,6 +69,24 @@ def test_serve_prints_a_url_that_answers(tmp_path: Path) -> None:
     assert tree_digest(ws) == before
 
 
+def test_serve_json_is_one_document_on_stdout(tmp_path: Path) -> None:
+    ws = detected_workspace(tmp_path, posts=5_000, seed=3)
+    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen([sys.executable, "-m", "trollscope", "serve", "-w", str(ws), "-p", "0", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)  # fmt: skip
+    try:
+        lines = []
+        while not lines or lines[-1] != "}\n":
+            line = proc.stdout.readline()
+            assert line, "serve --json printed no document"
+            lines.append(line)
+        d = json.loads("".join(lines))
+        assert d["url"].startswith("http://127.0.0.1:") and d["read_only"] is True
+        assert _get(d["url"] + "api/summary")["posts"] == d["posts"] > 0
+    finally:
+        _stop(proc)
+
+
 def test_remote_host_needs_the_flag_and_is_warned_about(tmp_path: Path) -> None:
     r = CliRunner().invoke(main, ["serve", "-w", str(tmp_path / "nowhere"), "--host", "0.0.0.0"])
     assert r.exit_code == 2 and "--allow-remote" in r.output

@@ -6,15 +6,22 @@ from pathlib import Path
 
 import click
 
-from ._common import workspace_option
+from ._common import emit_json, json_option, workspace_option
 
 
 def start_workbench(
-    workspace: Path, host: str, port: int, open_browser: bool, model: Path | None = None, url_to_stderr: bool = False
+    workspace: Path,
+    host: str,
+    port: int,
+    open_browser: bool,
+    model: Path | None = None,
+    url_to_stderr: bool = False,
+    as_json: bool = False,
 ) -> None:
     """Load the workspace, print the URL, serve until Ctrl-C (shared by `serve` and `run --serve`).
 
-    ``url_to_stderr`` keeps stdout for a command's --json document.
+    ``url_to_stderr`` keeps stdout for another command's --json document; ``as_json`` prints the
+    URL as one JSON document instead of a line.
     """
     from ..serve import Workbench, serve
     from ..serve.app import is_loopback
@@ -29,7 +36,10 @@ def start_workbench(
     wb = Workbench(workspace, model=model)
 
     def ready(url: str) -> None:
-        click.echo(f"trollscope workbench on {url}  (read-only; Ctrl-C stops it)", err=url_to_stderr)
+        if as_json:
+            emit_json({"url": url, "workspace": str(wb.path), "posts": wb.summary()["posts"], "read_only": True})
+        else:
+            click.echo(f"trollscope workbench on {url}  (read-only; Ctrl-C stops it)", err=url_to_stderr)
 
     serve(wb, host=host, port=port, open_browser=open_browser, ready=ready)
 
@@ -67,7 +77,8 @@ def register(cli: click.Group) -> None:
     @host_option
     @click.option("--model", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                   help="A classifier (from `trollscope classify train`) whose scores the account view shows.")  # fmt: skip
-    def serve(workspace, host, port, open_browser, allow_remote, model):
+    @json_option
+    def serve(workspace, host, port, open_browser, allow_remote, model, as_json):
         """Explore a workspace in the browser: clusters, their networks and evidence, accounts, posts.
 
         A local web server, read-only: the workspace is not changed. The URL holds the view, so
@@ -80,4 +91,4 @@ def register(cli: click.Group) -> None:
             trollscope serve -w ira-out/workspace --open
         """
         check_host(host, allow_remote)
-        start_workbench(workspace, host, port, open_browser, model)
+        start_workbench(workspace, host, port, open_browser, model, as_json=as_json)

@@ -185,6 +185,14 @@ def test_graph_of_a_cluster(client: TestClient, con) -> None:
     f = get(client, f"/api/graph?cluster={cid}&layer={layer}&min_weight={heavy}")
     assert f["edges"] and all(e["layer"] == layer and e["weight"] >= heavy for e in f["edges"])
     assert len(f["edges"]) == sum(1 for x in expected if x[0] == layer and x[3] >= heavy)
+    first, last = q(con, "SELECT min(first_at), max(last_at) FROM edges WHERE significant")[0]
+    mid = first + (last - first) / 2
+    day = mid.date().isoformat()
+    dated = get(client, f"/api/graph?cluster={cid}&since={day}&until={day}")
+    in_span = q(con, """SELECT count(*) FROM edges WHERE significant AND last_at >= ?::DATE AND first_at < ?::DATE + 1
+                        AND account_a IN (SELECT account_id FROM cluster_members WHERE cluster_id = ?)
+                        AND account_b IN (SELECT account_id FROM cluster_members WHERE cluster_id = ?)""", [day, day, cid, cid])[0][0]  # fmt: skip
+    assert len(dated["edges"]) == in_span < len(expected)
     whole = get(client, "/api/graph")
     assert {n["id"] for n in whole["nodes"]} == {
         r[0] for r in q(con, "SELECT account_id FROM account_scores WHERE flagged")

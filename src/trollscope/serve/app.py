@@ -118,11 +118,18 @@ def _choice(v: str | None, name: str, choices: list[str] | tuple[str, ...]) -> s
     return v
 
 
-def post_query(request: Request, wb: Workbench, max_limit: int = MAX_LIMIT) -> PostQuery:
+def _span(request: Request) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """``since`` and ``until`` as a half-open interval; a date as ``until`` includes that whole day."""
     p = request.query_params
     since, until = _time(p.get("since"), "since"), _time(p.get("until"), "until")
     if until is not None and len(p.get("until", "").strip()) <= 10:
-        until += dt.timedelta(days=1)  # a date as `until` includes that whole day
+        until += dt.timedelta(days=1)
+    return since, until
+
+
+def post_query(request: Request, wb: Workbench, max_limit: int = MAX_LIMIT) -> PostQuery:
+    p = request.query_params
+    since, until = _span(request)
     return PostQuery(
         account=_text(p.get("account"), "account"),
         cluster=_id(p.get("cluster"), "cluster"),
@@ -138,11 +145,14 @@ def post_query(request: Request, wb: Workbench, max_limit: int = MAX_LIMIT) -> P
 
 def graph_query(request: Request, wb: Workbench) -> GraphQuery:
     p = request.query_params
+    since, until = _span(request)
     return GraphQuery(
         cluster=_id(p.get("cluster"), "cluster"),
         layer=_choice(p.get("layer"), "layer", wb.layers),
         min_weight=_float(p.get("min_weight"), "min_weight", 0.0),
         max_nodes=_int(p.get("max_nodes"), "max_nodes", 2000, 1, MAX_GRAPH_NODES),
+        since=since,
+        until=until,
     )
 
 

@@ -60,6 +60,8 @@ class GraphQuery:
     layer: str | None = None
     min_weight: float = 0.0
     max_nodes: int = DEFAULT_GRAPH_NODES
+    since: dt.datetime | None = None  # edges active (first to last co-action) at some time in [since, until)
+    until: dt.datetime | None = None
 
 
 def _scale(scale: str) -> str:
@@ -497,6 +499,12 @@ class Workbench:
         if q.layer is not None:
             where += " AND layer = ?"
             params.append(q.layer)
+        if q.since is not None and self.has("edges", "last_at"):
+            where += " AND last_at >= ?"
+            params.append(q.since)
+        if q.until is not None and self.has("edges", "first_at"):
+            where += " AND first_at < ?"
+            params.append(q.until)
         edges = self._rows(
             f"""WITH ids AS (SELECT unnest(?::VARCHAR[]) AS account_id)
                 SELECT layer, account_a AS source, account_b AS target, count AS weight,
@@ -510,6 +518,8 @@ class Workbench:
             "cluster": q.cluster,
             "layer": q.layer,
             "min_weight": q.min_weight,
+            "since": _clean(q.since),
+            "until": _clean(q.until),
             "nodes": nodes,
             "edges": edges,
             "layers": sorted({e["layer"] for e in edges}),

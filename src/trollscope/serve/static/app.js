@@ -200,17 +200,21 @@ async function home(r) {
   ];
 }
 
+const graphParams = (r) => Object.fromEntries(["layer", "min_weight", "since", "until"].map((k) => [k, r.params.get(k)]));
+
 function graphFilters(r, layers, view, arg) {
   const p = r.params;
   const submit = (e) => {
     e.preventDefault();
     const f = new FormData(e.target);
-    go(view, arg, { layer: f.get("layer"), min_weight: f.get("min_weight"), scale: p.get("scale") });
+    go(view, arg, { layer: f.get("layer"), min_weight: f.get("min_weight"), since: f.get("since"), until: f.get("until"), scale: p.get("scale") });
   };
   return el("form", { class: "filters", onsubmit: submit },
     el("label", {}, "layer", el("select", { name: "layer" }, el("option", { value: "" }, "all layers"),
       layers.map((l) => el("option", { value: l, selected: p.get("layer") === l ? "selected" : null }, l)))),
     el("label", {}, "minimum weight (co-actions)", el("input", { name: "min_weight", type: "number", min: 0, step: 1, value: p.get("min_weight") || "" })),
+    el("label", {}, "active from (UTC)", el("input", { name: "since", type: "date", value: p.get("since") || "" })),
+    el("label", {}, "to (inclusive)", el("input", { name: "until", type: "date", value: p.get("until") || "" })),
     el("button", { type: "submit" }, "Apply"));
 }
 
@@ -285,7 +289,7 @@ function graphSection(r, g, view, arg, layers) {
   const panel = el("div", { class: "panel", id: "evidence" }, el("p", { class: "muted" }, "Click an edge to read the posts behind it; click an account to open it."));
   const info = el("p", { class: "muted", id: "graph-info" });
   const used = g.layers.length ? g.layers : layers;
-  const params = { cluster: g.cluster, layer: r.params.get("layer"), min_weight: r.params.get("min_weight") };
+  const params = { cluster: g.cluster, ...graphParams(r) };
   const section = [
     graphFilters(r, layers, view, arg),
     el("div", { class: "legend" }, used.map((l) => el("span", {}, el("i", { style: { background: layerColor(l) } }), l))),
@@ -308,7 +312,7 @@ async function clusterView(r) {
   const id = r.arg;
   const [c, g, s] = await Promise.all([
     api("clusters/" + encodeURIComponent(id), { scale: r.params.get("scale") }),
-    api("graph", { cluster: id, layer: r.params.get("layer"), min_weight: r.params.get("min_weight") }),
+    api("graph", { cluster: id, ...graphParams(r) }),
     state.summary ? Promise.resolve(state.summary) : api("summary"),
   ]);
   state.summary = s;
@@ -321,7 +325,7 @@ async function clusterView(r) {
       card(k.density, "density"), card(day(k.first_at), "first co-action"), card(day(k.last_at), "last co-action")),
     ...graph,
     el("h2", {}, "When the cluster posts, against everyone else"),
-    el("div", { class: "filters" }, scaleFilter(r.params, (v) => go("cluster", id, { layer: r.params.get("layer"), min_weight: r.params.get("min_weight"), scale: v }))),
+    el("div", { class: "filters" }, scaleFilter(r.params, (v) => go("cluster", id, { ...graphParams(r), scale: v }))),
     seriesLegend([{ color: "#e15759", label: "this cluster (share of its posts)" }, { color: "#4e79a7", label: "the rest (share of theirs)" }]),
     timeline(c.timeline, [{ key: "cluster", color: "#e15759" }, { key: "rest", color: "#4e79a7" }], true),
     el("h2", {}, "Members"),
@@ -343,7 +347,7 @@ async function clusterView(r) {
 
 async function graphView(r) {
   const [g, s] = await Promise.all([
-    api("graph", { layer: r.params.get("layer"), min_weight: r.params.get("min_weight"), max_nodes: r.params.get("max_nodes") }),
+    api("graph", { ...graphParams(r), max_nodes: r.params.get("max_nodes") }),
     state.summary ? Promise.resolve(state.summary) : api("summary"),
   ]);
   state.summary = s;

@@ -17,6 +17,7 @@ COMMANDS = {
     "detect": ("detect", "export", "evaluate"),
     "investigate": ("timeline", "targeting", "narratives", "amplifiers"),
     "classify": ("classify", "similar"),
+    "serve": ("serve",),
 }
 
 

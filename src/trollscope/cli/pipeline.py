@@ -116,15 +116,21 @@ def register(cli: click.Group) -> None:
     @freq_option("Period of the timeline, lean and narrative counts.")
     @events_option
     @click.option("-q", "--quiet", is_flag=True, help="No progress lines on stderr.")
+    @click.option("--serve", "serve_after", is_flag=True, help="Then open the workbench on it (as `trollscope serve`).")
+    @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+                  help="With --serve: the workbench's port on 127.0.0.1 (0 picks a free one).")  # fmt: skip
+    @click.option("--open", "open_browser", is_flag=True, help="With --serve: open it in the default browser.")
     @json_option
-    def run(inputs, out, fmt, read_options, accounts, by, terms, freq, events, quiet, as_json, **tuning):
+    def run(inputs, out, fmt, read_options, accounts, by, terms, freq, events, quiet, serve_after, port, open_browser,
+            as_json, **tuning):
         """Ingest INPUTS, detect coordination, investigate and write a self-contained report.
 
         OUT gets workspace/, report.html (one file: open it in a browser, or send it) and
         exports/ (coordination.gexf/.graphml for Gephi, detection and investigation tables as
         CSV). The operation is the accounts detection flags unless --accounts says otherwise.
         Detection's options (--layers, --window, --alpha…) and the investigations' (--freq,
-        --events) mean what they mean in `detect` and `timeline`.
+        --events) mean what they mean in `detect` and `timeline`. --serve then serves the workbench
+        on the new workspace until Ctrl-C.
 
         Example:
 
@@ -158,6 +164,10 @@ def register(cli: click.Group) -> None:
             emit_json(d)
         else:
             click.echo("\n".join(_summary_lines(d)))
+        if serve_after:
+            from .serve import start_workbench
+
+            start_workbench(out / "workspace", "127.0.0.1", port, open_browser, url_to_stderr=as_json)
 
     @cli.command()
     @workspace_option

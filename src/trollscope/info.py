@@ -1,4 +1,4 @@
-"""A workspace at a glance: counts, dates, sources, labels, top accounts, reject reasons."""
+"""A workspace at a glance: counts, dates, sources, platforms and venues, labels, top accounts, reject reasons."""
 
 from __future__ import annotations
 
@@ -20,6 +20,21 @@ def info(workspace: str | Path | Workspace | None = None, top: int = 10) -> dict
             dict(zip(("format", "files", "posts"), r, strict=True))
             for r in con.execute(
                 "SELECT source_format, count(DISTINCT source_file), count(*) FROM posts GROUP BY 1 ORDER BY 3 DESC"
+            ).fetchall()
+        ]
+        platforms = [
+            dict(zip(("platform", "venues", "accounts", "posts"), r, strict=True))
+            for r in con.execute(
+                "SELECT platform, count(DISTINCT venue), count(DISTINCT account_id), count(*) FROM posts "
+                "GROUP BY 1 ORDER BY 4 DESC"
+            ).fetchall()
+        ]
+        venues = [
+            dict(zip(("platform", "venue", "accounts", "posts"), r, strict=True))
+            for r in con.execute(
+                "SELECT platform, venue, count(DISTINCT account_id), count(*) AS n FROM posts WHERE venue IS NOT NULL "
+                "GROUP BY 1, 2 ORDER BY n DESC, 1, 2 LIMIT ?",
+                [top],
             ).fetchall()
         ]
         labels = [
@@ -58,6 +73,8 @@ def info(workspace: str | Path | Workspace | None = None, top: int = 10) -> dict
         "last_post": last,
         "kinds": kinds,
         "sources": sources,
+        "platforms": platforms,
+        "venues": venues,  # the most active ``top``
         "labels": labels,
         "top_accounts": top_accounts,
         "reject_reasons": rejects,

@@ -87,7 +87,9 @@ def test_tgdataset(shared: Path, ws_path: Path) -> None:
     r = ingest(path, ws_path)
     assert r.readers == {"tgdataset": 1}
     assert (r.records, r.stored, r.rejected) == (n, n, 0)
-    [c] = rows(ws_path, "SELECT count(*) FILTER (WHERE kind = 'repost') AS reposts, count(DISTINCT venue) AS v FROM posts")
+    [c] = rows(
+        ws_path, "SELECT count(*) FILTER (WHERE kind = 'repost') AS reposts, count(DISTINCT venue) AS v FROM posts"
+    )
     assert c == {"reposts": forwarded, "v": len(doc)}
     cid, ch = next(iter(doc.items()))
     mid, m = next(iter(ch["text_messages"].items()))
@@ -99,7 +101,9 @@ def test_tgdataset(shared: Path, ws_path: Path) -> None:
 def test_reddit_pushshift(shared: Path, ws_path: Path) -> None:
     folder = shared / P / "reddit_pushshift"
     comments = [json.loads(line) for line in (folder / "RC_2006-01.ndjson").open(encoding="utf-8")]
-    with zstandard.ZstdDecompressor().stream_reader(open(folder / "RS_2019-10_AskWomen_first2000.ndjson.zst", "rb")) as fh:
+    with zstandard.ZstdDecompressor().stream_reader(
+        open(folder / "RS_2019-10_AskWomen_first2000.ndjson.zst", "rb")
+    ) as fh:
         subs = [json.loads(line) for line in fh.read().decode("utf-8").splitlines() if line.strip()]
     r = ingest(folder, ws_path)
     assert r.readers == {"reddit": 2}
@@ -118,7 +122,11 @@ def test_reddit_pushshift(shared: Path, ws_path: Path) -> None:
     got = {p["post_id"]: p for p in rows(ws_path, "SELECT * FROM posts")}
     x = comments[5]
     p = got[f"reddit:t1_{x['id']}"]
-    assert (p["reply_to_id"], p["text"], p["created_at"]) == (f"reddit:{x['parent_id']}", x["body"], utc(x["created_utc"]))
+    assert (p["reply_to_id"], p["text"], p["created_at"]) == (
+        f"reddit:{x['parent_id']}",
+        x["body"],
+        utc(x["created_utc"]),
+    )
     linked = next(x for x in comments if "http://" in x["body"])
     assert any(u.startswith("http://") and u in linked["body"] for u in got[f"reddit:t1_{linked['id']}"]["urls"])
     selfpost = next(s for s in subs if s["is_self"] and s["selftext"] == "[removed]")
@@ -145,7 +153,9 @@ def test_mastodon_context(shared: Path, ws_path: Path) -> None:
         assert p["venue"] == s["account"]["url"].split("/")[2]
     first = got[f"mastodon:{statuses[0]['id']}"]
     assert first["text"].startswith("#Republican VP nom Sen #JDVance has a history")
-    assert first["urls"] == ["https://www.cnn.com/2024/07/30/politics/kfile-jd-vance-history-disparaging-people-without-kids/index.html"]
+    assert first["urls"] == [
+        "https://www.cnn.com/2024/07/30/politics/kfile-jd-vance-history-disparaging-people-without-kids/index.html"
+    ]
 
 
 @pytest.mark.real_data
@@ -160,7 +170,11 @@ def test_bluesky_jetstream(shared: Path, ws_path: Path) -> None:
     r = ingest(path, ws_path)
     assert r.readers == {"bluesky": 1}
     assert (r.records, r.stored, r.rejected) == (len(posts), len(posts), 0)
-    assert any(f"{sum(e['commit'].get('collection') == 'app.bsky.feed.like' for e in events if 'commit' in e)} create app.bsky.feed.like" in n for n in r.notes)
+    assert any(
+        f"{sum(e['commit'].get('collection') == 'app.bsky.feed.like' for e in events if 'commit' in e)} create app.bsky.feed.like"
+        in n
+        for n in r.notes
+    )
     got = {p["post_id"]: p for p in rows(ws_path, "SELECT * FROM posts")}
     for e in posts:
         c = e["commit"]

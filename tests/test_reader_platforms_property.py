@@ -218,9 +218,8 @@ def test_crowdtangle_fixtures_written_from_the_documented_columns(ws_path: Path)
         "instagram:patriotnewsdaily",
         "Patriot News Daily",
     )
-    assert con.sql("SELECT followers FROM accounts WHERE account_id = 'facebook:100000000000001'").fetchone() == (
-        15400,
-    )
+    followers = con.execute("SELECT followers FROM accounts WHERE account_id = 'facebook:100000000000001'").fetchall()
+    assert followers == [(15400,)]
 
 
 # --- encodings and files that are not data -------------------------------------------------------

@@ -38,11 +38,14 @@ def read(con: duckdb.DuckDBPyConnection, files: list[str], opts: ReadOptions) ->
     # json_each walks the objects in document order without parsing them into one large struct.
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _tgd AS
-        SELECT d.source_file, c.key AS channel_id, from_json(c.value, {struct(_CHANNEL)}) AS ch,
-               m.key AS message_id, from_json(m.value, {struct(_MESSAGE)}) AS m,
-               row_number() OVER (PARTITION BY d.source_file ORDER BY c.id, m.id) AS source_line
-        FROM {docs} d, json_each(d.content) c, json_each(c.value->'text_messages') m
-        WHERE d.ok
+        WITH c AS (  -- one row per channel: its fields parsed once, not once per message
+            SELECT d.source_file, c.id AS ci, c.key AS channel_id, from_json(c.value, {struct(_CHANNEL)}) AS ch,
+                   c.value->'text_messages' AS msgs
+            FROM {docs} d, json_each(d.content) c WHERE d.ok
+        )
+        SELECT c.source_file, c.channel_id, c.ch, m.key AS message_id, from_json(m.value, {struct(_MESSAGE)}) AS m,
+               row_number() OVER (PARTITION BY c.source_file ORDER BY c.ci, m.id) AS source_line
+        FROM c, json_each(c.msgs) m
     """)
     records = f"""
         SELECT 'telegram:' || channel_id || '/' || message_id AS post_id,

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from . import ReaderOutput, ReadOptions
-from ._json import document_rejects, documents, epoch, struct
+from ._json import document_rejects, documents, epoch, sql_str
 
 NAME = "tgdataset"
 PLATFORM = "telegram"
@@ -27,6 +27,13 @@ _MESSAGE = {
     "forwarded_from_id": "VARCHAR",
 }  # fmt: skip
 _CHANNEL = {"username": "VARCHAR", "title": "VARCHAR", "description": "VARCHAR", "n_subscribers": "BIGINT"}
+_DOC = sql_str(
+    '"MAP(VARCHAR, STRUCT('
+    + ", ".join(f"{k} {v}" for k, v in _CHANNEL.items())
+    + ", text_messages MAP(VARCHAR, STRUCT("
+    + ", ".join(f"{k} {v}" for k, v in _MESSAGE.items())
+    + '))))"'
+)
 
 
 def detect(head: str, path: Path) -> bool:
@@ -35,17 +42,21 @@ def detect(head: str, path: Path) -> bool:
 
 def read(con: duckdb.DuckDBPyConnection, files: list[str], opts: ReadOptions) -> ReaderOutput:
     docs = documents(con, files, opts)
-    # json_each walks the objects in document order without parsing them into one large struct.
+    # The document parsed once into maps (channel id -> channel, message id -> message); json_each
+    # would carry the whole document along with every row it gives.
+    fields = ", ".join(f"{k} := c.value.{k}" for k in _CHANNEL)  # not the messages: they are the rows
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _tgd AS
-        WITH c AS (  -- one row per channel: its fields parsed once, not once per message
-            SELECT d.source_file, c.id AS ci, c.key AS channel_id, from_json(c.value, {struct(_CHANNEL)}) AS ch,
-                   c.value->'text_messages' AS msgs
-            FROM {docs} d, json_each(d.content) c WHERE d.ok
+        WITH d AS (SELECT source_file, map_entries(from_json(content, {_DOC})) AS cs FROM {docs} WHERE ok),
+        c AS (SELECT source_file, unnest(cs) AS c, unnest(range(len(cs))) AS ci FROM d),
+        m AS (
+            SELECT source_file, ci, c.key AS channel_id, struct_pack({fields}) AS ch, unnest(map_entries(c.value.text_messages)) AS e,
+                   unnest(range(len(map_entries(c.value.text_messages)))) AS mi
+            FROM c
         )
-        SELECT c.source_file, c.channel_id, c.ch, m.key AS message_id, from_json(m.value, {struct(_MESSAGE)}) AS m,
-               row_number() OVER (PARTITION BY c.source_file ORDER BY c.ci, m.id) AS source_line
-        FROM c, json_each(c.msgs) m
+        SELECT source_file, channel_id, ch, e.key AS message_id, e.value AS m,
+               row_number() OVER (PARTITION BY source_file ORDER BY ci, mi) AS source_line
+        FROM m
     """)
     records = f"""
         SELECT 'telegram:' || channel_id || '/' || message_id AS post_id,
@@ -64,7 +75,8 @@ def read(con: duckdb.DuckDBPyConnection, files: list[str], opts: ReadOptions) ->
                ch.n_subscribers AS followers
         FROM _tgd
         UNION ALL BY NAME
-        SELECT 'telegram:channel' || c.key AS account_id, c.value->>'$.username' AS handle
-        FROM {docs} d, json_each(d.content) c WHERE d.ok AND c.key NOT IN (SELECT channel_id FROM _tgd)
+        SELECT 'telegram:channel' || e.key AS account_id, e.value.username AS handle
+        FROM (SELECT unnest(map_entries(from_json(content, {_DOC}))) AS e FROM {docs} WHERE ok)
+        WHERE e.key NOT IN (SELECT channel_id FROM _tgd)
     """
     return ReaderOutput(records=records, accounts=accounts)

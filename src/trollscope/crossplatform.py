@@ -128,6 +128,24 @@ def cross_platform(
     return CrossPlatformResult(pairs, _groups(pairs, dict(handles)), asdict(p))
 
 
+def write(result: CrossPlatformResult, folder: str | Path) -> list[Path]:
+    """``cross_platform_pairs.csv`` (evidence as JSON) and ``cross_platform_groups.csv`` in ``folder``."""
+    folder = Path(folder)
+    files = [folder / "cross_platform_pairs.csv", folder / "cross_platform_groups.csv"]
+    con = duckdb.connect()
+    try:
+        con.register("_pairs", result.pairs)
+        con.register("_members", result.members)
+        con.execute(
+            "COPY (SELECT * REPLACE (to_json(evidence)::VARCHAR AS evidence) FROM _pairs) TO $1 (FORMAT csv)",
+            [str(files[0])],
+        )
+        con.execute("COPY _members TO $1 (FORMAT csv)", [str(files[1])])
+    finally:
+        con.close()
+    return files
+
+
 def _groups(pairs: pa.Table, handles: dict[str, str]) -> pa.Table:
     """Connected components of the pairs' graph, largest first; one row per member."""
     import igraph as ig

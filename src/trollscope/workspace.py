@@ -260,7 +260,7 @@ def _posts_scan(con: duckdb.DuckDBPyConnection, files: list[str]) -> str:
     scan = f"read_parquet({sql_list(files)})"
     have = con.execute(
         f"SELECT count(DISTINCT file_name) FROM parquet_schema({sql_list(files)}) WHERE name = 'platform'"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if have == len(files):
         return f"SELECT * FROM {scan}"
     implied = " ".join(f"WHEN {sql_str(f)} THEN {sql_str(p)}" for f, p in FORMAT_PLATFORM.items())

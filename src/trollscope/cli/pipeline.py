@@ -30,6 +30,8 @@ def _stage_printer(quiet: bool):
             detail = f"{figures['clusters']:,} clusters, {figures['flagged']:,} flagged accounts"
         elif stage == "export":
             detail = f"{figures['files']} files"
+        elif stage == "cross-platform":
+            detail = f"{figures['pairs']:,} account pairs on two platforms, in {figures['groups']:,} groups"
         elif stage == "simulate":
             detail = f"{figures['posts']:,} posts by {figures['accounts']:,} accounts"
         elif figures.get("skipped"):

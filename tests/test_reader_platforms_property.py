@@ -163,6 +163,45 @@ def test_telegram_full_export_and_cut_document(tmp_path: Path) -> None:
     assert sorted(con.sql("SELECT DISTINCT venue FROM posts").fetchall()) == [("Chan",), ("Other",)]
 
 
+@settings(max_examples=15, deadline=None)
+@given(mix=MIX)
+def test_tgdataset_counts_every_message(mix: list[tuple[str, int]]) -> None:
+    """Channels keyed by id; a message id repeats only across channels, so every message is stored."""
+    mix = [("post", 99), *mix]
+    doc: dict[str, dict] = {}
+    for n, (k, i) in enumerate(mix):
+        ch = doc.setdefault(str(7000 + i % 3), {"username": f"chan{i % 3}", "title": "T", "text_messages": {}})
+        date = None if k == "broken" else T0 + n
+        ch["text_messages"][str(n)] = {
+            "message": f"m {i}",
+            "date": date,
+            "is_forwarded": k == "again",
+            "forwarded_from_id": "5",
+        }
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "tg.json"
+        path.write_text(json.dumps(doc), encoding="utf-8")
+        r = ts.ingest(str(path), Path(d) / "ws")
+        assert r.readers == {"tgdataset": 1}
+        broken = sum(k == "broken" for k, _ in mix)
+        assert (r.records, r.stored, r.rejected) == (len(mix), len(mix) - broken, broken)
+        con = ts.Workspace(Path(d) / "ws").connect()
+        reposts = con.execute("SELECT count(*) FROM posts WHERE kind = 'repost'").fetchall()[0][0]
+        assert reposts == sum(k == "again" for k, _ in mix)
+
+
+@pytest.mark.parametrize("fmt", ["mastodon", "telethon"])
+def test_json_array_documents(tmp_path: Path, fmt: str) -> None:
+    """The same records as one JSON array (what saving a list with json.dump gives)."""
+    make = LINE_FORMATS[fmt][0]
+    mix = [("post", 1), ("post", 2), ("again", 2), ("other", 3)]
+    path = tmp_path / "data.json"
+    path.write_text(json.dumps([json.loads(make(k, i)) for k, i in mix], indent=2), encoding="utf-8")
+    r = ts.ingest(str(path), tmp_path / "ws")
+    assert r.readers == {fmt: 1}
+    assert (r.records, r.stored, r.rejected) == expected(mix, LINE_FORMATS[fmt][1])
+
+
 CT_HEADER = [
     "Page Name",
     "User Name",

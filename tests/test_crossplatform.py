@@ -91,3 +91,17 @@ def test_window_platforms_and_crowd(tmp_path: Path) -> None:
     assert [(p["account_a"], p["account_b"], p["items"]) for p in x.pairs.to_pylist()] == [("a", "b", 2)]
     wide = cross_platform(tmp_path / "ws", window=4000, min_items=2, max_item_accounts=100)
     assert {(p["account_a"], p["account_b"]) for p in wide.pairs.to_pylist()} == {("a", "b"), ("c", "d"), ("g", "h")}
+
+
+def test_linked_accounts_act_as_one_actor(collection, tmp_path: Path) -> None:
+    """The hub channel and one Twitter account declared one actor: their own cross-posting is no
+    pair, and the actor pairs with the others on both platforms."""
+    ts.ingest(str(collection.folder), tmp_path / "ws")
+    hub, first = collection.operation[0], collection.operation[6]
+    (tmp_path / "links.csv").write_text(f"account_id,actor\n{hub},Truth Now\n{first},Truth Now\n")
+    x = cross_platform(tmp_path / "ws", window=600, links=tmp_path / "links.csv")
+    pairs = {(p["account_a"], p["account_b"]) for p in x.pairs.to_pylist()}
+    relays, others = collection.operation[1:6], collection.operation[7:]
+    expected = {("Truth Now", a) for a in others} | {(r, b) for r in relays for b in [*others, "Truth Now"]}
+    assert pairs == expected and len(pairs) == 9 + 5 * 10
+    assert x.params["links"] == str(tmp_path / "links.csv")

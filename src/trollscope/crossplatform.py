@@ -49,7 +49,7 @@ class CrossPlatformResult:
     ``params``: what produced them."""
 
     pairs: pa.Table
-    members: pa.Table
+    members: pa.Table  # an actor named in ``links`` is a member under its actor name
     params: dict = field(default_factory=dict)
 
     @property
@@ -57,26 +57,36 @@ class CrossPlatformResult:
         return len(set(self.members.column("group").to_pylist())) if self.members.num_rows else 0
 
 
-def actions_sql(min_text_chars: int) -> str:
-    """Every post's items over the ``posts`` view: ``post_id, account_id, platform, created_at, item, via``."""
+LINKS = "_account_links"  # account_id -> actor, when the user links accounts (see cross_platform)
+
+
+def actions_sql(min_text_chars: int, linked: bool = False) -> str:
+    """Every post's items over the ``posts`` view: ``post_id, account_id, platform, created_at, item, via``.
+    ``linked``: accounts are replaced by their actor from the table ``_account_links``."""
     norm = norm_text_sql("text")
+    posts = (
+        f"(SELECT p.* REPLACE (coalesce(l.actor, p.account_id) AS account_id) FROM posts p "
+        f"LEFT JOIN {LINKS} l ON l.account_id = p.account_id)"
+        if linked
+        else "posts"
+    )
     return f"""
         SELECT post_id, account_id, platform, created_at, {norm_url_sql("u")} AS item, 'link' AS via
-        FROM (SELECT post_id, account_id, platform, created_at, unnest(urls) AS u FROM posts WHERE len(urls) > 0)
+        FROM (SELECT post_id, account_id, platform, created_at, unnest(urls) AS u FROM {posts} WHERE len(urls) > 0)
         UNION ALL
         SELECT post_id, account_id, platform, created_at, 'text:' || md5(n) AS item, 'text' AS via
-        FROM (SELECT post_id, account_id, platform, created_at, {norm} AS n FROM posts)
+        FROM (SELECT post_id, account_id, platform, created_at, {norm} AS n FROM {posts})
         WHERE length(n) >= {int(min_text_chars)}
     """
 
 
-def pairs_sql(p: CrossPlatformParams) -> str:
+def pairs_sql(p: CrossPlatformParams, linked: bool = False) -> str:
     """Account pairs on different platforms with their shared items (see the module docstring)."""
     w = int(p.window * 1_000_000)
     return f"""
         WITH a AS (
             SELECT post_id, account_id, platform, created_at, item, via, epoch_us(created_at) AS us
-            FROM ({actions_sql(p.min_text_chars)}) WHERE item IS NOT NULL AND created_at IS NOT NULL
+            FROM ({actions_sql(p.min_text_chars, linked)}) WHERE item IS NOT NULL AND created_at IS NOT NULL
         ), crowd AS (
             SELECT item FROM a GROUP BY item HAVING count(DISTINCT account_id) > {int(p.max_item_accounts)}
         ), b AS (
@@ -86,7 +96,7 @@ def pairs_sql(p: CrossPlatformParams) -> str:
                    y.platform AS platform_b, x.item, x.via, x.post_id AS post_a, y.post_id AS post_b,
                    x.created_at AS time_a, y.created_at AS time_b
             FROM b x JOIN b y ON x.item = y.item AND y.bucket BETWEEN x.bucket - 1 AND x.bucket + 1
-            WHERE x.platform < y.platform AND abs(x.us - y.us) <= {w}
+            WHERE x.platform < y.platform AND abs(x.us - y.us) <= {w} AND x.account_id <> y.account_id
         ), per_item AS (  -- one row per pair and item: its earliest coinciding posts
             SELECT account_a, platform_a, account_b, platform_b, item, any_value(via) AS via,
                    arg_min(post_a, least(time_a, time_b)) AS post_a, arg_min(post_b, least(time_a, time_b)) AS post_b,
@@ -106,17 +116,31 @@ def pairs_sql(p: CrossPlatformParams) -> str:
 def cross_platform(
     workspace: str | Path | Workspace | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
+    *,
+    links: str | Path | None = None,
     **params: float,
 ) -> CrossPlatformResult:
     """Pairs of accounts on different platforms that pushed the same items within a window, and
-    the groups they form. ``params`` are :class:`CrossPlatformParams` fields."""
+    the groups they form. ``params`` are :class:`CrossPlatformParams` fields.
+
+    ``links``: a CSV with columns ``account_id, actor`` naming accounts the user knows to be one
+    actor (the same outlet's Telegram channel and Twitter account): they act as that actor, so
+    their own cross-posting is not a pair, and the actor pairs with whoever it coordinates with on
+    either platform. Without it, the same handle on two platforms is two accounts.
+    """
     p = CrossPlatformParams(**params)
     own = con is None
     if con is None:
         ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace, create=False)
         con = ws.connect()
     try:
-        pairs = con.sql(pairs_sql(p)).to_arrow_table()
+        if links is not None:
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {LINKS} AS SELECT DISTINCT account_id, actor "
+                "FROM read_csv($1, columns = {'account_id': 'VARCHAR', 'actor': 'VARCHAR'}, header = true)",
+                [str(links)],
+            )
+        pairs = con.sql(pairs_sql(p, linked=links is not None)).to_arrow_table()
         handles = con.execute(
             "SELECT account_id, any_value(handle) FROM posts WHERE account_id IN "
             "(SELECT unnest($1::VARCHAR[]))  GROUP BY 1",
@@ -125,7 +149,9 @@ def cross_platform(
     finally:
         if own:
             con.close()
-    return CrossPlatformResult(pairs, _groups(pairs, dict(handles)), asdict(p))
+    return CrossPlatformResult(
+        pairs, _groups(pairs, dict(handles)), asdict(p) | {"links": str(links) if links else None}
+    )
 
 
 def write(result: CrossPlatformResult, folder: str | Path) -> list[Path]:

@@ -349,3 +349,18 @@ def test_workspace_from_before_platforms_reads_with_defaults(tmp_path: Path) -> 
     con = ts.Workspace(ws).connect()
     assert dict(con.sql("SELECT platform, count(*) FROM posts GROUP BY 1").fetchall()) == {"twitter": 6, "facebook": 3}
     assert isinstance(con.sql("SELECT * FROM posts").to_arrow_table(), pa.Table)
+
+
+def test_cli_unknown_encoding_one_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from trollscope.cli import main
+
+    (tmp_path / "a.csv").write_text(_csv(ROWS), encoding="utf-8")
+    res = CliRunner().invoke(
+        main, ["ingest", str(tmp_path / "a.csv"), "-w", str(tmp_path / "ws"), "--encoding", "klingon"]
+    )
+    assert res.exit_code != 0
+    assert res.output.strip().splitlines()[0:1] == [
+        "Error: unknown encoding 'klingon': try utf-8, utf-16, cp1252 (Windows) or latin-1"
+    ]

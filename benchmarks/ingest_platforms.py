@@ -113,6 +113,7 @@ def mastodon(out: Path, n: int) -> Path:
 
     def renew(s: dict, k: int) -> dict:
         s["id"] = f"{s['id']}{k:04d}"
+        s["content"] += f"<p>copy {k}</p>"  # every HTML distinct: the parse runs once per distinct one
         return s
 
     p = out / "statuses.json"

@@ -92,9 +92,17 @@ def read(con: duckdb.DuckDBPyConnection, files: list[str], opts: ReadOptions) ->
         rejects = f"UNION ALL BY NAME {document_rejects(docs)}"
     else:
         errors = lines(con, files, opts, _STATUS, "_ms")
-    shown = "coalesce(j.reblog.content, j.content)"
+    # Each distinct HTML parsed once (the parse runs in Python), and materialised so it runs once.
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _ms_html AS
+        SELECT c AS content, {html}(c) AS h
+        FROM (SELECT DISTINCT coalesce(j.reblog.content, j.content) AS c FROM _ms WHERE invalid IS NULL)
+    """)
     records = f"""
-        WITH s AS (SELECT *, {html}({shown}) AS h FROM _ms WHERE invalid IS NULL)
+        WITH s AS (
+            SELECT _ms.*, x.h FROM _ms LEFT JOIN _ms_html x ON x.content = coalesce(j.reblog.content, j.content)
+            WHERE invalid IS NULL
+        )
         SELECT 'mastodon:' || j.id AS post_id, 'mastodon:' || {_acct("j.account")} AS account_id,
                {_acct("j.account")} AS handle, {utc("j.created_at")} AS created_at, h.text AS text,
                coalesce(j.reblog.language, j.language) AS lang,
@@ -119,7 +127,7 @@ def read(con: duckdb.DuckDBPyConnection, files: list[str], opts: ReadOptions) ->
     """
     accounts = f"""
         SELECT 'mastodon:' || {_acct("a")} AS account_id, any_value({_acct("a")}) AS handle,
-               any_value(a.display_name) AS name, any_value({html}(a.note).text) AS description,
+               any_value(a.display_name) AS name, {html}(any_value(a.note)).text AS description,
                any_value({utc("a.created_at")}) AS created_at, max(a.followers_count) AS followers,
                max(a.following_count) AS following, max(a.statuses_count) AS posts_count,
                any_value(CASE WHEN a.bot THEN MAP {{'bot': 'true'}} END) AS labels

@@ -22,7 +22,8 @@ from .readers import ReadOptions
 from .workspace import Workspace
 
 Step = Callable[[str, dict[str, Any]], None]
-STAGES = ("ingest", "detect", "export", "cross-platform", "timeline", "targeting", "narratives", "amplifiers", "report")
+# Every run's stages in order; a run on posts from more than one platform adds "cross-platform" after "export".
+STAGES = ("ingest", "detect", "export", "timeline", "targeting", "narratives", "amplifiers", "report")
 DETECT_TABLES = ("clusters", "cluster_members", "account_scores", "evidence")
 
 

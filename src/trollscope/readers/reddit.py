@@ -10,8 +10,8 @@ Mapping:
   ``[removed]``) are kept apart: each such post gets an account of its own
   (``reddit:[deleted]:<fullname>``), so thousands of unrelated posts never merge into one account
   that seems to act in concert.
-- A comment is a reply to ``parent_id`` (the submission or the comment above it), and names its
-  thread in ``link_id``. A submission is original, or a repost of ``crosspost_parent`` when it is a
+- A comment is a reply to ``parent_id`` (the submission or the comment above it), which is what
+  co-reply compares; its thread (``link_id``) is not kept. A submission is original, or a repost of ``crosspost_parent`` when it is a
   crosspost.
 - Text: a comment's ``body``; a submission's ``title`` and ``selftext`` (without the
   ``[removed]``/``[deleted]`` placeholders). Links: a link submission's ``url`` and the links in

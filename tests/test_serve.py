@@ -180,8 +180,9 @@ def test_graph_of_a_cluster(client: TestClient, con) -> None:
         [cid, cid],
     )
     assert sorted((e["layer"], e["source"], e["target"], e["weight"]) for e in g["edges"]) == sorted(expected)
-    heavy = sorted(x[3] for x in expected)[len(expected) // 2]
     layer = expected[0][0]
+    weights = sorted(x[3] for x in expected if x[0] == layer)
+    heavy = weights[len(weights) // 2]
     f = get(client, f"/api/graph?cluster={cid}&layer={layer}&min_weight={heavy}")
     assert f["edges"] and all(e["layer"] == layer and e["weight"] >= heavy for e in f["edges"])
     assert len(f["edges"]) == sum(1 for x in expected if x[0] == layer and x[3] >= heavy)
@@ -419,7 +420,7 @@ def test_account_shows_the_classifier_score(ws: Path, tmp_path: Path) -> None:
         w.writerow(["account_id", "label"])
         w.writerows([t["account_id"], "organic" if t["campaign"] == "organic" else "operation"] for t in truth)
     model = tmp_path / "model.pkl"
-    r = CliRunner().invoke(main, ["classify", "train", "-w", str(ws), "--labels", str(labels), "-o", str(model)])
+    r = CliRunner().invoke(main, ["classify", "train", "-w", str(ws), "--truth", str(labels), "--output", str(model)])
     assert r.exit_code == 0, r.output
     con = Workspace(ws, create=False).connect()
     expected = {r["account_id"]: r["score"] for r in score_accounts(con, load(model)["model"]).to_pylist()}

@@ -1,4 +1,4 @@
-"""A workspace at a glance: counts, dates, sources, labels, top accounts, reject reasons."""
+"""A workspace at a glance: counts, dates, sources, platforms and venues, labels, top accounts, reject reasons."""
 
 from __future__ import annotations
 
@@ -18,12 +18,20 @@ def info(workspace: str | Path | Workspace | None = None, top: int = 10) -> dict
             "SELECT count(*), count(DISTINCT account_id), min(created_at), max(created_at) FROM posts"
         ).fetchone()
         kinds = dict(con.execute("SELECT kind, count(*) FROM posts GROUP BY 1 ORDER BY 2 DESC").fetchall())
-        sources = [
-            dict(zip(("format", "files", "posts"), r, strict=True))
-            for r in con.execute(
-                "SELECT source_format, count(DISTINCT source_file), count(*) FROM posts GROUP BY 1 ORDER BY 3 DESC"
-            ).fetchall()
-        ]
+        sources = _rows(
+            con,
+            ("format", "files", "posts"),
+            "SELECT source_format, count(DISTINCT source_file), count(*) FROM posts GROUP BY 1 ORDER BY 3 DESC",
+        )
+        platforms = _rows(
+            con,
+            ("platform", "venues", "accounts", "posts"),
+            "SELECT platform, count(DISTINCT venue), count(DISTINCT account_id), count(*) FROM posts "
+            "GROUP BY 1 ORDER BY 4 DESC",
+        )
+        venues = _rows(con, ("platform", "venue", "accounts", "posts"),
+                       "SELECT platform, venue, count(DISTINCT account_id), count(*) AS n FROM posts "
+                       "WHERE venue IS NOT NULL GROUP BY 1, 2 ORDER BY n DESC, 1, 2 LIMIT ?", [top])  # fmt: skip
         labels = [
             dict(zip(("label", "value", "accounts"), r, strict=True))
             for r in con.execute(
@@ -58,6 +66,8 @@ def info(workspace: str | Path | Workspace | None = None, top: int = 10) -> dict
         "last_post": last,
         "kinds": kinds,
         "sources": sources,
+        "platforms": platforms,
+        "venues": venues,  # the most active ``top``
         "labels": labels,
         "top_accounts": top_accounts,
         "reject_reasons": rejects,
@@ -88,3 +98,8 @@ def rejects(workspace: str | Path | Workspace | None = None, output: str | Path 
         "runs": runs,
         "output": None if output is None else str(output),
     }
+
+
+def _rows(con, keys: tuple[str, ...], sql: str, params: list | None = None) -> list[dict]:
+    """A query's rows as dicts with ``keys``."""
+    return [dict(zip(keys, r, strict=True)) for r in con.execute(sql, params or []).fetchall()]

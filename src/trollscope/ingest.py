@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -85,6 +86,10 @@ def ingest(
     """
     t0 = time.perf_counter()
     opts = options or ReadOptions()
+    try:
+        sources.normal_encoding(opts.encoding)
+    except sources.InputError as e:
+        raise ReaderError(str(e)) from None
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
     if isinstance(inputs, str):
         inputs = [inputs]
@@ -105,11 +110,12 @@ def ingest(
         # One after another: a head inflates a few KB, and a thread pool's hand-offs cost more than
         # that over thousands of small files.
         heads = [_head_or_error(f, opts.encoding) for f in files]
-        for f, h in zip(files, heads, strict=True):
-            if isinstance(h, sources.InputError):  # e.g. looks compressed but the stream is broken
-                run.reject_file(f, None, f"{h}; check the file (a partial download?)", None, whole=False)
+        for f, got in zip(files, heads, strict=True):
+            if isinstance(got, sources.InputError):  # e.g. looks compressed but the stream is broken
+                run.reject_file(f, None, f"{got}; check the file (a partial download?)", None, whole=False)
                 run.tick(f)
                 continue
+            h, run.encodings[f] = got
             if not h.strip():
                 run.notes.append(f"{f}: empty file, nothing to read")
                 run.tick(f)
@@ -128,6 +134,20 @@ def ingest(
                 run.tick(f)
                 continue
             name = format or detect_format(h, f)
+            if name is None and (media := sources.media_kind(f)):
+                run.media.setdefault(f.parent, []).append(media)
+                run.tick(f)
+                continue
+            if name is None and sources.looks_html(h):
+                run.reject_file(
+                    f,
+                    None,
+                    "an HTML page, not data (a saved error or login page?): fetch it again",
+                    h[:RAW_LIMIT],
+                    whole=False,
+                )
+                run.tick(f)
+                continue
             if name is None:
                 run.reject_file(
                     f,
@@ -171,12 +191,12 @@ def reject_runs(con: duckdb.DuckDBPyConnection, table: str = "rejects", limit: i
 def _head(f: Path, opts: ReadOptions) -> str | None:
     """The start of a file rejected whole, for its reject's raw text."""
     h = _head_or_error(f, opts.encoding)
-    return None if isinstance(h, sources.InputError) else h[:RAW_LIMIT]
+    return None if isinstance(h, sources.InputError) else h[0][:RAW_LIMIT]
 
 
-def _head_or_error(f: Path, encoding: str) -> str | sources.InputError:
+def _head_or_error(f: Path, encoding: str) -> tuple[str, str] | sources.InputError:
     try:
-        return sources.head(f, encoding)
+        return sources.head_and_encoding(f, encoding)
     except sources.InputError as e:
         return e
 
@@ -203,6 +223,8 @@ class _Run:
         self.stage_files: list[str] = []
         self.notes: list[str] = []
         self.readers: dict[str, int] = {}
+        self.encodings: dict[Path, str] = {}  # each file's: its BOM's, else the declared one
+        self.media: dict[Path, list[str]] = {}  # folder -> media files in it (an export's photos/), not read
         self.records = 0
         self.nfiles = 0
         self.unmask = False  # the batch is read from a copy with bare CRs masked (sources.mask_bare_cr)
@@ -241,8 +263,18 @@ class _Run:
     def read_batch(self, reader, batch: list[Path], scan: dict[str, str] | None = None) -> None:
         """Read ``batch`` with ``reader``; ``scan`` maps ready-made copies to the files they stand for."""
         scratch = self.txn.staging / "plain"
+        declared = sources.normal_encoding(self.opts.encoding)
+        encodings = {f: self.encodings.get(f, declared) for f in batch}
+        # The scans read UTF-8 and Latin-1 themselves; a batch with anything else (a UTF-16 file from
+        # Excel, a declared cp1252) is read from UTF-8 copies.
+        native = scan is not None or (
+            declared in sources.NATIVE_ENCODINGS and all(e in ("utf-8", declared) for e in encodings.values())
+        )
         try:
-            prepared = scan or {str(sources.prepare(f, scratch)): str(f) for f in batch}
+            prepared = scan or {
+                str(sources.prepare(f, scratch, None if native or encodings[f] == "utf-8" else encodings[f])): str(f)
+                for f in batch
+            }
         except sources.InputError as e:
             if len(batch) > 1:
                 for f in batch:
@@ -259,7 +291,7 @@ class _Run:
             [list(prepared), list(prepared.values())],
         )
         try:
-            out = reader.read(self.con, list(prepared), self.opts)
+            out = reader.read(self.con, list(prepared), self.opts if native else replace(self.opts, encoding="utf-8"))
             available = set(self.con.sql(out.records).columns)
             renamed = any(scan != original for scan, original in prepared.items())
             final = _finalize_sql(
@@ -270,6 +302,7 @@ class _Run:
                 file_map=renamed,
                 unmask=self.unmask,
                 label_handles=self.label_handles,
+                platform=getattr(reader, "PLATFORM", "unknown"),
             )
             self.con.execute(f"CREATE OR REPLACE TEMP TABLE _final AS {final}")
             release(self.con)
@@ -512,6 +545,9 @@ class _Run:
 
     def finish(self, *, ingest_id: str, started: datetime, inputs: list[str], params: dict, t0: float) -> IngestResult:
         con, txn = self.con, self.txn
+        for folder, kinds in self.media.items():
+            what = ", ".join(f"{n} {k}" for k, n in sorted(Counter(kinds).items(), key=lambda kn: -kn[1]))
+            self.notes.append(f"{folder}: {len(kinds):,} media files ({what}), not posts: not read")
         stored = 0
         cols = ", ".join(f"s.{f.name}" for f in POSTS)
         if self.stage_files:
@@ -601,13 +637,15 @@ def _finalize_sql(
     file_map: bool = False,
     unmask: bool = False,
     label_handles: bool = False,
+    platform: str = "unknown",
 ) -> str:
     """Canonical posts from a reader's records: derive what the source left out, one place for all.
 
     Reader columns beyond the canonical ones are kept (accounts SQL may use them). ``file_map``: some
     files were scanned from decompressed staging copies; name the user's files instead. ``unmask``:
     they were scanned from copies with bare CRs masked; put the CRs back. ``label_handles``: a
-    ``--labels`` file names accounts the source gives only by id (table ``_label_handles``).
+    ``--labels`` file names accounts the source gives only by id (table ``_label_handles``). ``platform``:
+    the reader's platform, for records that do not name their own.
     """
     canonical = {f.name for f in POSTS}
     keep = [f"{c} AS {c}" if c in available else f"NULL::VARCHAR AS {c}" for c in ("reject_reason", "raw")]
@@ -657,6 +695,7 @@ def _finalize_sql(
             THEN list_transform(regexp_extract_all(text, '{HASHTAG_RE}', 1), lambda t: lower(t)) ELSE [] END) AS hashtags,
         coalesce(mentions, CASE WHEN contains(text, '@')
             THEN list_transform(regexp_extract_all(text, '{MENTION_RE}', 1), lambda t: lower(t)) ELSE [] END) AS mentions,
+        coalesce(lower(platform), {sql_str(platform)}) AS platform,
         {sql_str(fmt)} AS source_format,
         {sql_str(ingest_id)} AS ingest_id,
         coalesce(reject_reason, CASE WHEN created_at IS NULL THEN 'missing or bad date'

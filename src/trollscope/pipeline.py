@@ -3,7 +3,8 @@
 ``run`` leaves everything a reader or a re-analysis needs in one folder: ``workspace/`` (the
 store, with the run's choices in its manifest under ``params.run``), ``report.html`` and
 ``exports/`` (the coordination graph for Gephi, the detection tables and every investigation
-table as CSV, the posts as Parquet).
+table as CSV, the posts as Parquet; with posts from several platforms, the cross-platform pairs
+and groups of ``crossplatform.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .readers import ReadOptions
 from .workspace import Workspace
 
 Step = Callable[[str, dict[str, Any]], None]
+# Every run's stages in order; a run on posts from more than one platform adds "cross-platform" after "export".
 STAGES = ("ingest", "detect", "export", "timeline", "targeting", "narratives", "amplifiers", "report")
 DETECT_TABLES = ("clusters", "cluster_members", "account_scores", "evidence")
 
@@ -80,6 +82,7 @@ def run(
     t = time.perf_counter()
     files = export_workspace(ws, exports)
     finish("export", {"files": len(files), "seconds": round(time.perf_counter() - t, 3)})
+    files += _cross_platform(ws, exports, finish)
 
     inv = investigate_params or {}
     choices = {"accounts": accounts, "by": by, "terms": terms, "command": command, **inv}
@@ -117,6 +120,26 @@ def _has_posts(ws: Workspace) -> bool:
         return con.execute("SELECT count(*) FROM (SELECT 1 FROM posts LIMIT 1)").fetchone()[0] > 0
     finally:
         con.close()
+
+
+def _cross_platform(ws: Workspace, exports: Path, finish: Callable[[str, dict], None]) -> list[Path]:
+    """With posts from more than one platform: the cross-platform pairs and groups, as CSV."""
+    from . import crossplatform
+
+    con = ws.connect(connect())
+    try:
+        if con.execute("SELECT count(DISTINCT platform) FROM posts").fetchall()[0][0] < 2:
+            return []
+        t = time.perf_counter()
+        found = crossplatform.cross_platform(con=con)
+    finally:
+        con.close()
+    files = crossplatform.write(found, exports)
+    finish(
+        "cross-platform",
+        {"pairs": found.pairs.num_rows, "groups": found.groups, "seconds": round(time.perf_counter() - t, 3)},
+    )
+    return files
 
 
 def export_workspace(ws: Workspace, exports: Path) -> list[Path]:

@@ -24,6 +24,8 @@ POSTS = pa.schema(
         ("created_at", pa.timestamp("us")),  # UTC
         ("text", _str),
         ("lang", _str),
+        ("platform", _str),  # twitter, telegram, reddit, facebook, instagram, mastodon, bluesky, unknown
+        ("venue", _str),  # where it was posted: channel or group, subreddit, page, instance; NULL on Twitter
         ("kind", _str),  # one of KINDS
         ("repost_of_id", _str),  # source id, or "rt:…" derived from `RT @handle: text`
         ("repost_of_account_id", _str),
@@ -90,6 +92,9 @@ INGEST_LOG = pa.schema(
 )
 
 RAW_LIMIT = 500
+
+# Workspaces written before posts had ``platform``: the platform their reader implies.
+FORMAT_PLATFORM = {"ira": "twitter", "ioarchive": "twitter", "twarc": "twitter"}
 
 TABLES: dict[str, pa.Schema] = {
     "posts": POSTS,

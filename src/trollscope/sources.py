@@ -9,6 +9,7 @@ A compressed file that breaks off or is damaged partway is read up to the break 
 from __future__ import annotations
 
 import bz2
+import codecs
 import contextlib
 import glob
 import io
@@ -135,12 +136,41 @@ class _Inflated:
         self._chunks.close()
 
 
+# Byte-order marks, longest first (UTF-32 LE begins like UTF-16 LE). Excel's "Unicode text" is UTF-16 LE.
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"),
+)  # fmt: skip
+# What the scans read without a transcoded copy (Arrow and DuckDB both take these two).
+NATIVE_ENCODINGS = ("utf-8", "latin-1")
+
+
+def normal_encoding(name: str) -> str:
+    """Python's canonical name of an encoding (``UTF8``, ``cp1252``, ``Windows-1252`` …); an unknown
+    name is an :class:`InputError` that says what to try."""
+    try:
+        n = codecs.lookup(name).name
+    except LookupError as e:
+        raise InputError(f"unknown encoding {name!r}: try utf-8, utf-16, cp1252 (Windows) or latin-1") from e
+    return {"iso8859-1": "latin-1", "utf-8-sig": "utf-8"}.get(n, n)
+
+
+def bom_encoding(start: bytes) -> str | None:
+    """The encoding a file's byte-order mark declares, if it has one."""
+    return next((enc for bom, enc in _BOMS if start.startswith(bom)), None)
+
+
 def head(path: Path, encoding: str = "utf-8") -> str:
+    return head_and_encoding(path, encoding)[0]
+
+
+def head_and_encoding(path: Path, encoding: str = "utf-8") -> tuple[str, str]:
     """The start of a file, decompressed and decoded (undecodable bytes replaced): its first 8 KB when
     they hold a complete header line, else up to 64 KB (JSON lines run long). Thousands of small
     files are common, so the shorter read matters. A compressed file cut short within its head still
     gives what precedes the break (the read then salvages its records, see :func:`salvage`); one that
-    gives nothing at all is an :class:`InputError`."""
+    gives nothing at all is an :class:`InputError`. Also returns the file's encoding: its byte-order
+    mark's, else ``encoding``."""
     try:
         kind = compression(path)
         with contextlib.closing(_Inflated(path, kind) if kind else open(path, "rb")) as fh:
@@ -152,7 +182,8 @@ def head(path: Path, encoding: str = "utf-8") -> str:
         raise InputError(f"{path}: cannot be read ({e})") from e
     if not raw and isinstance(fh, _Inflated) and fh.broken:  # junk behind the magic, or cut before a block
         raise InputError(f"{path}: cannot be read ({fh.broken})")
-    return raw.decode(encoding, errors="replace")
+    enc = bom_encoding(raw) or normal_encoding(encoding)  # a BOM outranks what the user declared
+    return raw.decode(enc, errors="replace").lstrip("\ufeff"), enc
 
 
 class BrokenStream(OSError):
@@ -310,9 +341,13 @@ def _staging_copy(staging: Path, path: Path, suffix: str) -> Path:
     return target
 
 
-def prepare(path: Path, staging: Path) -> Path:
-    """A path DuckDB can scan: the file itself (plain or gzip) or a decompressed staging copy."""
+def prepare(path: Path, staging: Path, encoding: str | None = None) -> Path:
+    """A path DuckDB can scan: the file itself (plain or gzip) or a decompressed staging copy;
+    with ``encoding``, a copy decoded from it and written as UTF-8 (what the scans cannot read
+    themselves: UTF-16, UTF-32, Windows-1252 …; bytes invalid in it are replaced with U+FFFD)."""
     kind = compression(path)
+    if encoding is not None:
+        return _transcode(path, kind, staging, encoding)
     if kind is None or (kind == "gzip" and path.suffix == ".gz"):
         return path
     target = _staging_copy(staging, path, "plain")
@@ -323,3 +358,49 @@ def prepare(path: Path, staging: Path) -> Path:
     except BrokenStream as e:
         raise InputError(f"{path}: cannot be decompressed ({e})") from e
     return target
+
+
+def _transcode(path: Path, kind: str | None, staging: Path, encoding: str) -> Path:
+    target = _staging_copy(staging, path, "utf8")
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    try:
+        with open(target, "wb") as dst, contextlib.closing(_Inflated(path, kind) if kind else open(path, "rb")) as src:
+            first = True
+            while chunk := src.read(1024 * 1024):
+                text = decoder.decode(chunk)
+                if first:  # the BOM says which encoding; it is not text
+                    text, first = text.lstrip("\ufeff"), False
+                dst.write(text.encode("utf-8"))
+            dst.write(decoder.decode(b"", final=True).encode("utf-8"))
+            if isinstance(src, _Inflated) and src.broken:
+                raise src.broken
+    except BrokenStream as e:
+        raise InputError(f"{path}: cannot be decompressed ({e})") from e
+    return target
+
+
+# Files an export keeps beside its data (a Telegram export's photos/, video_files/ …), by magic bytes.
+_MEDIA = (
+    (b"\xff\xd8\xff", "JPEG image"), (b"\x89PNG", "PNG image"), (b"GIF8", "GIF image"), (b"%PDF", "PDF"),
+    (b"OggS", "Ogg audio"), (b"\x1aE\xdf\xa3", "WebM/Matroska video"), (b"ID3", "MP3 audio"), (b"PK\x03\x04", "zip archive"),
+)  # fmt: skip
+
+
+def media_kind(path: Path) -> str | None:
+    """What a file that is not data is, when it is an image, a video, audio, a PDF or an archive."""
+    try:
+        with open(path, "rb") as fh:
+            start = fh.read(12)
+    except OSError:
+        return None
+    if start[4:8] == b"ftyp":
+        return "MP4 video"
+    if start[:4] == b"RIFF" and start[8:12] == b"WEBP":
+        return "WebP image"
+    return next((what for magic, what in _MEDIA if start.startswith(magic)), None)
+
+
+def looks_html(head: str) -> bool:
+    """An HTML page (a saved error or login page) rather than the data it was meant to be."""
+    start = head.lstrip()[:200].lower()
+    return start.startswith(("<!doctype html", "<html", "<head", "<?xml")) or "<html" in start

@@ -33,7 +33,7 @@ import pyarrow as pa
 
 from . import engine
 from .engine import sql_list, sql_str
-from .schema import SCHEMA_VERSION, TABLES
+from .schema import FORMAT_PLATFORM, SCHEMA_VERSION, TABLES
 
 DEFAULT_PATH = "trollscope-ws"
 PARTS_COMPRESSION = "COMPRESSION zstd, COMPRESSION_LEVEL 1"  # Parquet options of the large tables' parts
@@ -235,7 +235,8 @@ class Workspace:
         for name in sorted(set(TABLES) | set(manifest)):
             files = [str(self.path / f) for f in manifest.get(name, [])]
             if files:
-                con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({sql_list(files)})")
+                scan = _posts_scan(con, files) if name == "posts" else f"SELECT * FROM read_parquet({sql_list(files)})"
+                con.execute(f"CREATE OR REPLACE VIEW {name} AS {scan}")
             elif name in TABLES:
                 con.register(f"_empty_{name}", pa.table({f.name: pa.array([], f.type) for f in TABLES[name]}))
                 con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM _empty_{name}")
@@ -251,3 +252,20 @@ class Workspace:
 
     def has(self, table: str) -> bool:
         return table in self.manifest()["tables"]
+
+
+def _posts_scan(con: duckdb.DuckDBPyConnection, files: list[str]) -> str:
+    """Posts as one relation, with ``platform`` and ``venue`` even in parts written before posts had
+    them (the platform their reader implies, else ``unknown``): such workspaces stay readable as they are."""
+    scan = f"read_parquet({sql_list(files)})"
+    have = con.execute(
+        f"SELECT count(DISTINCT file_name) FROM parquet_schema({sql_list(files)}) WHERE name = 'platform'"
+    ).fetchall()[0][0]
+    if have == len(files):
+        return f"SELECT * FROM {scan}"
+    implied = " ".join(f"WHEN {sql_str(f)} THEN {sql_str(p)}" for f, p in FORMAT_PLATFORM.items())
+    implied = f"CASE source_format {implied} ELSE 'unknown' END"
+    if have == 0:
+        return f"SELECT *, {implied} AS platform, NULL::VARCHAR AS venue FROM {scan}"
+    scan = f"read_parquet({sql_list(files)}, union_by_name=true)"
+    return f"SELECT * REPLACE (coalesce(platform, {implied}) AS platform) FROM {scan}"

@@ -161,7 +161,13 @@ def reader_options(f: Callable) -> Callable:
         ),
         click.option("--time-format", help="strptime format of the timestamp column, e.g. '%d-%m-%Y %H.%M'."),
         click.option("--delimiter", help="Field delimiter of generic CSV files (default ',')."),
-        click.option("--encoding", default="utf-8", show_default=True, help="Text encoding, e.g. latin-1."),
+        click.option(
+            "--encoding",
+            default="utf-8",
+            show_default=True,
+            help="Text encoding of files without a byte-order mark, e.g. cp1252 (Windows) or latin-1; "
+            "UTF-16 and UTF-32 files with one are read in it.",
+        ),
         click.option(
             "--labels",
             type=click.Path(exists=True, dir_okay=False),

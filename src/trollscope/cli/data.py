@@ -107,7 +107,7 @@ def register(cli: click.Group) -> None:
     @output_option("With --rejects: also write every rejected record to FILE (.csv or .parquet).")
     @json_option
     def info(workspace, top, list_rejects, output, as_json):
-        """Counts, date range, sources, labels, top accounts and reject reasons of a workspace.
+        """Counts, date range, sources, platforms and venues, labels, top accounts and reject reasons of a workspace.
 
         Example:
 
@@ -143,6 +143,16 @@ def register(cli: click.Group) -> None:
             f"{ing['rejected']:,} rejected + {ing['duplicate']:,} duplicate"
         )
         click.echo("\nsources:\n" + table([tuple(s.values()) for s in d["sources"]], ("format", "files", "posts")))
+        if len(d["platforms"]) > 1 or d["venues"]:
+            click.echo(
+                "\nplatforms:\n"
+                + table([tuple(x.values()) for x in d["platforms"]], ("platform", "venues", "accounts", "posts"))
+            )
+        if d["venues"]:
+            click.echo(
+                "\ntop venues:\n"
+                + table([tuple(x.values()) for x in d["venues"]], ("platform", "venue", "accounts", "posts"))
+            )
         if d["labels"]:
             click.echo("\nlabels:\n" + table([tuple(x.values()) for x in d["labels"]], ("label", "value", "accounts")))
         click.echo(

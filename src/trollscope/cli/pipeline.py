@@ -66,6 +66,8 @@ def _stage_printer(quiet: bool):
             detail = f"{plural(figures['clusters'], 'cluster')}, {plural(figures['flagged'], 'flagged account')}"
         elif stage == "export":
             detail = f"{figures['files']} files"
+        elif stage == "cross-platform":
+            detail = f"{figures['pairs']:,} account pairs on two platforms, in {figures['groups']:,} groups"
         elif stage == "simulate":
             detail = f"{plural(figures['posts'], 'post')} by {plural(figures['accounts'], 'account')}"
         elif figures.get("skipped"):
@@ -121,8 +123,23 @@ def register(cli: click.Group) -> None:
                   help="With --serve: the workbench's port on 127.0.0.1 (0 picks a free one).")  # fmt: skip
     @click.option("--open", "open_browser", is_flag=True, help="With --serve: open it in the default browser.")
     @json_option
-    def run(inputs, out, fmt, read_options, accounts, by, terms, freq, events, quiet, serve_after, port, open_browser,
-            as_json, **tuning):
+    def run(
+        inputs,
+        out,
+        fmt,
+        read_options,
+        accounts,
+        by,
+        terms,
+        freq,
+        events,
+        quiet,
+        serve_after,
+        port,
+        open_browser,
+        as_json,
+        **tuning,
+    ):
         """Ingest INPUTS, detect coordination, investigate and write a self-contained report.
 
         OUT gets workspace/, report.html (one file: open it in a browser, or send it) and

@@ -56,7 +56,10 @@ class Reader(Protocol):
     def read(self, con: duckdb.DuckDBPyConnection, files: list[str], opts: ReadOptions) -> ReaderOutput: ...
 
 
-READERS = ("ira", "ioarchive", "twarc", "generic")  # detection order: specific formats before the generic one
+READERS = (
+    "ira", "ioarchive", "twarc", "telegram", "telethon", "tgdataset", "reddit", "mastodon", "bluesky", "crowdtangle",
+    "generic",
+)  # fmt: skip  # detection order: specific formats before the generic one
 
 
 def registry() -> dict[str, ModuleType]:

@@ -40,6 +40,8 @@ AUTO: dict[str, tuple[str, ...]] = {
     "text": ("text", "full_text", "tweet_text", "content", "extended_tweet.full_text"),
     "created_at": ("created_at", "timestamp", "tweet_time", "tweet_created", "publish_date", "date", "datetime"),
     "lang": ("lang", "language", "tweet_language"),
+    "platform": ("platform",),  # else "unknown": say which with --map platform=COLUMN
+    "venue": ("venue", "subreddit", "channel"),
     # account fields, carried into the accounts table
     "name": ("display_name", "user_display_name", "user.name"),
     "description": ("description", "user.description", "user_profile_description"),

@@ -16,6 +16,7 @@ from . import ReaderOutput, ReadOptions
 from ._scan import bracket_list, csv_scan, header, layout, sql_str
 
 NAME = "ioarchive"
+PLATFORM = "twitter"
 __all__ = ["NAME", "companion", "detect", "layout", "read"]
 
 CORE = ["tweetid", "userid", "tweet_time", "tweet_text"]

@@ -20,6 +20,7 @@ from . import ReaderOutput, ReadOptions
 from ._scan import csv_scan, header, layout, sql_str
 
 NAME = "ira"
+PLATFORM = "twitter"
 __all__ = ["NAME", "companion", "detect", "layout", "read"]
 
 PER_AUTHOR = [

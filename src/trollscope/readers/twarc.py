@@ -43,6 +43,7 @@ from . import ReaderOutput, ReadOptions
 from ._scan import lines_scan, sql_str
 
 NAME = "twarc"
+PLATFORM = "twitter"
 __all__ = ["NAME", "detect", "read"]
 
 # --- the fields read, as from_json structures -------------------------------------------------

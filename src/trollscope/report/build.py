@@ -171,9 +171,10 @@ def _data_section(con: duckdb.DuckDBPyConnection) -> dict:
         ),
         "formats": _rows(
             con,
-            """SELECT source_format, count(DISTINCT source_file) AS files, count(*) AS posts,
-                      count(DISTINCT account_id) AS accounts, min(created_at) AS first_post, max(created_at) AS last_post
-               FROM posts GROUP BY source_format ORDER BY posts DESC""",
+            """SELECT platform, source_format, count(DISTINCT source_file) AS files, count(*) AS posts,
+                      count(DISTINCT venue) AS venues, count(DISTINCT account_id) AS accounts,
+                      min(created_at) AS first_post, max(created_at) AS last_post
+               FROM posts GROUP BY platform, source_format ORDER BY posts DESC""",
         ),
         "kinds": _rows(con, "SELECT kind, count(*) AS posts FROM posts GROUP BY kind ORDER BY posts DESC"),
         "rejects": _rows(
@@ -491,9 +492,11 @@ def _section_data(d: dict) -> str:
         table(
             dd["formats"],
             [
+                ("platform", "platform"),
                 ("source_format", "format"),
                 ("files", "files"),
                 ("posts", "posts"),
+                ("venues", "venues"),
                 ("accounts", "accounts"),
                 ("first_post", "first"),
                 ("last_post", "last"),

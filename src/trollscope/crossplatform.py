@@ -1,0 +1,195 @@
+"""Cross-platform coordination: the same link or text pushed on two platforms within a window.
+
+An operation that runs Telegram channels and Twitter accounts pushes one link, or one text, on
+both within minutes. Within a platform the co-action layers see this; across platforms they see
+it only as co-link pairs among many. This layer keeps only the pairs of accounts on *different*
+platforms, and the evidence from both sides: for each pair, the shared items with the post, the
+account and the time on each platform.
+
+Items are what the co-link and co-post layers compare (``detect.layers.norm_url_sql`` and
+``norm_text_sql``): a normalised URL, or a normalised text of at least ``min_text_chars``
+characters (reposts and forwards carry the original's text, so a Telegram forward and a retweet
+of the same words meet). Items pushed by more than ``max_item_accounts`` accounts are the
+crowd's and make no pair, as in the co-action layers. A pair needs ``min_items`` distinct shared
+items; there is no null model here: the threshold and the window are the whole test, and both are
+recorded in the result. Groups are the connected components of the pairs' graph, so a group
+spans at least two platforms.
+
+SQL stays in the portable subset (docs/decisions/0001-query-engine.md); everything runs in the
+engine, Python only labels components.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from .detect.layers import norm_text_sql, norm_url_sql
+from .workspace import Workspace
+
+
+@dataclass
+class CrossPlatformParams:
+    """Every parameter that changes the result."""
+
+    window: float = 600.0  # seconds between the two sides' posts
+    min_items: int = 2  # distinct shared items a pair needs
+    max_item_accounts: int = 50  # items pushed by more accounts are the crowd's
+    min_text_chars: int = 30  # shorter texts ("thanks!") are not evidence
+    max_evidence: int = 10  # shared items listed per pair
+
+
+@dataclass
+class CrossPlatformResult:
+    """``pairs``: one row per account pair on two platforms; ``members``: account -> group;
+    ``params``: what produced them."""
+
+    pairs: pa.Table
+    members: pa.Table  # an actor named in ``links`` is a member under its actor name
+    params: dict = field(default_factory=dict)
+
+    @property
+    def groups(self) -> int:
+        return len(set(self.members.column("group").to_pylist())) if self.members.num_rows else 0
+
+
+LINKS = "_account_links"  # account_id -> actor, when the user links accounts (see cross_platform)
+
+
+def actions_sql(min_text_chars: int, linked: bool = False) -> str:
+    """Every post's items over the ``posts`` view: ``post_id, account_id, platform, created_at, item, via``.
+    ``linked``: accounts are replaced by their actor from the table ``_account_links``."""
+    norm = norm_text_sql("text")
+    posts = (
+        f"(SELECT p.* REPLACE (coalesce(l.actor, p.account_id) AS account_id) FROM posts p "
+        f"LEFT JOIN {LINKS} l ON l.account_id = p.account_id)"
+        if linked
+        else "posts"
+    )
+    return f"""
+        SELECT post_id, account_id, platform, created_at, {norm_url_sql("u")} AS item, 'link' AS via
+        FROM (SELECT post_id, account_id, platform, created_at, unnest(urls) AS u FROM {posts} WHERE len(urls) > 0)
+        UNION ALL
+        SELECT post_id, account_id, platform, created_at, 'text:' || md5(n) AS item, 'text' AS via
+        FROM (SELECT post_id, account_id, platform, created_at, {norm} AS n FROM {posts})
+        WHERE length(n) >= {int(min_text_chars)}
+    """
+
+
+def pairs_sql(p: CrossPlatformParams, linked: bool = False) -> str:
+    """Account pairs on different platforms with their shared items (see the module docstring)."""
+    w = int(p.window * 1_000_000)
+    return f"""
+        WITH a AS (
+            SELECT post_id, account_id, platform, created_at, item, via, epoch_us(created_at) AS us
+            FROM ({actions_sql(p.min_text_chars, linked)}) WHERE item IS NOT NULL AND created_at IS NOT NULL
+        ), crowd AS (
+            SELECT item FROM a GROUP BY item HAVING count(DISTINCT account_id) > {int(p.max_item_accounts)}
+        ), b AS (
+            SELECT *, us // {w} AS bucket FROM a WHERE item NOT IN (SELECT item FROM crowd)
+        ), hits AS (  -- the platform order makes each cross-platform pair of actions appear once
+            SELECT x.account_id AS account_a, x.platform AS platform_a, y.account_id AS account_b,
+                   y.platform AS platform_b, x.item, x.via, x.post_id AS post_a, y.post_id AS post_b,
+                   x.created_at AS time_a, y.created_at AS time_b
+            FROM b x JOIN b y ON x.item = y.item AND y.bucket BETWEEN x.bucket - 1 AND x.bucket + 1
+            WHERE x.platform < y.platform AND abs(x.us - y.us) <= {w} AND x.account_id <> y.account_id
+        ), per_item AS (  -- one row per pair and item: its earliest coinciding posts
+            SELECT account_a, platform_a, account_b, platform_b, item, any_value(via) AS via,
+                   arg_min(post_a, least(time_a, time_b)) AS post_a, arg_min(post_b, least(time_a, time_b)) AS post_b,
+                   min(time_a) AS time_a, min(time_b) AS time_b, count(*) AS coincidences
+            FROM hits GROUP BY ALL
+        )
+        SELECT account_a, platform_a, account_b, platform_b, count(*) AS items, sum(coincidences) AS coincidences,
+               count(*) FILTER (WHERE via = 'link') AS links, count(*) FILTER (WHERE via = 'text') AS texts,
+               min(least(time_a, time_b)) AS first, max(greatest(time_a, time_b)) AS last,
+               list(struct_pack(item := item, via := via, post_a := post_a, time_a := time_a, post_b := post_b,
+                                time_b := time_b) ORDER BY least(time_a, time_b))[1:{int(p.max_evidence)}] AS evidence
+        FROM per_item GROUP BY ALL HAVING count(*) >= {int(p.min_items)}
+        ORDER BY items DESC, account_a, account_b
+    """
+
+
+def cross_platform(
+    workspace: str | Path | Workspace | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+    *,
+    links: str | Path | None = None,
+    **params: float,
+) -> CrossPlatformResult:
+    """Pairs of accounts on different platforms that pushed the same items within a window, and
+    the groups they form. ``params`` are :class:`CrossPlatformParams` fields.
+
+    ``links``: a CSV with columns ``account_id, actor`` naming accounts the user knows to be one
+    actor (the same outlet's Telegram channel and Twitter account): they act as that actor, so
+    their own cross-posting is not a pair, and the actor pairs with whoever it coordinates with on
+    either platform. Without it, the same handle on two platforms is two accounts.
+    """
+    p = CrossPlatformParams(**params)
+    own = con is None
+    if con is None:
+        ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace, create=False)
+        con = ws.connect()
+    try:
+        if links is not None:
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {LINKS} AS SELECT DISTINCT account_id, actor "
+                "FROM read_csv($1, columns = {'account_id': 'VARCHAR', 'actor': 'VARCHAR'}, header = true)",
+                [str(links)],
+            )
+        pairs = con.sql(pairs_sql(p, linked=links is not None)).to_arrow_table()
+        handles = con.execute(
+            "SELECT account_id, any_value(handle) FROM posts WHERE account_id IN "
+            "(SELECT unnest($1::VARCHAR[]))  GROUP BY 1",
+            [list(set(pairs.column("account_a").to_pylist()) | set(pairs.column("account_b").to_pylist()))],
+        ).fetchall()
+    finally:
+        if own:
+            con.close()
+    return CrossPlatformResult(
+        pairs, _groups(pairs, dict(handles)), asdict(p) | {"links": str(links) if links else None}
+    )
+
+
+def write(result: CrossPlatformResult, folder: str | Path) -> list[Path]:
+    """``cross_platform_pairs.csv`` (evidence as JSON) and ``cross_platform_groups.csv`` in ``folder``."""
+    folder = Path(folder)
+    files = [folder / "cross_platform_pairs.csv", folder / "cross_platform_groups.csv"]
+    con = duckdb.connect()
+    try:
+        con.register("_pairs", result.pairs)
+        con.register("_members", result.members)
+        con.execute(
+            "COPY (SELECT * REPLACE (to_json(evidence)::VARCHAR AS evidence) FROM _pairs) TO $1 (FORMAT csv)",
+            [str(files[0])],
+        )
+        con.execute("COPY _members TO $1 (FORMAT csv)", [str(files[1])])
+    finally:
+        con.close()
+    return files
+
+
+def _groups(pairs: pa.Table, handles: dict[str, str]) -> pa.Table:
+    """Connected components of the pairs' graph, largest first; one row per member."""
+    import igraph as ig
+
+    a, b = pairs.column("account_a").to_pylist(), pairs.column("account_b").to_pylist()
+    platform = dict(zip(a, pairs.column("platform_a").to_pylist(), strict=True))
+    platform |= dict(zip(b, pairs.column("platform_b").to_pylist(), strict=True))
+    names = sorted(set(a) | set(b))
+    index = {n: i for i, n in enumerate(names)}
+    g = ig.Graph(n=len(names), edges=[(index[x], index[y]) for x, y in zip(a, b, strict=True)])
+    comps = sorted(g.connected_components(), key=lambda c: (-len(c), min(c)))
+    group = np.empty(len(names), dtype=np.int64)
+    for k, c in enumerate(comps):
+        group[c] = k + 1
+    return pa.table({
+        "group": pa.array(group),
+        "account_id": pa.array(names, pa.string()),
+        "handle": pa.array([handles.get(n) for n in names], pa.string()),
+        "platform": pa.array([platform[n] for n in names], pa.string()),
+        "degree": pa.array(g.degree(), pa.int64()),
+    }).sort_by([("group", "ascending"), ("degree", "descending"), ("account_id", "ascending")])  # fmt: skip

@@ -130,3 +130,22 @@ def test_run_on_a_real_mix_reports_the_groups_with_their_posts(shared, tmp_path,
     page = (out / "report.html").read_text()
     shown = [h for h, t in ev if h.lower() in ira and t and html_.escape(t[:30]) in page]
     assert shown, "the report shows no IRA evidence post"
+
+
+def test_the_debates_trio_is_taste_not_a_clock(shared, tmp_path):
+    """Issue 15's organic cluster: three debate viewers the pairwise design flagged for co-reposting
+    small posts within seconds. They co-repost the same small posts within the day as much, so the
+    timing test does not find their five-minute co-action beyond its share; they are not flagged."""
+    import trollscope as ts
+    from trollscope.detect import detect
+
+    ts.ingest(str(shared / "debates-2016" / "tweets_debate*.csv.gz"), tmp_path / "ws")
+    old = detect(tmp_path / "ws", write=False, groups=False, min_count=3, window=300)
+    trio = set(old.flagged)
+    assert len(trio) == 3  # the cluster the issue names: the pairwise design's only one here
+    new = detect(tmp_path / "ws", write=False, keep_edges=1)
+    assert not trio & set(new.flagged)
+    pairs = [e for e in new.edges.to_pylist() if e["layer"] == "co-repost" and {e["handle_a"], e["handle_b"]} <= trio]
+    assert pairs and not any(e["significant"] for e in pairs)
+    # Under the configuration null alone the strongest pair is far beyond chance (p < 1e-10).
+    assert min(e["p_value"] for e in old.edges.to_pylist() if {e["handle_a"], e["handle_b"]} <= trio) < 1e-10

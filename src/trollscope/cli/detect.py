@@ -9,6 +9,7 @@ import click
 
 from ..detect import LAYERS, WINDOWED, DetectParams
 from ..detect import detect as detect_api
+from ..detect.run import scale_label
 from ._common import emit_json, json_option, plural, table, workspace_option
 from ._format import evidence_lines, fmt_p, fmt_span, post_texts
 
@@ -48,9 +49,7 @@ def _parse_windows(
 
 
 def _scales_text(scales: tuple[float, ...]) -> str:
-    from ..detect.run import _scale_label
-
-    return ",".join(_scale_label(x) for x in scales)
+    return ",".join(scale_label(x) for x in scales)
 
 
 def _parse_layers(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...] | None:
@@ -86,10 +85,8 @@ def _summary(d: dict, texts: dict[str, str] | None = None) -> str:
             rows.append((c["id"], c["size"], fmt_p(c["p_value"]), layers, fmt_span(c["first"], c["last"]), shown))
         lines.append("\n" + table(rows, ("cluster", "size", "p", "ties per layer", "span (UTC)", "accounts")))
         if d.get("groups"):
-            from ..detect.run import _scale_label
-
             g_rows = [
-                (g["group_id"], g["cluster_id"] or "", g["size"], f"{g['layer']} @ {_scale_label(g['window'])}",
+                (g["group_id"], g["cluster_id"] or "", g["size"], f"{g['layer']} @ {scale_label(g['window'])}",
                  f"{g['co_actions']:,} vs {g['expected']:.2g}", fmt_p(g["p_value"]), g["days_active"],
                  ", ".join(g["handles"][:5]) + (f" +{g['size'] - 5}" if g["size"] > 5 else ""))
                 for g in d["groups"][:10]

@@ -510,7 +510,8 @@ def _windowed(
     the reference (groups.timing_p); p is the larger of the two. The family for Benjamini–Hochberg
     is every pair of active accounts at every tested scale.
     """
-    common = dict(n_accounts=n_accounts, min_count=p.min_count, max_item_accounts=p.max_item_accounts,
+    floor = max(p.min_count, p.near_dup_min_count) if layer == "near-dup" else p.min_count
+    common = dict(n_accounts=n_accounts, min_count=floor, max_item_accounts=p.max_item_accounts,
                   min_text_chars=p.min_text_chars)  # fmt: skip
     windows = p.scales_for(layer)
     timed = len(windows) > 1 and layer in p.timing_layers
@@ -520,11 +521,11 @@ def _windowed(
     scale_counts: list[gr.ScaleCounts] = []
     figures: dict[str, dict] = {}
     ref: gr.ScaleCounts | None = None
-    ref_key = ref_k = None
+    ref_counts: ly.LayerCounts | None = None
     for window in sorted(windows, reverse=True):  # the reference first
         if layer == "near-dup":
             counts = ly.near_dup_layer(
-                con, window, **{**common, "min_count": max(p.min_count, p.near_dup_min_count)}, shingle=p.near_dup_shingle, threshold=p.near_dup_threshold,
+                con, window, **common, shingle=p.near_dup_shingle, threshold=p.near_dup_threshold,
                 bands=p.near_dup_bands, rows=p.near_dup_rows, seed=p.seed,
             )  # fmt: skip
         else:
@@ -540,29 +541,24 @@ def _windowed(
             sc = gr.ScaleCounts(layer, float(window), a, b,
                                 np.vstack([e.column("k0").to_numpy(), e.column("k1").to_numpy()]).astype(np.int64),
                                 counts.activity_half, gr.rates(counts.activity_half, counts.pairs_half))  # fmt: skip
-        label = _scale_label(window)
+        label = scale_label(window)
         last = window == windows[0]
         if window not in tested:  # the reference: kept for the tests at shorter windows
             ly.drop_scratch(con, keep_actions=not last)
             ref, ref_counts = sc, counts
-            ref_key, ref_k = a * n_accounts + b, e.column("count").to_numpy()
             figures[label] = {**counts.stats, "role": "reference"}
             continue
-        floor = max(p.min_count, p.near_dup_min_count) if layer == "near-dup" else p.min_count
-        test = sg.windowed_significance(counts, p.alpha, floor, len(tested))
-        k = e.column("count").to_numpy()
-        if p.pair_timing and ref_key is not None:
-            at = np.minimum(np.searchsorted(ref_key, a * n_accounts + b), max(len(ref_key) - 1, 0))
-            found = (ref_key[at] == a * n_accounts + b) if len(ref_key) else np.zeros(len(a), dtype=bool)
-            k_r = np.where(found, ref_k[at] if len(ref_key) else 0, 0)
-            pt = gr.timing_p(k, k_r, test["expected"], sg.expected_coactions(ref_counts, a, b))
-            test["p_value"] = np.maximum(test["p_value"], pt)
-            nn = int(counts.stats.get("accounts", (counts.activity.sum(axis=1) > 0).sum()))
-            test["q_value"] = sg.bh(test["p_value"], nn * (nn - 1) / 2 * len(tested))
-            test["significant"] = (test["q_value"] <= p.alpha) & (k >= floor)
+        timing = None
+        if p.pair_timing and ref_counts is not None:
+            ref_edges = ref_counts.edges
+            k_ref = _lookup(ref_edges.column("a").to_numpy(), ref_edges.column("b").to_numpy(),
+                            ref_edges.column("count").to_numpy()[None, :], a, b, n_accounts)[0]  # fmt: skip
+            lam_ref = sg.expected_coactions(ref_counts, a, b)
+            timing = lambda k, lam, kr=k_ref, lr=lam_ref: gr.timing_p(k, kr, lam, lr)  # noqa: E731
+        test = sg.windowed_significance(counts, p.alpha, floor, len(tested), also=timing)
         if sc is not None and ref is not None:
             sc.ref = ref
-            sc.k_ref = _aligned(ref, a, b, n_accounts)
+            sc.k_ref = _lookup(ref.a, ref.b, ref.k, a, b, n_accounts)
         if sc is not None and (ref is not None or layer not in p.timing_layers):
             # A timing layer's group test needs its reference: at one scale, shared taste alone
             # (a community reposting the same posts) would make its groups (docs/detection.md).
@@ -607,7 +603,7 @@ def _windowed(
         first = np.ones(len(a), dtype=bool)
         first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
         edges = edges.filter(pa.array(first))
-    stats = dict(figures[_scale_label(tested[-1])])
+    stats = dict(figures[scale_label(tested[-1])])
     stats.pop("role", None)
     stats["windows"] = [float(w) for w in windows]
     if len(windows) > 1:
@@ -615,19 +611,22 @@ def _windowed(
     return edges, pa.concat_tables(score_parts), stats, scale_counts
 
 
-def _aligned(ref: gr.ScaleCounts, a: np.ndarray, b: np.ndarray, n_accounts: int) -> np.ndarray:
-    """(2, pairs): the reference scale's per-half co-actions of the pairs (a, b) (0 where absent)."""
-    key = ref.a * n_accounts + ref.b  # candidate edges come sorted by (a, b)
-    want = a * n_accounts + b
-    out = np.zeros((2, len(a)), dtype=np.int64)
+def _lookup(
+    key_a: np.ndarray, key_b: np.ndarray, values: np.ndarray, a: np.ndarray, b: np.ndarray, n_accounts: int
+) -> np.ndarray:
+    """``values`` (rows × pairs, pairs sorted by (a, b), as candidate edges come) at the pairs
+    (``a``, ``b``); 0 where a pair is absent."""
+    key = key_a.astype(np.int64) * n_accounts + key_b
+    want = a.astype(np.int64) * n_accounts + b
+    out = np.zeros((values.shape[0], len(want)), dtype=np.int64)
     if len(key):
         at = np.minimum(np.searchsorted(key, want), len(key) - 1)
         hit = key[at] == want
-        out[:, hit] = ref.k[:, at[hit]]
+        out[:, hit] = values[:, at[hit]]
     return out
 
 
-def _scale_label(seconds: float) -> str:
+def scale_label(seconds: float) -> str:
     """30 -> '30s', 60 -> '1min', 3600 -> '1h', 86400 -> '1d' (the CLI's spelling)."""
     for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
         if seconds >= size and seconds % size == 0:

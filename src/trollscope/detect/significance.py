@@ -110,17 +110,22 @@ def bh(p: np.ndarray, m: float | None = None) -> np.ndarray:
     return out
 
 
-def windowed_significance(counts: LayerCounts, alpha: float, min_count: int, scales: int = 1) -> dict[str, np.ndarray]:
+def windowed_significance(
+    counts: LayerCounts, alpha: float, min_count: int, scales: int = 1, also=None
+) -> dict[str, np.ndarray]:
     """Expected co-actions, p, q and significance for a windowed layer's candidate edges.
 
     ``scales``: the number of time scales the layer is tested at; the family is every pair of
-    active accounts at every scale.
+    active accounts at every scale. ``also(k, expected)``: a second test's p-values (the timing
+    test, run.py); an edge's p is the larger of the two (both nulls must be rejected).
     """
     e = counts.edges
     a, b = e.column("a").to_numpy(), e.column("b").to_numpy()
     k = e.column("count").to_numpy()
     lam = expected_coactions(counts, a, b)
     p = poisson_p(k, lam)
+    if also is not None:
+        p = np.maximum(p, also(k, lam))
     n = int(counts.stats.get("accounts", (counts.activity.sum(axis=1) > 0).sum()))
     q = bh(p, n * (n - 1) / 2 * max(int(scales), 1))
     return {"expected": lam, "p_value": p, "q_value": q, "significant": (q <= alpha) & (k >= min_count)}

@@ -68,6 +68,8 @@ def test_detect_several_time_scales_and_no_groups(ring_ws):
     assert r.exit_code != 0 and "has no window" in r.output and "Traceback" not in r.output
     r = _run("detect", "-w", ws, "--window", "60s,soon")
     assert r.exit_code != 0 and "'soon' is not a duration" in r.output
+    r = _run("detect", "-w", ws, "--window", "co-link=")
+    assert r.exit_code != 0 and "names no duration" in r.output and "Traceback" not in r.output
 
 
 def test_detect_no_cache_leaves_no_text_cache(tmp_path):

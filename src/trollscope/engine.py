@@ -9,6 +9,7 @@ Engine quirks live here and nowhere else.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import duckdb
 
@@ -18,6 +19,37 @@ DEFAULT_MEMORY_LIMIT = os.environ.get("TROLLSCOPE_MEMORY_LIMIT", "4GB")
 # TIMESTAMP_NTZ, but unix_timestamp() and date_trunc() go through the session time zone, so any
 # zone other than UTC shifts buckets and days (checked on Spark 4.3 with America/New_York).
 SPARK_CONF = {"spark.sql.session.timeZone": "UTC"}
+
+
+ENGINES = ("duckdb", "spark")
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """Which engine a stage runs on: ``duckdb`` (embedded, the default) or ``spark``.
+
+    ``master`` and ``conf`` apply to Spark only: the master URL (default ``$SPARK_MASTER`` or
+    ``local[*]``) and ``KEY=VALUE`` settings on top of ``spark-defaults.conf``.
+    """
+
+    name: str = "duckdb"
+    master: str | None = None
+    conf: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.name not in ENGINES:
+            raise ValueError(f"unknown engine {self.name!r}: choose one of {', '.join(ENGINES)}")
+
+    @property
+    def is_spark(self) -> bool:
+        return self.name == "spark"
+
+
+def engine_spec(engine: str | EngineSpec | None) -> EngineSpec:
+    """``"duckdb"``, ``"spark"``, an :class:`EngineSpec` or None (DuckDB) as an :class:`EngineSpec`."""
+    if isinstance(engine, EngineSpec):
+        return engine
+    return EngineSpec(engine or "duckdb")
 
 
 def connect(memory_limit: str | None = None, threads: int | None = None) -> duckdb.DuckDBPyConnection:

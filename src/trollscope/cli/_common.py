@@ -181,6 +181,55 @@ def reader_options(f: Callable) -> Callable:
     return wrapper
 
 
+def _parse_conf(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    out = []
+    for item in value:
+        if "=" not in item:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE (e.g. spark.driver.memory=8g)")
+        k, v = item.split("=", 1)
+        out.append((k.strip(), v.strip()))
+    return tuple(out)
+
+
+def engine_options(f: Callable) -> Callable:
+    """``--engine``, ``--spark-master`` and ``--conf``, handed over as ``engine`` (an ``EngineSpec``)."""
+    from ..engine import ENGINES, EngineSpec
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, engine_name: str, spark_master: str | None, spark_conf: tuple, **kwargs: Any) -> Any:
+        if engine_name != "spark" and (spark_master or spark_conf):
+            raise click.UsageError("--spark-master and --conf apply to --engine spark only")
+        return f(*args, engine=EngineSpec(engine_name, spark_master, spark_conf), **kwargs)
+
+    options = [
+        click.option(
+            "--engine",
+            "engine_name",
+            type=click.Choice(ENGINES),
+            default=lambda: os.environ.get("TROLLSCOPE_ENGINE", "duckdb"),
+            show_default="duckdb or $TROLLSCOPE_ENGINE",
+            help="Query engine: embedded DuckDB, or Apache Spark for collections beyond one machine "
+            "(needs `pip install 'trollscope[spark]'` and Java 17).",
+        ),
+        click.option(
+            "--spark-master",
+            metavar="URL",
+            help="Spark master URL (default $SPARK_MASTER, else local[*]); ignored inside spark-submit.",
+        ),
+        click.option(
+            "--conf",
+            "spark_conf",
+            multiple=True,
+            callback=_parse_conf,
+            metavar="KEY=VALUE",
+            help="A Spark setting on top of spark-defaults.conf, e.g. --conf spark.driver.memory=8g (repeatable).",
+        ),
+    ]
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
+
+
 def json_option(f: Callable) -> Callable:
     return click.option(
         "--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else there."

@@ -1,0 +1,110 @@
+"""The Spark engine's session and workspace views (``--engine spark``).
+
+trollscope's queries are DuckDB SQL in a portable subset (docs/decisions/0001-query-engine.md);
+on Spark they run through :func:`trollscope.engine.to_dialect`. This module owns what only Spark
+needs: starting (or joining) a session the standard way, so the same command runs on a laptop's
+``local[*]``, under ``spark-submit`` or on a managed cluster, and exposing a workspace's tables to
+it as temporary views over the manifest's Parquet files.
+
+PySpark is an optional dependency (``pip install 'trollscope[spark]'``) and needs Java 17; both are
+checked here with a message that says what to install, never a JVM traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from .engine import SPARK_CONF, EngineSpec, to_dialect
+from .schema import TABLES
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from .workspace import Workspace
+
+DEFAULT_MASTER = "local[*]"
+
+
+class SparkUnavailable(RuntimeError):
+    """PySpark or Java is missing, or the session could not start."""
+
+
+def master_of(spec: EngineSpec) -> str:
+    """The master URL: ``--spark-master``, else ``$SPARK_MASTER``, else ``local[*]``."""
+    return spec.master or os.environ.get("SPARK_MASTER") or DEFAULT_MASTER
+
+
+def session(spec: EngineSpec) -> SparkSession:
+    """The Spark session for ``spec``: the active one if there is one (``spark-submit``, Databricks,
+    a notebook that made its own), else a new one.
+
+    Settings come the standard way: ``$SPARK_CONF_DIR/spark-defaults.conf`` is read by Spark's own
+    launcher, and ``spec.conf`` (the CLI's ``--conf KEY=VALUE``) goes on top. :data:`SPARK_CONF`
+    (the UTC session zone our naive-UTC times need) is always applied, even to a joined session.
+    """
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise SparkUnavailable("--engine spark needs PySpark: pip install 'trollscope[spark]' (and Java 17)") from None
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        for k, v in {**dict(spec.conf), **SPARK_CONF}.items():
+            if not _static(k):
+                active.conf.set(k, v)
+        return active
+    if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
+        raise SparkUnavailable(
+            "--engine spark needs Java 17 and found none: install it (Debian: apt-get install "
+            "openjdk-17-jre-headless) or set JAVA_HOME"
+        )
+    builder = SparkSession.builder.master(master_of(spec)).appName("trollscope")
+    settings = {
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.sql.parquet.compression.codec": "zstd",
+        "spark.ui.showConsoleProgress": "false",  # its bar writes to stderr lines our --json callers read
+        **dict(spec.conf),
+        **SPARK_CONF,
+    }
+    for k, v in settings.items():
+        builder = builder.config(k, v)
+    try:
+        spark = builder.getOrCreate()
+    except Exception as e:  # the JVM's own failure (bad master URL, no memory): one line, not a Java trace
+        raise SparkUnavailable(f"Spark did not start on {master_of(spec)}: {str(e).strip().splitlines()[0]}") from e
+    spark.sparkContext.setLogLevel(os.environ.get("TROLLSCOPE_SPARK_LOG_LEVEL", "ERROR"))
+    return spark
+
+
+def _static(key: str) -> bool:
+    """Settings a running session cannot change (they are read when the JVM starts)."""
+    return key.startswith(("spark.driver.", "spark.executor.", "spark.master", "spark.eventLog.", "spark.jars"))
+
+
+def register_workspace(spark: SparkSession, ws: Workspace) -> list[str]:
+    """One temporary view per canonical table (empty ones included, from the schema), as in
+    :meth:`Workspace.connect`; returns the view names."""
+    manifest = ws.manifest()["tables"]
+    names = sorted(set(TABLES) | set(manifest))
+    for name in names:
+        files = [str(ws.path / f) for f in manifest.get(name, [])]
+        if files:
+            df = spark.read.parquet(*files)
+        else:
+            df = spark.createDataFrame(pa.table({f.name: pa.array([], f.type) for f in TABLES[name]}))
+        df.createOrReplaceTempView(name)
+    return names
+
+
+def sql(spark: SparkSession, query: str) -> DataFrame:
+    """Run one of our DuckDB-dialect queries on Spark (translated and checked by ``to_dialect``)."""
+    return spark.sql(to_dialect(query, "spark"))
+
+
+def arrow(spark: SparkSession, query: str) -> pa.Table:
+    """A query's (small) result as Arrow. Arrow, not ``collect()``: ``collect()`` turns timestamps into
+    the Python process's local time."""
+    return sql(spark, query).toArrow()

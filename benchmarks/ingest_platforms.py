@@ -2,8 +2,8 @@
 
 The real samples in ../shared/data/platforms are too small to time, so each is scaled up: its
 records are repeated with new ids (and new times) until the file holds about ``--records``
-records, then ingested into a fresh workspace, best of ``--repeat`` runs. CrowdTangle has no real
-sample: its fixture (tests/data/platforms) is repeated the same way. Building the inputs is not
+records, then ingested into a fresh workspace, best of ``--repeat`` runs. CrowdTangle and the Meta
+Content Library have no real sample: their fixtures (tests/data/platforms) are repeated the same way. Building the inputs is not
 timed. The Twitter formats are measured in the "Ingest" section of RESULTS.md.
 
 Usage: python benchmarks/ingest_platforms.py [--records 50000] [--repeat 3]
@@ -133,25 +133,35 @@ def tgdataset(out: Path, n: int) -> Path:
     return p
 
 
-def crowdtangle(out: Path, n: int) -> Path:
-    with open(FIXTURES / "crowdtangle_facebook.csv", newline="", encoding="utf-8") as fh:
+def _repeat_csv(fixture: str, out: Path, n: int, id_column: str, suffix: Callable[[int], str]) -> Path:
+    """``n`` rows of a fixture's readable rows (those with a date), each id made unique by ``suffix(i)``."""
+    with open(FIXTURES / fixture, newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
-    header, body = rows[0], [r for r in rows[1:] if r[9] != "not a date"]
-    url = header.index("URL")
-    p = out / "export.csv"
+    header = rows[0]
+    body = [r for r in rows[1:] if not {"not a date", "yesterday"} & set(r)]
+    key = header.index(id_column)
+    p = out / fixture
     with open(p, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(header)
         for i in range(n):
             r = list(body[i % len(body)])
-            r[url] += f"?n={i}"
+            r[key] += suffix(i)
             w.writerow(r)
     return p
 
 
+def crowdtangle(out: Path, n: int) -> Path:
+    return _repeat_csv("crowdtangle_facebook.csv", out, n, "URL", lambda i: f"?n={i}")
+
+
+def mcl(out: Path, n: int) -> Path:
+    return _repeat_csv("mcl_facebook.csv", out, n, "id", lambda i: f"{i:07d}")
+
+
 FORMATS = {
     "telegram": telegram, "telethon": telethon, "tgdataset": tgdataset, "reddit": reddit,
-    "mastodon": mastodon, "bluesky": bluesky, "crowdtangle": crowdtangle,
+    "mastodon": mastodon, "bluesky": bluesky, "crowdtangle": crowdtangle, "mcl": mcl,
 }  # fmt: skip
 
 
@@ -159,10 +169,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=50_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--only", nargs="*", help="formats to time (default: all)")
     args = ap.parse_args()
     print("| format | input | records | stored | seconds (best) | records/s |")
     print("|---|---|---|---|---|---|")
     for name, build in FORMATS.items():
+        if args.only and name not in args.only:
+            continue
         with tempfile.TemporaryDirectory() as d:
             src = Path(d) / "in"
             src.mkdir()

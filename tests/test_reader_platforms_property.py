@@ -239,7 +239,7 @@ FIXTURES = Path(__file__).parent / "data" / "platforms"
 
 
 def test_crowdtangle_fixtures_written_from_the_documented_columns(ws_path: Path) -> None:
-    r = ts.ingest(str(FIXTURES), ws_path)
+    r = ts.ingest(str(FIXTURES / "crowdtangle_*.csv"), ws_path)
     assert (r.records, r.stored, r.rejected, r.readers) == (6, 5, 1, {"crowdtangle": 2})
     con = ts.Workspace(ws_path).connect()
     got = {
@@ -259,6 +259,112 @@ def test_crowdtangle_fixtures_written_from_the_documented_columns(ws_path: Path)
     )
     followers = con.execute("SELECT followers FROM accounts WHERE account_id = 'facebook:100000000000001'").fetchall()
     assert followers == [(15400,)]
+
+
+MCL_HEADER = [
+    "id", "creation_time", "text", "lang", "shared_post_id", "link_attachment.link", "statistics.reaction_count",
+    "post_owner.type", "post_owner.id", "post_owner.name", "post_owner.username", "surface.type", "surface.id",
+    "surface.name",
+]  # fmt: skip
+
+
+@settings(max_examples=15, deadline=None)
+@given(mix=MIX)
+def test_mcl_counts_every_row(mix: list[tuple[str, int]]) -> None:
+    """Meta Content Library CSV: posts, the same post again, a bad date (a reject) and, as the other
+    kind, a reshare by another page (a repost of the post it names, by the page that reshared it)."""
+    mix = [("post", 99), *mix]
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(MCL_HEADER)
+    for k, i in mix:
+        owner = [f"{7000 + i % 3}", f"Page {i % 3}", f"page{i % 3}"]
+        if k == "other":
+            w.writerow([f"5{i:05d}", f"2024-03-01T15:{i % 60:02d}:00+0000", "", "", str(i), "", "3", "page", *owner,
+                        "page", "9999", "Relay Page"])  # fmt: skip
+            continue
+        when = "not a date" if k == "broken" else f"2024-03-01T14:{i % 60:02d}:00+0000"
+        w.writerow([str(i), when, f"Look, {i}\nnew line", "en", "", f"https://l.example/{i}", "10", "page", *owner,
+                    "page", owner[0], owner[1]])  # fmt: skip
+    reshares = {i for k, i in mix if k == "other"}
+    posts = {i for k, i in mix if k in ("post", "again")}
+    broken = sum(k == "broken" for k, _ in mix)
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "export.csv"
+        path.write_text(buf.getvalue(), encoding="utf-8")
+        r = ts.ingest(str(path), Path(d) / "ws")
+        assert r.readers == {"mcl": 1}
+        assert (r.records, r.stored, r.rejected) == (len(mix), len(posts) + len(reshares), broken)
+        con = ts.Workspace(Path(d) / "ws").connect()
+        got = con.execute(
+            "SELECT count(*) FILTER (WHERE kind = 'repost'), count(DISTINCT repost_of_id), "
+            "count(*) FILTER (WHERE kind = 'repost' AND account_id <> 'facebook:9999') FROM posts"
+        ).fetchall()
+        con.close()
+        assert got == [(len(reshares), len(reshares), 0)]
+
+
+def test_mcl_fixtures_written_from_the_documented_columns(ws_path: Path) -> None:
+    """Fixtures written from Meta's data dictionary and the column names of tools that read these CSVs
+    (docs/ingest.md): owner, surface, reshare, link attachment, Instagram hashtags, both time forms."""
+    r = ts.ingest(str(FIXTURES / "mcl_*.csv"), ws_path)
+    assert (r.records, r.stored, r.rejected, r.readers) == (6, 5, 1, {"mcl": 2})
+    assert r.reject_reasons == {"bad date": 1}
+    con = ts.Workspace(ws_path).connect()
+    cols = "platform, account_id, handle, venue, created_at::VARCHAR, kind, repost_of_id, repost_of_account_id"
+    got = {p[0]: p[1:] for p in con.sql(f"SELECT post_id, {cols} FROM posts").fetchall()}
+    assert got["facebook:811000000000001"] == (
+        "facebook", "facebook:933000000000010", "patriotnewsdaily", "Patriot News Daily", "2024-03-01 14:05:09",
+        "original", None, None,
+    )  # fmt: skip
+    # a profile's post in a group: the profile is the account, the group the venue
+    assert got["facebook:811000000000002"][1:4] == ("facebook:944000000000020", "jane.roe.77", "Freedom Moms")
+    # a reshare: by the page it appears on, of the post shared_post_id names, by that post's owner
+    assert got["facebook:811000000000003"] == (
+        "facebook", "facebook:966000000000040", "libertyvoice", "Liberty Voice", "2024-03-01 14:09:00", "repost",
+        "facebook:811000000000001", "facebook:933000000000010",
+    )  # fmt: skip
+    assert got["instagram:17900000000000001"][:4] == (
+        "instagram",
+        "instagram:patriotnewsdaily",
+        "PatriotNewsDaily",
+        "Patriot News Daily",
+    )
+    assert got["instagram:17900000000000002"][4] == "2024-03-01 14:00:00"  # epoch seconds 1709301600
+    lists = {p[0]: p[1:] for p in con.sql("SELECT post_id, list_sort(urls), hashtags FROM posts").fetchall()}
+    assert lists["facebook:811000000000001"] == (
+        ["https://bit.ly/4xyz", "https://example-news.com/real-numbers"],
+        ["truth"],
+    )
+    assert lists["instagram:17900000000000001"][1] == ["truth", "wakeup"]  # the hashtags column
+    assert lists["instagram:17900000000000002"][1] == ["sun"]  # an empty column: from the text
+    names = dict(con.sql("SELECT account_id, name FROM accounts").fetchall())
+    assert names["facebook:944000000000020"] == "Jane Roe"
+
+
+@pytest.mark.parametrize("platform", ["instagram", "facebook"])
+def test_mcl_platform_from_the_option(tmp_path: Path, platform: str) -> None:
+    r = ts.ingest(str(FIXTURES / "mcl_instagram.csv"), tmp_path / "ws", options=ts.ReadOptions(platform=platform))
+    assert r.stored == 2
+    con = ts.Workspace(tmp_path / "ws").connect()
+    assert con.sql("SELECT DISTINCT platform FROM posts").fetchall() == [(platform,)]
+    assert {a.split(":")[0] for (a,) in con.sql("SELECT account_id FROM posts").fetchall()} == {platform}
+
+
+def test_mcl_platform_from_mcl_url(tmp_path: Path) -> None:
+    """A row's mcl_url names its platform, whatever the columns suggest."""
+    path = tmp_path / "x.csv"
+    path.write_text(
+        "id,creation_time,text,post_owner.id,post_owner.username,surface.id,mcl_url\n"
+        "1,2024-01-01T00:00:00Z,a,5,u5,5,https://www.facebook.com/transparency-tools/content-library/dataset/9/instagram/entity/1\n"
+        "2,2024-01-01T00:00:00Z,b,6,u6,6,https://www.facebook.com/transparency-tools/content-library/dataset/9/facebook/entity/2\n",
+        encoding="utf-8",
+    )
+    ts.ingest(str(path), tmp_path / "ws")
+    con = ts.Workspace(tmp_path / "ws").connect()
+    assert sorted(con.sql("SELECT post_id, account_id FROM posts").fetchall()) == [
+        ("facebook:2", "facebook:6"), ("instagram:1", "instagram:u5"),
+    ]  # fmt: skip
 
 
 # --- encodings and files that are not data -------------------------------------------------------

@@ -38,6 +38,7 @@ class ReadOptions:
     delimiter: str | None = None
     labels: str | None = None  # a CSV of account labels to join (IRA authors.csv is found by itself)
     strict: bool = True  # set False by ingest to retry a file the strict CSV parser refuses whole
+    platform: str | None = None  # --platform: for files whose format does not fix one (generic, mcl)
 
 
 @dataclass
@@ -57,7 +58,7 @@ class Reader(Protocol):
 
 
 READERS = (
-    "ira", "ioarchive", "twarc", "telegram", "telethon", "tgdataset", "reddit", "mastodon", "bluesky", "crowdtangle",
+    "ira", "ioarchive", "twarc", "telegram", "telethon", "tgdataset", "reddit", "mastodon", "bluesky", "crowdtangle", "mcl",
     "generic",
 )  # fmt: skip  # detection order: specific formats before the generic one
 

@@ -17,6 +17,7 @@ import contextlib
 import os
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -27,7 +28,7 @@ from isal import igzip, igzip_lib
 
 from ..engine import sql_list, sql_str
 from ..schema import RAW_LIMIT
-from ..sources import BrokenStream, check_stream, compression
+from ..sources import BrokenStream, check_stream, compression, open_text
 
 # DuckDB's own "max_line_size" guard: a twarc page of 100 tweets with expansions runs to megabytes.
 MAX_LINE = 256 * 1024 * 1024
@@ -267,6 +268,27 @@ def header(head: str, delim: str = ",") -> list[str]:
     """Column names from the first line of a delimited file's head."""
     line = head.lstrip("\ufeff").split("\n", 1)[0].rstrip("\r")
     return [c.strip().strip('"') for c in line.split(delim)]
+
+
+@dataclass
+class NamedCsv:
+    """A strict scan of CSV files read by their header's column names (CrowdTangle, the Meta Content
+    Library): ``source`` and ``errors`` as :func:`csv_scan` gives them."""
+
+    columns: list[str]
+    source: str
+    errors: str
+
+    def col(self, *names: str) -> str:
+        """SQL: the first non-empty of the named columns the files have, trimmed; NULL if none."""
+        present = [f"nullif(trim(\"{n}\"), '')" for n in names if n in self.columns]
+        return f"coalesce({', '.join(present)})" if present else "NULL"
+
+
+def named_csv(con: duckdb.DuckDBPyConnection, files: list[str], *, encoding: str, strict: bool) -> NamedCsv:
+    with open_text(files[0], encoding) as fh:
+        cols = header(fh.read(64 * 1024))
+    return NamedCsv(cols, *csv_scan(con, files, cols, encoding=encoding, strict=strict))
 
 
 def layout(head: str) -> str:

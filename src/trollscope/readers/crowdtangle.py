@@ -25,10 +25,9 @@ from pathlib import Path
 
 import duckdb
 
-from ..sources import open_text
 from . import ReaderOutput, ReadOptions
 from ._json import text_urls
-from ._scan import csv_scan, header, layout, sql_str
+from ._scan import header, layout, named_csv, sql_str
 from .generic import _zoned
 
 NAME = "crowdtangle"
@@ -42,15 +41,8 @@ def detect(head: str, path: Path) -> bool:
 
 
 def read(con: duckdb.DuckDBPyConnection, files: list[str], opts: ReadOptions) -> ReaderOutput:
-    with open_text(files[0], opts.encoding) as fh:
-        cols = header(fh.read(64 * 1024))
-    have = set(cols)
-    source, errors = csv_scan(con, files, cols, encoding=opts.encoding, strict=opts.strict)
-
-    def col(*names: str) -> str:
-        present = [f"nullif(trim(\"{n}\"), '')" for n in names if n in have]
-        return f"coalesce({', '.join(present)})" if present else "NULL"
-
+    scan = named_csv(con, files, encoding=opts.encoding, strict=opts.strict)
+    cols, have, col = scan.columns, set(scan.columns), scan.col
     instagram = "Account" in have and not have & {"Page Name", "Group Name"}
     platform = "instagram" if instagram else "facebook"
     venue = col("Page Name", "Group Name", "Account")
@@ -68,11 +60,11 @@ def read(con: duckdb.DuckDBPyConnection, files: list[str], opts: ReadOptions) ->
                try_cast(replace({col("Followers at Posting")}, ',', '') AS BIGINT) AS _followers,
                CASE WHEN {when} IS NULL THEN 'bad date: ' || coalesce({col("Post Created")}, '(empty)') END AS reject_reason,
                CASE WHEN {when} IS NULL THEN concat_ws(',', {", ".join(f'"{c}"' for c in cols[:8])}) END AS raw
-        FROM {source}
+        FROM {scan.source}
     """
     accounts = """
         SELECT account_id, arg_max(handle, created_at) AS handle, arg_max(_name, created_at) AS name,
                arg_max(_description, created_at) AS description, arg_max(_followers, created_at) AS followers
         FROM _records WHERE account_id IS NOT NULL AND reject_reason IS NULL GROUP BY 1
     """
-    return ReaderOutput(records=records, errors=errors, accounts=accounts)
+    return ReaderOutput(records=records, errors=scan.errors, accounts=accounts)

@@ -21,14 +21,18 @@ engine, Python only labels components.
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from .detect.layers import norm_text_sql, norm_url_sql
+from .schema import ACCOUNT_LINKS
 from .workspace import Workspace
 
 
@@ -58,6 +62,103 @@ class CrossPlatformResult:
 
 
 LINKS = "_account_links"  # account_id -> actor, when the user links accounts (see cross_platform)
+LINK_COLUMNS = ("account_id", "actor")
+
+
+class LinksError(ValueError):
+    """A links file that cannot be used; the message names the file and the line."""
+
+
+def read_links(path: str | Path) -> pa.Table:
+    """A links file (CSV with a header naming ``account_id`` and ``actor``; other columns, such as a
+    note, are ignored) as ``schema.ACCOUNT_LINKS`` rows. Checked line by line, so a mistake is one
+    error naming its line: every row names an account and an actor, and an account is one actor.
+    Account ids are as the workspace names them (``telegram:channel123``, a bare Twitter id)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = path.read_bytes()[: e.start].count(b"\n") + 1
+        raise LinksError(f"{path}:{line}: not UTF-8 text: save the links file as UTF-8 CSV") from None
+    except OSError as e:
+        raise LinksError(f"{path}: {e.strerror}") from None
+    rows = csv.reader(io.StringIO(text, newline=""))
+    try:
+        head = next(rows, None)
+        if head is None:
+            raise LinksError(f"{path}: empty: a links file has a header line account_id,actor and a line per account")
+        names = [h.strip().lower() for h in head]
+        missing = [c for c in LINK_COLUMNS if c not in names]
+        if missing:
+            raise LinksError(
+                f"{path}:1: the header names no {' and no '.join(map(repr, missing))} column (it has "
+                f"{', '.join(map(repr, head))}): a links file has the columns account_id,actor"
+            )
+        at, to = names.index("account_id"), names.index("actor")
+        first: dict[str, tuple[str, int]] = {}
+        for row in rows:
+            n = rows.line_num
+            if not any(c.strip() for c in row):
+                continue
+            if len(row) != len(head):
+                raise LinksError(f"{path}:{n}: {len(row)} fields where the header names {len(head)}")
+            account, actor = row[at].strip(), row[to].strip()
+            if not account or not actor:
+                raise LinksError(f"{path}:{n}: no {'account_id' if not account else 'actor'} on this line")
+            if account in first and first[account][0] != actor:
+                raise LinksError(
+                    f"{path}:{n}: {account} is linked to {actor!r} here and to {first[account][0]!r} on line "
+                    f"{first[account][1]}: an account is one actor"
+                )
+            first.setdefault(account, (actor, n))
+    except csv.Error as e:
+        raise LinksError(f"{path}:{rows.line_num}: not CSV: {e}") from None
+    if not first:
+        raise LinksError(f"{path}: no links below the header: a line per account, account_id,actor")
+    return pa.table(
+        {
+            "account_id": list(first),
+            "actor": [a for a, _ in first.values()],
+            "source_file": [str(path)] * len(first),
+            "source_line": [n for _, n in first.values()],
+        },
+        schema=ACCOUNT_LINKS,
+    )
+
+
+def store_links(ws: Workspace, links: pa.Table) -> list[str]:
+    """Make ``links`` (from :func:`read_links`) the workspace's ``account_links``, replacing an earlier
+    file's. Returns notes naming linked accounts that have no posts in the workspace: often an id
+    written without its platform prefix, or a handle where the id is wanted."""
+    with ws.transaction(
+        params={"links": {"file": links.column("source_file")[0].as_py(), "accounts": links.num_rows}}
+    ) as txn:
+        target = txn.new_file("account_links")
+        pq.write_table(links, target)
+        txn.replace("account_links", [target])
+    con = ws.connect()
+    try:
+        con.register("_links", links)
+        absent = con.execute(
+            """SELECT l.source_file, l.source_line, l.account_id, any_value(p.account_id) AS by_handle
+            FROM _links l LEFT JOIN (SELECT DISTINCT account_id, lower(handle) AS h FROM posts) p
+              ON p.h = lower(ltrim(l.account_id, '@'))
+            WHERE l.account_id NOT IN (SELECT account_id FROM posts)
+            GROUP BY ALL ORDER BY l.source_line"""
+        ).fetchall()
+    finally:
+        con.close()
+    if not absent:
+        return []
+    shown = "; ".join(
+        f"line {n} {a!r}" + (f" (the handle of {h}: write its account id)" if h else "") for _, n, a, h in absent[:3]
+    )
+    more = f" and {len(absent) - 3} more" if len(absent) > 3 else ""
+    return [
+        f"{absent[0][0]}: {len(absent)} of its {links.num_rows} linked accounts have no posts in the workspace: "
+        f"{shown}{more}. Account ids carry their platform (telegram:…, reddit:…; Twitter's are bare): "
+        "`trollscope info` lists them"
+    ]
 
 
 def actions_sql(min_text_chars: int, linked: bool = False) -> str:
@@ -126,7 +227,8 @@ def cross_platform(
     ``links``: a CSV with columns ``account_id, actor`` naming accounts the user knows to be one
     actor (the same outlet's Telegram channel and Twitter account): they act as that actor, so
     their own cross-posting is not a pair, and the actor pairs with whoever it coordinates with on
-    either platform. Without it, the same handle on two platforms is two accounts.
+    either platform. Without it, the links stored in the workspace (``ingest --links``) are used;
+    without either, the same handle on two platforms is two accounts.
     """
     p = CrossPlatformParams(**params)
     own = con is None
@@ -135,12 +237,18 @@ def cross_platform(
         con = ws.connect()
     try:
         if links is not None:
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {LINKS} AS SELECT DISTINCT account_id, actor "
-                "FROM read_csv($1, columns = {'account_id': 'VARCHAR', 'actor': 'VARCHAR'}, header = true)",
-                [str(links)],
-            )
-        pairs = con.sql(pairs_sql(p, linked=links is not None)).to_arrow_table()
+            con.register("_links_file", read_links(links))
+            source = "_links_file"
+        else:
+            stored = con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'account_links'"
+            ).fetchall()[0][0]
+            source = "account_links" if stored else None
+        linked = 0
+        if source:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {LINKS} AS SELECT DISTINCT account_id, actor FROM {source}")
+            linked = con.execute(f"SELECT count(*) FROM {LINKS}").fetchall()[0][0]
+        pairs = con.sql(pairs_sql(p, linked=linked > 0)).to_arrow_table()
         handles = con.execute(
             "SELECT account_id, any_value(handle) FROM posts WHERE account_id IN "
             "(SELECT unnest($1::VARCHAR[]))  GROUP BY 1",
@@ -149,8 +257,9 @@ def cross_platform(
     finally:
         if own:
             con.close()
+    where = str(links) if links else "the workspace's account_links" if linked else None
     return CrossPlatformResult(
-        pairs, _groups(pairs, dict(handles)), asdict(p) | {"links": str(links) if links else None}
+        pairs, _groups(pairs, dict(handles)), asdict(p) | {"links": where, "linked_accounts": linked}
     )
 
 

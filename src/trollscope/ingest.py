@@ -22,7 +22,7 @@ from . import sources
 from .engine import sql_list, sql_str
 from .readers import ReaderError, ReadOptions, detect_format, registry
 from .readers._scan import release
-from .schema import ACCOUNTS, POSTS, RAW_LIMIT, REJECTS, select_canonical, sql_type
+from .schema import ACCOUNTS, PLATFORM_NAME, PLATFORMS, POSTS, RAW_LIMIT, REJECTS, select_canonical, sql_type
 from .workspace import PARTS_COMPRESSION, Transaction, Workspace
 
 BATCH_BYTES = 48 * 1024 * 1024  # on-disk bytes per batch: bounds memory, keeps DuckDB's scan parallel
@@ -83,6 +83,8 @@ def ingest(
 
     ``format`` forces a reader (see ``readers.registry()``); otherwise each file's format is
     detected from its content. ``progress`` is called with the bytes of each file as it is done.
+    ``options.links`` (a links file, see ``crossplatform.read_links``) is checked first and stored
+    once the posts are, as the workspace's ``account_links``.
     """
     t0 = time.perf_counter()
     opts = options or ReadOptions()
@@ -100,6 +102,18 @@ def ingest(
     readers = registry()
     if format is not None and format not in readers:
         raise ReaderError(f"unknown format {format!r}: choose one of {', '.join(readers)}")
+    if opts.platform is not None and not re.match(PLATFORM_NAME, opts.platform):
+        raise ReaderError(
+            f"--platform {opts.platform!r} is not a platform name: a lower-case word such as {', '.join(PLATFORMS[:-1])}"
+        )
+    links = None
+    if opts.links:  # checked before any reading: a mistake in it is one error naming its line
+        from .crossplatform import LinksError, read_links
+
+        try:
+            links = read_links(opts.links)
+        except LinksError as e:
+            raise ReaderError(f"--links {e}") from None
     params = {"format": format, **asdict(opts)}
     started = datetime.now(UTC).replace(tzinfo=None)
     with ws.transaction() as txn:
@@ -162,10 +176,30 @@ def ingest(
             groups.setdefault((name, layout), []).append(f)
         for (name, _), group in groups.items():
             run.readers[name] = run.readers.get(name, 0) + len(group)
+            run.opts = _platform_options(readers[name], opts, len(group), run.notes)
             for batch in _batches(group, batch_bytes):
                 run.read_batch(readers[name], batch)
+        run.opts = opts
         result = run.finish(ingest_id=txn.run_id, started=started, inputs=list(inputs), params=params, t0=t0)
+    if links is not None:
+        from .crossplatform import store_links
+
+        result.notes += store_links(ws, links)
     return result
+
+
+def _platform_options(reader, opts: ReadOptions, files: int, notes: list[str]) -> ReadOptions:
+    """``--platform`` is for files whose format does not say the platform (generic; a Meta Content
+    Library file, facebook or instagram); the others keep their own, with a note."""
+    p = opts.platform
+    if p is None or not hasattr(reader, "PLATFORM") or p in getattr(reader, "PLATFORMS", ()):
+        return opts
+    takes = getattr(reader, "PLATFORMS", ())
+    notes.append(
+        f"--platform {p} not applied to {files:,} {reader.NAME} file{'s' if files > 1 else ''}: "
+        + (f"that format holds {' or '.join(takes)} posts" if takes else "that format says its platform")
+    )
+    return replace(opts, platform=None)
 
 
 FIRST_REJECTS = 5  # reject runs an ingest reports

@@ -13,6 +13,10 @@ SCHEMA_VERSION = 1
 
 KINDS = ("original", "repost", "quote", "reply")
 
+# Platforms the readers write; `--platform` may name any other, as a lower-case word (``tiktok``, ``vk``).
+PLATFORMS = ("twitter", "telegram", "reddit", "facebook", "instagram", "mastodon", "bluesky", "unknown")
+PLATFORM_NAME = r"^[a-z0-9][a-z0-9_.-]{0,31}$"
+
 _str = pa.string()
 _list = pa.list_(pa.string())
 
@@ -91,6 +95,9 @@ INGEST_LOG = pa.schema(
     ]
 )
 
+# Accounts the user knows to be one actor (`--links FILE`): they act as the actor across platforms.
+ACCOUNT_LINKS = pa.schema([("account_id", _str), ("actor", _str), ("source_file", _str), ("source_line", pa.int64())])
+
 RAW_LIMIT = 500
 
 # Workspaces written before posts had ``platform``: the platform their reader implies.
@@ -101,6 +108,7 @@ TABLES: dict[str, pa.Schema] = {
     "accounts": ACCOUNTS,
     "rejects": REJECTS,
     "ingest_log": INGEST_LOG,
+    "account_links": ACCOUNT_LINKS,
 }
 
 

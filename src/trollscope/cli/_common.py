@@ -132,16 +132,44 @@ def _parse_map(ctx: click.Context, param: click.Parameter, value: tuple[str, ...
     return mapping
 
 
+def _parse_platform(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    import re
+
+    from ..schema import PLATFORM_NAME, PLATFORMS
+
+    if value is None:
+        return None
+    if not re.match(PLATFORM_NAME, value.strip().lower()):
+        raise click.BadParameter(
+            f"{value!r} is not a platform name: a lower-case word, e.g. {', '.join(PLATFORMS[1:5])}"
+        )
+    return value.strip().lower()
+
+
+def _check_links(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A links file is checked before anything is read: its first mistake is the error, with its line."""
+    from ..crossplatform import LinksError, read_links
+
+    if value is not None:
+        try:
+            read_links(value)
+        except LinksError as e:
+            raise click.BadParameter(str(e)) from None
+    return value
+
+
 def reader_options(f: Callable) -> Callable:
     """The options of every command that reads sources (ingest, run), handed over as ``fmt`` and
     ``read_options`` (a ``ReadOptions``)."""
     from ..readers import ReadOptions, registry
+    from ..schema import PLATFORMS
 
     @functools.wraps(f)
-    def wrapper(*args: Any, mapping, time_format, delimiter, encoding, labels, **kwargs: Any) -> Any:
+    def wrapper(*args: Any, mapping, time_format, delimiter, encoding, labels, platform, links, **kwargs: Any) -> Any:
         opts = ReadOptions(
-            encoding=encoding, mapping=mapping, time_format=time_format, delimiter=delimiter, labels=labels
-        )
+            encoding=encoding, mapping=mapping, time_format=time_format, delimiter=delimiter, labels=labels,
+            platform=platform, links=links,
+        )  # fmt: skip
         return f(*args, read_options=opts, **kwargs)
 
     options = [
@@ -174,6 +202,23 @@ def reader_options(f: Callable) -> Callable:
             metavar="FILE",
             help="CSV of account labels to join into the workspace: an account id or handle column, the other "
             "columns labels; with both an id and a handle column it also names the accounts.",
+        ),
+        click.option(
+            "--platform",
+            metavar="NAME",
+            callback=_parse_platform,
+            help="Platform of the posts in files whose format does not say it: generic files (over any platform "
+            "column; their accounts get the prefix, e.g. reddit:name) and Meta Content Library files (facebook or "
+            f"instagram). Known: {', '.join(PLATFORMS[:-1])}; any lower-case name works.",
+        ),
+        click.option(
+            "--links",
+            type=click.Path(exists=True, dir_okay=False),
+            metavar="FILE",
+            callback=_check_links,
+            help="CSV with columns account_id,actor: accounts you know are one actor (an outlet's Telegram channel "
+            "and its Twitter account). Stored in the workspace, replacing earlier links; the cross-platform layer "
+            "treats them as that actor.",
         ),
     ]
     for option in reversed(options):

@@ -39,6 +39,7 @@ class ReadOptions:
     labels: str | None = None  # a CSV of account labels to join (IRA authors.csv is found by itself)
     strict: bool = True  # set False by ingest to retry a file the strict CSV parser refuses whole
     platform: str | None = None  # --platform: for files whose format does not fix one (generic, mcl)
+    links: str | None = None  # --links: a CSV of account_id,actor stored for the cross-platform layer
 
 
 @dataclass

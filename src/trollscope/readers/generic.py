@@ -283,6 +283,11 @@ def _records(
 ) -> ReaderOutput:
     exprs = {("_a_" + c if c in ACCOUNT_FIELDS else c): _value_sql(c, mapping[c], con) for c in mapping}
     del exprs["created_at"]
+    if opts.platform:  # --platform: every post of these files, whatever a platform column says
+        exprs["platform"] = sql_str(opts.platform)
+        notes.append(f"{files[0]}: platform {opts.platform} (from --platform)")
+    if "platform" in exprs and "account_id" not in exprs:  # the account id is namespaced below
+        exprs["account_id"] = f"lower({exprs['handle']})"
     when_col = mapping["created_at"]
     native = (src.native_time or {}).get(when_col)
     if native:
@@ -313,11 +318,11 @@ def _records(
                 FROM t
             ),"""
         notes += _id_note(src, mapping, files[0])
-    replace = (
-        "REPLACE (CASE WHEN bool_or(_bad_id) OVER (PARTITION BY source_file) THEN NULL ELSE post_id END AS post_id)"
-        if ids
-        else ""
-    )
+    swaps = {"post_id": "CASE WHEN bool_or(_bad_id) OVER (PARTITION BY source_file) THEN NULL ELSE post_id END"}
+    swaps = {k: v for k, v in swaps.items() if ids}
+    if "platform" in exprs:
+        swaps |= {c: _namespaced(swaps.get(c, c)) for c in NAMESPACED if c in exprs}
+    replace = f"REPLACE ({', '.join(f'{v} AS {k}' for k, v in swaps.items())})" if swaps else ""
     records = f"""
         WITH s AS (
             SELECT {", ".join(f"{e} AS {k}" for k, e in exprs.items())}, {when_src} AS _t,
@@ -334,7 +339,26 @@ def _records(
             CASE WHEN _broken IS NOT NULL OR created_at IS NULL THEN _raw END AS raw
         FROM last
     """
-    return ReaderOutput(records=records, errors=src.errors, accounts=_accounts_sql(mapping), notes=notes)
+    return ReaderOutput(
+        records=records, errors=src.errors, accounts=_accounts_sql(mapping, "account_id" in exprs), notes=notes
+    )
+
+
+# Ids namespaced by platform as the platform readers' are (docs/ingest.md, "Other platforms").
+NAMESPACED = (
+    "post_id", "account_id", "repost_of_id", "repost_of_account_id", "quote_of_id", "quote_of_account_id",
+    "reply_to_id", "reply_to_account_id",
+)  # fmt: skip
+
+
+def _namespaced(v: str) -> str:
+    """``v`` as ``platform:v``: the same handle or id on two platforms is two accounts or posts. Twitter's
+    and unknown platforms' ids stay bare (as before platforms), and an id already prefixed stays as it is."""
+    p = "lower(platform)"
+    return (
+        f"CASE WHEN {v} IS NULL OR {p} IS NULL OR {p} IN ('twitter', 'unknown') OR starts_with({v}, {p} || ':') "
+        f"THEN {v} ELSE {p} || ':' || {v} END"
+    )
 
 
 def _value_sql(canon: str, column: str, con: duckdb.DuckDBPyConnection) -> str:
@@ -362,8 +386,9 @@ def _value_sql(canon: str, column: str, con: duckdb.DuckDBPyConnection) -> str:
     return v
 
 
-def _accounts_sql(mapping: dict[str, str]) -> str | None:
-    """The account fields the file carries (followers, name…), the latest value of each per account."""
+def _accounts_sql(mapping: dict[str, str], account_id: bool) -> str | None:
+    """The account fields the file carries (followers, name…), the latest value of each per account.
+    ``account_id``: the records have an account id column (else accounts are named by handle)."""
     fields = [f for f in ACCOUNT_FIELDS if f in mapping]
     if not fields:
         return None
@@ -377,7 +402,7 @@ def _accounts_sql(mapping: dict[str, str]) -> str | None:
         )
     handle = "arg_max(handle, created_at) FILTER (WHERE handle IS NOT NULL)" if "handle" in mapping else "NULL"
     return f"""
-        SELECT coalesce({"account_id" if "account_id" in mapping else "NULL"}, lower({"handle" if "handle" in mapping else "NULL"})) AS account_id,
+        SELECT coalesce({"account_id" if account_id else "NULL"}, lower({"handle" if "handle" in mapping else "NULL"})) AS account_id,
                {handle} AS handle, {", ".join(cols)}
         FROM _records WHERE reject_reason IS NULL GROUP BY 1
     """

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import duckdb
 
-from . import ReaderError, ReaderOutput, ReadOptions
+from . import ReaderOutput, ReadOptions
 from ._json import text_urls
 from ._scan import bracket_list, header, named_csv, sql_str
 from ._scan import layout as layout
@@ -39,7 +39,7 @@ from .generic import _auto_parsers
 
 NAME = "mcl"
 PLATFORM = "facebook"
-PLATFORMS = ("facebook", "instagram")  # what --platform may choose for these files
+PLATFORMS = ("facebook", "instagram")  # what --platform may choose for these files (ingest checks)
 __all__ = ["NAME", "PLATFORM", "PLATFORMS", "detect", "layout", "read"]
 
 # Columns only Facebook posts have (Meta's data dictionary lists none of them for Instagram).
@@ -52,10 +52,6 @@ def detect(head: str, path: Path) -> bool:
 
 
 def read(con: duckdb.DuckDBPyConnection, files: list[str], opts: ReadOptions) -> ReaderOutput:
-    if opts.platform is not None and opts.platform not in PLATFORMS:
-        raise ReaderError(
-            f"{files[0]}: --platform {opts.platform}: a Meta Content Library file holds {' or '.join(PLATFORMS)} posts"
-        )
     scan = named_csv(con, files, encoding=opts.encoding, strict=opts.strict)
     cols, have, col = scan.columns, set(scan.columns), scan.col
     facebook = any(c.startswith("surface.") for c in cols) or bool(have & set(FACEBOOK_ONLY))

@@ -28,7 +28,7 @@ import duckdb
 import pyarrow as pa
 
 from ..workspace import Workspace
-from .result import VEGA_LITE, Result, arrow, vl_values
+from .result import VEGA_LITE, Result, arrow, vl_values, with_platforms
 from .selection import open_operation
 
 KINDS = (("repost", "reposts"), ("quote", "quotes"), ("reply", "replies"), ("mention", "mentions"))
@@ -140,6 +140,9 @@ def amplifiers(
                                                                  IS NOT NULL OR quote_of_handle IS NOT NULL))
             FROM op_posts WHERE kind IN ('repost', 'quote')"""
         ).fetchall()[0]
+        inbound, inbound_posts, members, outbound, by_group = with_platforms(
+            con, inbound, inbound_posts, members, outbound, by_group
+        )
     finally:
         con.close()
     result = AmplifiersResult(

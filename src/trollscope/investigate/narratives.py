@@ -34,7 +34,7 @@ import pyarrow as pa
 
 from ..engine import sql_str
 from ..workspace import Workspace
-from .result import VEGA_LITE, Result, arrow, vl_values
+from .result import VEGA_LITE, Result, arrow, platforms, vl_values, with_platforms
 from .selection import open_operation
 from .timeline import FREQS
 
@@ -91,6 +91,7 @@ class NarrativesResult(Result):
     series: pa.Table | None = None  # per narrative and period: operation and outside posts
     lags: pa.Table | None = None  # per narrative and lag: cross-correlation of the differenced series
     first_posts: pa.Table | None = None  # the earliest posts, inside and outside the operation
+    by_platform: pa.Table | None = None  # posts from several platforms: per narrative and platform
 
 
 def narratives(
@@ -175,6 +176,19 @@ def narratives(
             JOIN (SELECT post_id, text FROM posts) p USING (post_id)
             ORDER BY f.term, f.in_op DESC, f.rank""",
         )
+        by_platform = None
+        if platforms(con) > 1:
+            by_platform = arrow(
+                con,
+                """SELECT term, platform, count(*) FILTER (WHERE in_op) AS op_posts,
+                       count(DISTINCT account_id) FILTER (WHERE in_op) AS op_accounts,
+                       count(*) FILTER (WHERE NOT in_op) AS outside_posts,
+                       count(DISTINCT account_id) FILTER (WHERE NOT in_op) AS outside_accounts,
+                       min(created_at) FILTER (WHERE in_op) AS op_first_use,
+                       min(created_at) FILTER (WHERE NOT in_op) AS outside_first_use
+                FROM _narr GROUP BY ALL ORDER BY term, op_posts DESC, platform""",
+            )
+        [first_posts] = with_platforms(con, first_posts)
     finally:
         con.close()
     tests, lag_rows = _lag_tests(series, [n.name for n in narrs], lags, max_xcorr_lag)
@@ -197,6 +211,7 @@ def narratives(
         series=series,
         lags=lag_rows,
         first_posts=first_posts,
+        by_platform=by_platform,
     )
     if outside_total == 0:
         result.notes.append(
@@ -237,7 +252,8 @@ def _match(con: duckdb.DuckDBPyConnection, narrs: list[Narrative]) -> None:
             SELECT p.post_id, t.i FROM (SELECT post_id, unnest(hashtags) AS tag FROM posts) p
             JOIN _narr_tags t ON p.tag = t.tag OR (t.prefix AND starts_with(p.tag, t.tag))
         )
-        SELECT t.term, p.post_id, p.account_id, p.handle, p.created_at, op.account_id IS NOT NULL AS in_op, op.grp
+        SELECT t.term, p.post_id, p.account_id, p.handle, p.created_at, op.account_id IS NOT NULL AS in_op, op.grp,
+               p.platform
         FROM (SELECT DISTINCT post_id, i FROM hits) h JOIN _narr_names t USING (i) JOIN posts p USING (post_id)
         LEFT JOIN op USING (account_id)"""
     )

@@ -70,6 +70,58 @@ class Result:
         return written
 
 
+def platforms(con: duckdb.DuckDBPyConnection) -> int:
+    """How many platforms the workspace's posts come from."""
+    return con.execute("SELECT count(DISTINCT platform) FROM posts").fetchall()[0][0]
+
+
+# (key column, the columns it gets, the column they follow if present)
+_WHERE_FROM = (
+    ("post_id", "p.platform, p.venue", "handle"),
+    ("account_id", "a.platform", "handle"),
+    ("target_account_id", "t.platform AS target_platform", "target_handle"),
+)
+
+
+def with_platforms(con: duckdb.DuckDBPyConnection, *frames: pa.Table) -> list[pa.Table]:
+    """With posts from more than one platform, say where each row comes from: a frame keyed by
+    ``post_id`` gets the post's ``platform`` and ``venue``, one keyed by ``account_id`` the account's
+    ``platform`` (accounts are namespaced by platform, so each has one), and ``target_account_id``
+    a ``target_platform``; beside the handle. With one platform the frames stay as they are."""
+    if platforms(con) < 2:
+        return list(frames)
+    return [_with_platform(con, t) for t in frames]
+
+
+def _with_platform(con: duckdb.DuckDBPyConnection, t: pa.Table) -> pa.Table:
+    cols = t.column_names
+    keys = [k for k, _, _ in _WHERE_FROM if k in cols]
+    if "platform" in cols or not keys:
+        return t
+    if "post_id" in keys:  # the post's own platform: its account needs no second look-up
+        keys = [k for k in keys if k != "account_id"]
+    accounts = "(SELECT account_id, mode(platform) AS platform FROM posts WHERE account_id IN ({ids}) GROUP BY 1)"
+    joins = {
+        "post_id": "LEFT JOIN (SELECT post_id, platform, venue FROM posts WHERE post_id IN "
+        "(SELECT post_id FROM _frame)) p ON p.post_id = f.post_id",
+        "account_id": f"LEFT JOIN {accounts.format(ids='SELECT account_id FROM _frame')} a "
+        "ON a.account_id = f.account_id",
+        "target_account_id": f"LEFT JOIN {accounts.format(ids='SELECT target_account_id FROM _frame')} t "
+        "ON t.account_id = f.target_account_id",
+    }
+    select = []
+    for c in cols:
+        select.append(f'f."{c}"')
+        select += [add for k, add, after in _WHERE_FROM if k in keys and c == (after if after in cols else k)]
+    con.register("_frame", t.append_column("_row", pa.array(range(t.num_rows), pa.int64())))
+    try:
+        return con.sql(
+            f"SELECT {', '.join(select)} FROM _frame f {' '.join(joins[k] for k in keys)} ORDER BY f._row"
+        ).to_arrow_table()
+    finally:
+        con.unregister("_frame")
+
+
 def arrow(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pa.Table:
     """A query's result as an Arrow table."""
     return con.sql(sql, params=params).to_arrow_table()

@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 
 from ..engine import sql_str
 from ..workspace import Workspace
-from .result import VEGA_LITE, Result, arrow, vl_values
+from .result import VEGA_LITE, Result, arrow, platforms, vl_values, with_platforms
 from .selection import open_operation
 from .sentiment import score_texts
 from .timeline import FREQS
@@ -52,6 +52,7 @@ class TargetingResult(Result):
     accounts: pa.Table | None = None  # per account: left/right/mixed posts, lean, side
     candidates: pa.Table | None = None  # per group and candidate: mentions, sentiment
     candidate_periods: pa.Table | None = None  # per group, candidate and period
+    by_platform: pa.Table | None = None  # posts from several platforms: per platform, both-sides index with CI
 
 
 def load_lexicon(path: str | Path | None = None) -> pa.Table:
@@ -192,6 +193,16 @@ def targeting(
         groups = _index_table(ap, ["grp"], bootstrap, rng, all_groups=list(op.groups))
         periods = _index_table(ap, ["period"], bootstrap, rng)
         group_periods = _index_table(ap, ["grp", "period"], bootstrap, rng)
+        by_platform = None
+        if platforms(con) > 1:  # drawn after the others, so their intervals are as with one platform
+            ap_platform = arrow(
+                con,
+                """SELECT a.*, pl.platform FROM _acct_period a JOIN
+                   (SELECT account_id, mode(platform) AS platform FROM op_posts GROUP BY 1) pl USING (account_id)
+                ORDER BY grp, period, account_id""",
+            )
+            by_platform = _index_table(ap_platform, ["platform"], bootstrap, rng)
+        [acct] = with_platforms(con, acct)
         model = None
         cand_t, cand_p = _empty_candidates(), None
         if cands.num_rows:
@@ -229,6 +240,7 @@ def targeting(
         accounts=acct,
         candidates=cand_t,
         candidate_periods=cand_p,
+        by_platform=by_platform,
     )
     result.summary = {
         "operation": op_row,

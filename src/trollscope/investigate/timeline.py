@@ -33,7 +33,7 @@ import duckdb
 import pyarrow as pa
 
 from ..workspace import Workspace
-from .result import VEGA_LITE, Result, arrow, vl_values
+from .result import VEGA_LITE, Result, arrow, platforms, vl_values
 from .selection import open_operation
 
 FREQS = {"day": "1 day", "week": "1 week", "month": "1 month", "quarter": "3 months"}
@@ -47,6 +47,7 @@ class TimelineResult(Result):
     bursts: pa.Table | None = None  # per burst episode
     events: pa.Table | None = None  # per event and group: posts before/after
     before: pa.Table | None = None  # per group: activity before the given date
+    by_platform: pa.Table | None = None  # posts from several platforms: per group and platform
 
 
 def load_events(events: str | Path | None = "builtin") -> pa.Table:
@@ -136,6 +137,15 @@ def timeline(
         bursts = _bursts(con, burst_baseline, burst_z, burst_min_posts, event_window_days, step)
         ev = _events(con, event_window_days)
         before_t = _before(con, before_date) if before_date else None
+        by_platform = None
+        if platforms(con) > 1:
+            by_platform = arrow(
+                con,
+                f"""SELECT grp, platform, count(*) AS posts, count(DISTINCT account_id) AS accounts,
+                       min(created_at) AS first_post, max(created_at) AS last_post,
+                       count(DISTINCT date_trunc('{freq}', created_at)) AS active_periods
+                FROM op_posts GROUP BY ALL ORDER BY grp, posts DESC, platform""",
+            )
     finally:
         con.close()
     params = {
@@ -152,7 +162,14 @@ def timeline(
         "time_zone": "UTC",
     }
     result = TimelineResult(
-        operation=op, params=params, volume=volume, onset=onset, bursts=bursts, events=ev, before=before_t
+        operation=op,
+        params=params,
+        volume=volume,
+        onset=onset,
+        bursts=bursts,
+        events=ev,
+        before=before_t,
+        by_platform=by_platform,
     )
     result.summary = _summary(result)
     result.chart = _chart(volume, cal, freq)

@@ -162,6 +162,7 @@ def _data_section(con: duckdb.DuckDBPyConnection) -> dict:
                   max(created_at) AS last_post FROM posts""",
     )[0]
     totals["labelled_accounts"] = _one(con, "SELECT count(*) FROM accounts WHERE cardinality(labels) > 0")
+    totals["platforms"] = _one(con, "SELECT count(DISTINCT platform) FROM posts")
     return {
         "totals": totals,
         "ingests": _rows(
@@ -215,17 +216,28 @@ def _detect_section(con: duckdb.DuckDBPyConnection, ws: Workspace) -> dict:
             """SELECT layer, count(*) AS candidate_pairs, count(*) FILTER (WHERE significant) AS significant_pairs
                FROM edges GROUP BY layer ORDER BY significant_pairs DESC, layer""",
         ),
-        "evidence": _rows(
-            con,
-            f"""SELECT cluster_id, layer, handle_a, time_a, text_a, handle_b, time_b, text_b, item, seconds_apart,
-                       edge_p_value, post_a, post_b
-                FROM evidence QUALIFY row_number() OVER (PARTITION BY cluster_id ORDER BY edge_p_value, time_a)
-                                      <= {EVIDENCE_PER_CLUSTER}
-                ORDER BY cluster_id, edge_p_value, time_a""",
-        ),
+        "evidence": _evidence(con),
         "evidence_rows": _one(con, "SELECT count(*) FROM evidence"),
         "network": _network(con),
     }
+
+
+def _evidence(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """The strongest evidence per cluster; with posts from several platforms, each side's platform."""
+    top = f"""SELECT cluster_id, layer, handle_a, time_a, text_a, handle_b, time_b, text_b, item, seconds_apart,
+                     edge_p_value, post_a, post_b
+              FROM evidence QUALIFY row_number() OVER (PARTITION BY cluster_id ORDER BY edge_p_value, time_a)
+                                    <= {EVIDENCE_PER_CLUSTER}"""
+    order = "ORDER BY cluster_id, edge_p_value, time_a"
+    if _one(con, "SELECT count(DISTINCT platform) FROM posts") < 2:
+        return _rows(con, f"{top} {order}")
+    return _rows(
+        con,
+        f"""WITH e AS ({top}),
+            p AS (SELECT post_id, platform FROM posts WHERE post_id IN (SELECT post_a FROM e UNION SELECT post_b FROM e))
+        SELECT e.*, pa.platform AS platform_a, pb.platform AS platform_b
+        FROM e LEFT JOIN p pa ON pa.post_id = e.post_a LEFT JOIN p pb ON pb.post_id = e.post_b {order}""",
+    )
 
 
 def _network(con: duckdb.DuckDBPyConnection) -> dict:
@@ -468,7 +480,9 @@ def _section_data(d: dict) -> str:
     dd = d["data"]
     t = dd["totals"]
     parts = [
-        f"<p>{fig(t['posts'], 'data.posts')} posts by {fig(t['accounts'], 'data.accounts')} accounts, from "
+        f"<p>{fig(t['posts'], 'data.posts')} posts by {fig(t['accounts'], 'data.accounts')} accounts"
+        + (f" on {fig(t['platforms'], 'data.platforms')} platforms" if t.get("platforms", 1) > 1 else "")
+        + ", from "
         f"{fig(t['first_post'], 'data.first_post', 'time')} to {fig(t['last_post'], 'data.last_post', 'time')} (UTC); "
         f"{fig(t['labelled_accounts'], 'data.labelled_accounts')} accounts carry labels from the source.</p>",
         "<h3>Ingest runs</h3>",
@@ -595,24 +609,49 @@ def _section_coordination(d: dict) -> str:
             "accounts' posts on the same item, how far apart, and the tie's p-value.</p>",
             table(
                 det["evidence"],
-                [
-                    ("cluster_id", "cluster"),
-                    ("layer", "layer"),
-                    ("handle_a", "account A"),
-                    ("time_a", "time A"),
-                    ("text_a", "post A"),
-                    ("handle_b", "account B"),
-                    ("time_b", "time B"),
-                    ("text_b", "post B"),
-                    ("item", "shared item"),
-                    ("seconds_apart", "seconds apart"),
-                    ("edge_p_value", "p"),
-                ],
+                _placed(
+                    [
+                        ("cluster_id", "cluster"),
+                        ("layer", "layer"),
+                        ("handle_a", "account A"),
+                        ("time_a", "time A"),
+                        ("text_a", "post A"),
+                        ("handle_b", "account B"),
+                        ("time_b", "time B"),
+                        ("text_b", "post B"),
+                        ("item", "shared item"),
+                        ("seconds_apart", "seconds apart"),
+                        ("edge_p_value", "p"),
+                    ],
+                    det["evidence"],
+                    {"handle_a": [("platform_a", "platform A")], "handle_b": [("platform_b", "platform B")]},
+                ),
                 key="detect.evidence",
                 kinds={"time_a": "time", "time_b": "time", "edge_p_value": "p"},
             ),
         ]
     )
+
+
+PLATFORM = [("platform", "platform")]
+WHERE_FROM = [("platform", "platform"), ("venue", "venue")]
+
+
+def _placed(columns: list[tuple[str, str]], rows: list[dict], extra: dict[str, list[tuple[str, str]]]) -> list:
+    """``columns`` with ``extra[c]`` after each column ``c``, those of them the rows carry: the
+    investigations add platform and venue only when posts come from several platforms."""
+    have = set(rows[0]) if rows else set()
+    out = []
+    for c in columns:
+        out += [c, *(x for x in extra.get(c[0], []) if x[0] in have)]
+    return out
+
+
+def _by_platform(rows: list[dict] | None, columns: list[tuple[str, str]], key: str, **kw: Any) -> str:
+    """An investigation's per-platform table, when it has one (posts from several platforms)."""
+    if rows is None:
+        return ""
+    return "<h3>By platform</h3>" + table(rows, columns, key=key, **kw)
 
 
 def _group_rows(rows: list[dict]) -> list[dict]:
@@ -645,6 +684,20 @@ def _section_timeline(d: dict, charts: dict) -> str:
                 ],
                 key="timeline.onset",
                 kinds={"first_post": "time", "sustained_from": "date", "peak_period": "date", "last_post": "time"},
+            ),
+            _by_platform(
+                f.get("by_platform"),
+                [
+                    ("grp", "group"),
+                    ("platform", "platform"),
+                    ("posts", "posts"),
+                    ("accounts", "accounts"),
+                    ("first_post", "first post"),
+                    ("last_post", "last post"),
+                    ("active_periods", "active periods"),
+                ],
+                "timeline.by_platform",
+                kinds={"first_post": "time", "last_post": "time"},
             ),
             "<h3>Bursts</h3>",
             table(
@@ -719,6 +772,11 @@ def _section_targeting(d: dict, charts: dict) -> str:
             _chart("targeting", r["chart"], charts),
             "<h3>By group</h3>",
             table(_group_rows(f["groups"]), cols, key="targeting.groups"),
+            _by_platform(
+                _group_rows(f["by_platform"]) if f.get("by_platform") is not None else None,
+                [("platform", "platform"), *cols[1:]],
+                "targeting.by_platform",
+            ),
             "<h3>Over time (whole operation)</h3>",
             table(
                 _group_rows(f["periods"]),
@@ -749,16 +807,20 @@ def _section_targeting(d: dict, charts: dict) -> str:
             "<h3>Accounts</h3>",
             table(
                 f["accounts"],
-                [
-                    ("handle", "account"),
-                    ("grp", "group"),
-                    ("posts", "posts"),
-                    ("political_posts", "political"),
-                    ("left_posts", "left"),
-                    ("right_posts", "right"),
-                    ("lean", "lean"),
-                    ("side", "side"),
-                ],
+                _placed(
+                    [
+                        ("handle", "account"),
+                        ("grp", "group"),
+                        ("posts", "posts"),
+                        ("political_posts", "political"),
+                        ("left_posts", "left"),
+                        ("right_posts", "right"),
+                        ("lean", "lean"),
+                        ("side", "side"),
+                    ],
+                    f["accounts"],
+                    {"handle": PLATFORM},
+                ),
                 total=n["accounts"],
                 export="targeting.accounts.csv",
                 key="targeting.accounts",
@@ -809,18 +871,37 @@ def _section_narratives(d: dict, charts: dict) -> str:
                 key="narratives.by_group",
                 kinds={"first_use": "time", "last_use": "time"},
             ),
+            _by_platform(
+                f.get("by_platform"),
+                [
+                    ("term", "narrative"),
+                    ("platform", "platform"),
+                    ("op_posts", "operation posts"),
+                    ("op_accounts", "accounts"),
+                    ("outside_posts", "outside posts"),
+                    ("outside_accounts", "outside accounts"),
+                    ("op_first_use", "operation's first use"),
+                    ("outside_first_use", "outside first use"),
+                ],
+                "narratives.by_platform",
+                kinds={"op_first_use": "time", "outside_first_use": "time"},
+            ),
             "<h3>The first posts (evidence)</h3>",
             table(
                 f["first_posts"],
-                [
-                    ("term", "narrative"),
-                    ("in_op", "operation?"),
-                    ("rank", "rank"),
-                    ("created_at", "time"),
-                    ("handle", "account"),
-                    ("grp", "group"),
-                    ("text", "text"),
-                ],
+                _placed(
+                    [
+                        ("term", "narrative"),
+                        ("in_op", "operation?"),
+                        ("rank", "rank"),
+                        ("created_at", "time"),
+                        ("handle", "account"),
+                        ("grp", "group"),
+                        ("text", "text"),
+                    ],
+                    f["first_posts"],
+                    {"handle": WHERE_FROM},
+                ),
                 total=n["first_posts"],
                 export="narratives.first_posts.csv",
                 key="narratives.first_posts",
@@ -846,14 +927,18 @@ def _section_amplifiers(d: dict, charts: dict) -> str:
             "<h3>Who amplified the operation (inbound)</h3>",
             table(
                 f["inbound"],
-                [
-                    ("handle", "account"),
-                    *kinds,
-                    ("total", "total"),
-                    ("op_accounts", "operation accounts"),
-                    ("first_at", "first"),
-                    ("last_at", "last"),
-                ],
+                _placed(
+                    [
+                        ("handle", "account"),
+                        *kinds,
+                        ("total", "total"),
+                        ("op_accounts", "operation accounts"),
+                        ("first_at", "first"),
+                        ("last_at", "last"),
+                    ],
+                    f["inbound"],
+                    {"handle": PLATFORM},
+                ),
                 total=n["inbound"],
                 export="amplifiers.inbound.csv",
                 key="amplifiers.inbound",
@@ -862,14 +947,18 @@ def _section_amplifiers(d: dict, charts: dict) -> str:
             "<h3>Their posts (evidence)</h3>",
             table(
                 f["inbound_posts"],
-                [
-                    ("created_at", "time"),
-                    ("handle", "account"),
-                    ("kind", "kind"),
-                    ("target_handle", "amplified"),
-                    ("target_grp", "group"),
-                    ("text", "text"),
-                ],
+                _placed(
+                    [
+                        ("created_at", "time"),
+                        ("handle", "account"),
+                        ("kind", "kind"),
+                        ("target_handle", "amplified"),
+                        ("target_grp", "group"),
+                        ("text", "text"),
+                    ],
+                    f["inbound_posts"],
+                    {"handle": WHERE_FROM, "target_handle": [("target_platform", "its platform")]},
+                ),
                 total=n["inbound_posts"],
                 export="amplifiers.inbound_posts.csv",
                 key="amplifiers.inbound_posts",
@@ -878,14 +967,18 @@ def _section_amplifiers(d: dict, charts: dict) -> str:
             "<h3>Whom the operation amplified (outbound)</h3>",
             table(
                 f["outbound"],
-                [
-                    ("target_handle", "account"),
-                    *kinds,
-                    ("total", "total"),
-                    ("op_accounts", "operation accounts"),
-                    ("groups", "groups"),
-                    ("target_posts_here", "posts here"),
-                ],
+                _placed(
+                    [
+                        ("target_handle", "account"),
+                        *kinds,
+                        ("total", "total"),
+                        ("op_accounts", "operation accounts"),
+                        ("groups", "groups"),
+                        ("target_posts_here", "posts here"),
+                    ],
+                    f["outbound"],
+                    {"target_handle": [("target_platform", "platform")]},
+                ),
                 total=n["outbound"],
                 export="amplifiers.outbound.csv",
                 key="amplifiers.outbound",

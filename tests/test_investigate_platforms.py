@@ -111,3 +111,24 @@ def test_report_shows_the_platforms(mixed, tmp_path: Path) -> None:
     assert html.count("<h3>By platform</h3>") == 3  # timeline, targeting, narratives
     for col in ("target_platform", "venue"):
         assert f'data-col="{col}"' in html
+
+
+def test_cli_prints_the_platforms(mixed) -> None:
+    from click.testing import CliRunner
+
+    from trollscope.cli import main
+
+    ws, ops = mixed
+    run = CliRunner()
+    base = ["-w", str(ws), "--accounts", str(ops)]
+    amp = run.invoke(main, ["amplifiers", *base])
+    assert amp.exit_code == 0, amp.output
+    header = next(line for line in amp.output.splitlines() if line.lstrip().startswith("account"))
+    assert "platform" in header.split()
+    tgfan = next(line for line in amp.output.splitlines() if line.lstrip().startswith("tgfan"))
+    assert tgfan.split()[1] == "telegram"
+    for cmd, extra in (("timeline", ["--events", "none"]), ("targeting", ["--bootstrap", "50"]),
+                       ("narratives", ["--terms", "stopthesteal"])):  # fmt: skip
+        res = run.invoke(main, [cmd, *base, *extra])
+        assert res.exit_code == 0, res.output
+        assert "by platform:" in res.output and "telegram" in res.output

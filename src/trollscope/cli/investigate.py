@@ -173,6 +173,25 @@ def _timeline_text(r) -> str:
                 ("date", "event", *groups),
             )
         )
+    if r.by_platform is not None:
+        out += ["", "by platform:"]
+        out.append(
+            table(
+                [
+                    (
+                        b["grp"],
+                        b["platform"],
+                        _fmt(b["posts"]),
+                        _fmt(b["accounts"]),
+                        _fmt(b["first_post"]),
+                        _fmt(b["last_post"]),
+                        _fmt(b["active_periods"]),
+                    )
+                    for b in r.by_platform.to_pylist()
+                ],
+                ("group", "platform", "posts", "accounts", "first post", "last post", f"active {p['freq']}s"),
+            )
+        )
     if r.before is not None:
         out += ["", f"before {p['before']}:"]
         out.append(
@@ -251,6 +270,26 @@ def _targeting_text(r) -> str:
             ),
         )
     )
+    if r.by_platform is not None:
+        out += ["", "by platform:"]
+        out.append(
+            table(
+                [
+                    (
+                        g["platform"],
+                        _fmt(g["accounts"]),
+                        _fmt(g["political_posts"]),
+                        _fmt(g["left_posts"]),
+                        _fmt(g["right_posts"]),
+                        _fmt(g["mixed_posts"]),
+                        _fmt(g["lean"]),
+                        _ci(g),
+                    )
+                    for g in r.by_platform.to_pylist()
+                ],
+                ("platform", "accounts", "political posts", "left", "right", "mixed", "lean", "both-sides [95% CI]"),
+            )
+        )
     out.append(
         f"(political posts = left + right + mixed; accounts = left + right + mixed + too few, an account "
         f"with fewer than {r.params['min_political']} political posts being too few to call)"
@@ -311,6 +350,24 @@ def _narratives_text(r) -> str:
             cells.setdefault(g["term"], {})[g["grp"]] = g["posts"]
         out += ["", "operation posts by group:"]
         out.append(table([(t, *[_fmt(c.get(g, 0)) for g in groups]) for t, c in cells.items()], ("narrative", *groups)))
+    if r.by_platform is not None:
+        out += ["", "by platform:"]
+        out.append(
+            table(
+                [
+                    (
+                        t["term"],
+                        t["platform"],
+                        _fmt(t["op_posts"]),
+                        _fmt(t["outside_posts"]),
+                        _fmt(t["op_first_use"]),
+                        _fmt(t["outside_first_use"]),
+                    )
+                    for t in r.by_platform.to_pylist()
+                ],
+                ("narrative", "platform", "operation posts", "outside posts", "operation first", "outside first"),
+            )
+        )
     out += ["", "verdicts:"] + [f"  {t['term']}: {t['verdict']}" for t in r.terms.to_pylist()]
     return "\n".join(out)
 
@@ -336,6 +393,7 @@ def _amplifiers_text(r, top: int) -> str:
                 [
                     (
                         a["handle"],
+                        *([a["platform"]] if "platform" in a else []),
                         *[_fmt(a[c]) for c in cols],
                         _fmt(a["op_accounts"]),
                         _fmt(a["first_at"]),
@@ -343,7 +401,14 @@ def _amplifiers_text(r, top: int) -> str:
                     )
                     for a in r.inbound.slice(0, top).to_pylist()
                 ],
-                ("account", *cols, "op accounts", "first", "last"),
+                (
+                    "account",
+                    *(["platform"] if "platform" in r.inbound.column_names else []),
+                    *cols,
+                    "op accounts",
+                    "first",
+                    "last",
+                ),
             )
         )
     if r.outbound.num_rows:
@@ -353,13 +418,20 @@ def _amplifiers_text(r, top: int) -> str:
                 [
                     (
                         "@" + (a["target_handle"] or a["target"]) if a["target_handle"] else a["target"],
+                        *([a["target_platform"] or "–"] if "target_platform" in a else []),
                         *[_fmt(a[c]) for c in cols],
                         _fmt(a["op_accounts"]),
                         ",".join(a["groups"]),
                     )
                     for a in r.outbound.slice(0, top).to_pylist()
                 ],
-                ("account", *cols, "op accounts", "groups"),
+                (
+                    "account",
+                    *(["platform"] if "target_platform" in r.outbound.column_names else []),
+                    *cols,
+                    "op accounts",
+                    "groups",
+                ),
             )
         )
     return "\n".join(out)

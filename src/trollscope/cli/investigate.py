@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import click
+import pyarrow as pa
 
 from ..investigate import amplifiers as amplifiers_api
 from ..investigate import narratives as narratives_api
@@ -104,6 +105,14 @@ def _ci(row: dict) -> str:
     return f"{_fmt(row['both_sides'])} [{_fmt(row['ci_low'])}, {_fmt(row['ci_high'])}]"
 
 
+def _by_platform_lines(t: pa.Table | None, columns: dict[str, str]) -> list[str]:
+    """An investigation's per-platform table (posts from several platforms; none on one): column -> header."""
+    if t is None:
+        return []
+    rows = [tuple(_ci(r) if c == "both_sides" else _fmt(r[c]) for c in columns) for r in t.to_pylist()]
+    return ["", "by platform:", table(rows, tuple(columns.values()))]
+
+
 def _short(s: str | None, n: int = 60) -> str:
     s = " ".join((s or "").split())
     return s if len(s) <= n else s[: n - 1] + "…"
@@ -173,25 +182,11 @@ def _timeline_text(r) -> str:
                 ("date", "event", *groups),
             )
         )
-    if r.by_platform is not None:
-        out += ["", "by platform:"]
-        out.append(
-            table(
-                [
-                    (
-                        b["grp"],
-                        b["platform"],
-                        _fmt(b["posts"]),
-                        _fmt(b["accounts"]),
-                        _fmt(b["first_post"]),
-                        _fmt(b["last_post"]),
-                        _fmt(b["active_periods"]),
-                    )
-                    for b in r.by_platform.to_pylist()
-                ],
-                ("group", "platform", "posts", "accounts", "first post", "last post", f"active {p['freq']}s"),
-            )
-        )
+    out += _by_platform_lines(
+        r.by_platform,
+        {"grp": "group", "platform": "platform", "posts": "posts", "accounts": "accounts", "first_post": "first post",
+         "last_post": "last post", "active_periods": f"active {p['freq']}s"},
+    )  # fmt: skip
     if r.before is not None:
         out += ["", f"before {p['before']}:"]
         out.append(
@@ -270,26 +265,11 @@ def _targeting_text(r) -> str:
             ),
         )
     )
-    if r.by_platform is not None:
-        out += ["", "by platform:"]
-        out.append(
-            table(
-                [
-                    (
-                        g["platform"],
-                        _fmt(g["accounts"]),
-                        _fmt(g["political_posts"]),
-                        _fmt(g["left_posts"]),
-                        _fmt(g["right_posts"]),
-                        _fmt(g["mixed_posts"]),
-                        _fmt(g["lean"]),
-                        _ci(g),
-                    )
-                    for g in r.by_platform.to_pylist()
-                ],
-                ("platform", "accounts", "political posts", "left", "right", "mixed", "lean", "both-sides [95% CI]"),
-            )
-        )
+    out += _by_platform_lines(
+        r.by_platform,
+        {"platform": "platform", "accounts": "accounts", "political_posts": "political posts", "left_posts": "left",
+         "right_posts": "right", "mixed_posts": "mixed", "lean": "lean", "both_sides": "both-sides [95% CI]"},
+    )  # fmt: skip
     out.append(
         f"(political posts = left + right + mixed; accounts = left + right + mixed + too few, an account "
         f"with fewer than {r.params['min_political']} political posts being too few to call)"
@@ -350,24 +330,11 @@ def _narratives_text(r) -> str:
             cells.setdefault(g["term"], {})[g["grp"]] = g["posts"]
         out += ["", "operation posts by group:"]
         out.append(table([(t, *[_fmt(c.get(g, 0)) for g in groups]) for t, c in cells.items()], ("narrative", *groups)))
-    if r.by_platform is not None:
-        out += ["", "by platform:"]
-        out.append(
-            table(
-                [
-                    (
-                        t["term"],
-                        t["platform"],
-                        _fmt(t["op_posts"]),
-                        _fmt(t["outside_posts"]),
-                        _fmt(t["op_first_use"]),
-                        _fmt(t["outside_first_use"]),
-                    )
-                    for t in r.by_platform.to_pylist()
-                ],
-                ("narrative", "platform", "operation posts", "outside posts", "operation first", "outside first"),
-            )
-        )
+    out += _by_platform_lines(
+        r.by_platform,
+        {"term": "narrative", "platform": "platform", "op_posts": "operation posts", "outside_posts": "outside posts",
+         "op_first_use": "operation first", "outside_first_use": "outside first"},
+    )  # fmt: skip
     out += ["", "verdicts:"] + [f"  {t['term']}: {t['verdict']}" for t in r.terms.to_pylist()]
     return "\n".join(out)
 

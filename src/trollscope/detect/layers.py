@@ -257,6 +257,7 @@ def windowed_layer(
     # Materialised before filtering: a WHERE on the label would make DuckDB normalise it twice.
     # Kept (as _act_raw) for the layer's other time scales: only the bucketing depends on the window.
     if not has_table(con, "_act_raw_layer") or one(con, "SELECT min(layer) FROM _act_raw_layer") != layer:
+        con.execute("DROP TABLE IF EXISTS _item_actors")
         con.execute(f"CREATE OR REPLACE TEMP TABLE _act_raw AS {raw}")
         con.execute("DELETE FROM _act_raw WHERE missing")
         con.execute(f"CREATE OR REPLACE TEMP TABLE _act_raw_layer AS SELECT '{layer}' AS layer")
@@ -310,9 +311,16 @@ def _count(
     """
     w = round(window * 1000)
     cap = int(max_item_accounts)
+    if not has_table(con, "_item_actors"):
+        # An item's number of accounts does not depend on the time scale: counted once per layer, at its
+        # first (longest) scale, in two steps rather than as count(DISTINCT aid).
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _item_actors AS SELECT item, count(*) AS actors "
+            "FROM (SELECT item, aid FROM _act GROUP BY item, aid) GROUP BY item"
+        )
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _items AS SELECT item, count(DISTINCT aid) AS actors, count(*) AS c, "
-        f"floor(log2(count(DISTINCT aid)))::INTEGER AS bin, count(DISTINCT aid) > {cap} AS crowd FROM _act GROUP BY item"
+        "CREATE OR REPLACE TEMP TABLE _items AS SELECT item, actors, c, CAST(floor(log2(actors)) AS INTEGER) AS bin, "
+        f"actors > {cap} AS crowd FROM (SELECT item, count(*) AS c FROM _act GROUP BY item) JOIN _item_actors USING (item)"
     )
     actions_total, crowd_items, crowd_actions = con.execute(
         "SELECT coalesce(sum(c), 0), count(*) FILTER (WHERE crowd), coalesce(sum(c) FILTER (WHERE crowd), 0) FROM _items"
@@ -321,9 +329,16 @@ def _count(
     # each holds min_stratum_share of the actions and min_stratum_accounts accounts, so a stratum is a
     # population, never one planted ring on its own.
     bins = con.execute("SELECT bin, sum(c)::BIGINT FROM _items GROUP BY bin ORDER BY bin").fetchall()
-    aid_bin = con.sql("SELECT DISTINCT aid, bin FROM _act JOIN _items USING (item)").to_arrow_table()
+    # One pass gives both which bins an account acts in (to merge bins into strata) and, once bins
+    # are strata, its activity per stratum and half of the items.
+    aid, b_, h, n = (
+        con.sql(f"SELECT aid, bin, {HALF_SQL} AS half, count(*) FROM _act JOIN _items USING (item) GROUP BY ALL")
+        .to_arrow_table()
+        .columns
+    )
+    aid, b_, h, n = aid.to_numpy(), b_.to_numpy(), h.to_numpy(), n.to_numpy()
     present = np.zeros((n_accounts, max((b for b, _ in bins), default=0) + 1), dtype=bool)
-    present[aid_bin.column("aid").to_numpy(), aid_bin.column("bin").to_numpy()] = True
+    present[aid, b_] = True
     mapping = _merge_bins(bins, present, min_stratum_share, min_stratum_accounts)
     n_strata = max(mapping.values(), default=-1) + 1
     con.register(
@@ -341,27 +356,6 @@ def _count(
     strata = max(n_strata, 1)
     activity_half = np.zeros((2, n_accounts, strata), dtype=np.float64)
     pairs_half = np.zeros((2, strata))
-    if n_strata:
-        aid, s, h, n = (
-            con.sql(
-                f"SELECT aid, stratum, {HALF_SQL} AS half, count(*) FROM _act JOIN _items USING (item) GROUP BY ALL"
-            )
-            .to_arrow_table()
-            .columns
-        )
-        np.add.at(activity_half, (h.to_numpy(), aid.to_numpy(), s.to_numpy()), n.to_numpy())
-        # W_s: unordered pairs of actions (same account included) on one item within the window.
-        for s_, h_, w_ in con.execute(
-            f"""SELECT stratum, {HALF_SQL} AS half, (sum(near) - count(*)) / 2 FROM (
-                SELECT item, count(*) OVER (PARTITION BY item ORDER BY ts
-                    RANGE BETWEEN {w} PRECEDING AND {w} FOLLOWING) AS near
-                FROM _act WHERE item IN (SELECT item FROM _items WHERE c > 1 AND NOT crowd)
-            ) JOIN _items USING (item) GROUP BY ALL"""
-        ).fetchall():
-            pairs_half[h_, s_] = float(w_)
-    activity = activity_half.sum(axis=0)
-    actions = activity.sum(axis=0)
-    pairs = pairs_half.sum(axis=0)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _pairs AS
         WITH m AS (SELECT * FROM _act WHERE item IN (SELECT item FROM _items WHERE actors > 1 AND NOT crowd)),
@@ -377,6 +371,25 @@ def _count(
         FROM x JOIN m y ON x.item = y.item AND x.jb = y.bucket
         WHERE x.aid <> y.aid AND abs(x.ts - y.ts) <= {w} AND (x.jb > x.bucket OR x.pid < y.pid)"""
     )
+    if n_strata:
+        stratum_of = np.zeros(present.shape[1], dtype=np.int64)
+        stratum_of[list(mapping)] = list(mapping.values())
+        np.add.at(activity_half, (h, aid, stratum_of[b_]), n)
+        # W_s: unordered pairs of actions (same account included) on one item within the window, off
+        # crowd items. _pairs holds those of two accounts; an account's own pairs come only from items
+        # where it acted more than once (c > actors): a small self-join, ten times faster at 10M posts
+        # than a windowed count over every action.
+        for s_, h_, w_ in con.execute(
+            f"""WITH s AS (SELECT * FROM _act WHERE item IN (SELECT item FROM _items WHERE c > actors AND NOT crowd)),
+            own AS (SELECT x.item FROM s x JOIN s y ON x.item = y.item AND x.aid = y.aid
+                    WHERE x.pid < y.pid AND abs(x.ts - y.ts) <= {w}),
+            every AS (SELECT item FROM _pairs UNION ALL SELECT item FROM own)
+            SELECT stratum, {HALF_SQL} AS half, count(*) FROM every JOIN _items USING (item) GROUP BY ALL"""
+        ).fetchall():
+            pairs_half[h_, s_] = float(w_)
+    activity = activity_half.sum(axis=0)
+    actions = activity.sum(axis=0)
+    pairs = pairs_half.sum(axis=0)
     edges = candidate_edges(con, min_count, evidence)
     stats = {
         "actions": int(actions_total),
@@ -425,17 +438,26 @@ def candidate_edges(con: duckdb.DuckDBPyConnection, min_count: int, evidence: bo
     action pairs than ``min_count`` cannot qualify and are dropped before the distinct counts.
     """
     m = int(min_count)
+    semi = "" if m <= 1 else f"SEMI JOIN (SELECT a, b FROM _pairs GROUP BY a, b HAVING count(*) >= {m}) USING (a, b)"
+    # Each distinct count in two steps (distinct rows, then a plain count) rather than as DISTINCT
+    # aggregates: an action key names its post and item, so its half is its item's, and the halves'
+    # counts add up to the whole; at 10M posts this is twice as fast as seven DISTINCT aggregates.
+    side = lambda k: (  # noqa: E731
+        f"SELECT a, b, count(*) AS n, count(*) FILTER (WHERE h = 0) AS n0 FROM "
+        f"(SELECT a, b, {k}, min({HALF_SQL}) AS h FROM p GROUP BY a, b, {k}) GROUP BY a, b"
+    )
     return con.sql(
-        f"""WITH cand AS (SELECT a, b FROM _pairs GROUP BY a, b HAVING count(*) >= {m}),
-        p AS (SELECT * FROM _pairs SEMI JOIN cand USING (a, b)),
+        f"""WITH p AS (SELECT * FROM _pairs {semi}),
+        sa AS ({side("ka")}), sb AS ({side("kb")}),
+        it AS (
+            SELECT a, b, count(*) AS items, min(f) AS first_ts, max(l) AS last_ts FROM (
+                SELECT a, b, item, min(least(ta, tb)) AS f, max(greatest(ta, tb)) AS l FROM p GROUP BY a, b, item
+            ) GROUP BY a, b
+        ),
         agg AS (
-            SELECT a, b, least(count(DISTINCT ka), count(DISTINCT kb)) AS count, count(DISTINCT item) AS items,
-                   least(count(DISTINCT ka) FILTER (WHERE {HALF_SQL} = 0),
-                         count(DISTINCT kb) FILTER (WHERE {HALF_SQL} = 0)) AS k0,
-                   least(count(DISTINCT ka) FILTER (WHERE {HALF_SQL} = 1),
-                         count(DISTINCT kb) FILTER (WHERE {HALF_SQL} = 1)) AS k1,
-                   min(least(ta, tb)) AS first_ts, max(greatest(ta, tb)) AS last_ts
-            FROM p GROUP BY a, b HAVING least(count(DISTINCT ka), count(DISTINCT kb)) >= {m}
+            SELECT a, b, least(sa.n, sb.n) AS count, items, least(sa.n0, sb.n0) AS k0,
+                   least(sa.n - sa.n0, sb.n - sb.n0) AS k1, first_ts, last_ts
+            FROM sa JOIN sb USING (a, b) JOIN it USING (a, b) WHERE least(sa.n, sb.n) >= {m}
         ),
         ev AS (
             SELECT a, b, list_transform(list_sort(list(struct_pack(t := least(ta, tb), pa := pa, pb := pb, ta := ta,
@@ -786,3 +808,4 @@ def drop_scratch(con: duckdb.DuckDBPyConnection, *, keep_actions: bool = False) 
         con.execute("DROP TABLE IF EXISTS _viral")
         con.execute("DROP TABLE IF EXISTS _act_raw")
         con.execute("DROP TABLE IF EXISTS _act_raw_layer")
+        con.execute("DROP TABLE IF EXISTS _item_actors")

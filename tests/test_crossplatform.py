@@ -12,6 +12,7 @@ from click.testing import CliRunner
 import trollscope as ts
 from trollscope.cli import main
 from trollscope.crossplatform import cross_platform
+from trollscope.detect import detect
 from trollscope.simulate_crossplatform import crossplatform_collection
 
 
@@ -105,3 +106,55 @@ def test_linked_accounts_act_as_one_actor(collection, tmp_path: Path) -> None:
     expected = {("Truth Now", a) for a in others} | {(r, b) for r in relays for b in [*others, "Truth Now"]}
     assert pairs == expected and len(pairs) == 9 + 5 * 10
     assert x.params["links"] == str(tmp_path / "links.csv")
+
+
+# --- the cross-platform layer inside detect: the same null model, pairs on two platforms only ------------------
+
+
+def test_detect_cross_platform_layer_is_tested_against_the_null(collection, tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    ts.ingest(str(collection.folder), ws)
+    res = detect(ws, write=False, layers=("cross-platform",), groups=False)
+    edges = res.edges.to_pylist()
+    channels = [a for a in collection.operation if a.startswith("telegram:")]
+    accounts = [a for a in collection.operation if not a.startswith("telegram:")]
+    significant = {tuple(sorted((e["account_a"], e["account_b"]))) for e in edges if e["significant"]}
+    # Every hub or relay channel with every operation account, and no pair on one platform or with an organic one.
+    assert significant == {tuple(sorted((c, a))) for c in channels for a in accounts}
+    con = ts.Workspace(ws).connect()
+    platform = dict(con.sql("SELECT account_id, any_value(platform) FROM posts GROUP BY 1").fetchall())
+    assert all(platform[e["account_a"]] != platform[e["account_b"]] for e in edges)
+    # The family is the pairs of active accounts on two platforms, counted here from the posts themselves.
+    per = dict(
+        con.sql(
+            f"""SELECT platform, count(DISTINCT account_id) FROM ({_actions()}) JOIN posts USING (post_id)
+            GROUP BY platform"""
+        ).fetchall()
+    )
+    assert res.layers["cross-platform"]["scales"]["1min"]["family"] == per["telegram"] * per["twitter"]
+    shown = res.evidence.to_pylist()
+    assert shown and all(x["layer"] == "cross-platform" for x in shown)
+    for x in shown:  # evidence from both sides, within the edge's window, naming the shared link or text
+        assert {platform[x["account_a"]], platform[x["account_b"]]} == {"telegram", "twitter"}
+        window = next(
+            e["window"] for e in edges if {e["account_a"], e["account_b"]} == {x["account_a"], x["account_b"]}
+        )
+        assert x["seconds_apart"] <= window
+        assert x["item"].startswith("truth-now.example/") or x["item"] in (x["text_a"] + x["text_b"]).lower()
+
+
+def _actions() -> str:
+    from trollscope.crossplatform import actions_sql
+    from trollscope.detect.layers import CROSS_MIN_TEXT_CHARS
+
+    return f"SELECT post_id FROM ({actions_sql(CROSS_MIN_TEXT_CHARS)}) WHERE item IS NOT NULL"
+
+
+def test_detect_skips_the_cross_platform_layer_on_one_platform(tmp_path: Path) -> None:
+    rows = [_post(i, f"acct{i % 7}", "twitter", i, "https://example.org/a") for i in range(40)]
+    src = tmp_path / "posts.jsonl"
+    src.write_text("\n".join(json.dumps(r) for r in rows))
+    ts.ingest(str(src), tmp_path / "ws")
+    res = detect(tmp_path / "ws", write=False, layers=("co-link", "cross-platform"))
+    assert res.layers["cross-platform"]["skipped"] == "the posts are from one platform"
+    assert not [e for e in res.edges.to_pylist() if e["layer"] == "cross-platform"]

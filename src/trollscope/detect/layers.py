@@ -38,7 +38,9 @@ if TYPE_CHECKING:
 
 _THREADS = min(os.cpu_count() or 1, 8)
 
-WINDOWED = ("co-repost", "co-post", "near-dup", "co-link", "co-hashtag", "co-mention", "co-reply")
+WINDOWED = ("co-repost", "co-post", "near-dup", "co-link", "co-hashtag", "co-mention", "co-reply", "cross-platform")
+# Texts shorter than this ("thanks!") are no evidence of a shared source across platforms.
+CROSS_MIN_TEXT_CHARS = 30
 LAYERS = (*WINDOWED, "similarity")
 
 # Tracking parameters that differ between two shares of the same page.
@@ -198,6 +200,10 @@ def item_sql(layer: str) -> str:
         )
     if layer == "co-reply":
         return "SELECT post_id, account_id, created_at, reply_to_id AS label FROM posts WHERE reply_to_id IS NOT NULL"
+    if layer == "cross-platform":  # a link or a text, reposts and forwards included: they carry the original's words
+        from ..crossplatform import actions_sql  # that module reads this one's normalisers
+
+        return f"SELECT post_id, account_id, created_at, item AS label FROM ({actions_sql(CROSS_MIN_TEXT_CHARS)})"
     raise ValueError(f"{layer!r} is not a windowed layer")
 
 
@@ -288,6 +294,7 @@ def windowed_layer(
         t0,
         min_stratum_accounts,
         evidence,
+        cross=layer == "cross-platform",
     )
 
 
@@ -302,6 +309,7 @@ def _count(
     t0: float,
     min_stratum_accounts: int = 100,
     evidence: bool = True,
+    cross: bool = False,
 ) -> LayerCounts:
     """From ``_act(aid, item, bucket, ts, pid, ak)``: strata, the null's counts, pairs and candidate edges.
 
@@ -390,6 +398,26 @@ def _count(
     activity = activity_half.sum(axis=0)
     actions = activity.sum(axis=0)
     pairs = pairs_half.sum(axis=0)
+    family = None
+    if cross:
+        # Only pairs of accounts on two platforms are counted and tested. The null is the same: it deals
+        # actions to accounts whatever their platform, so W_s above counts every coinciding pair; the
+        # family is the pairs of active accounts on different platforms.
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE _pairs_x AS SELECT p.* FROM _pairs p
+            JOIN _acc x ON x.aid = p.a JOIN _acc y ON y.aid = p.b WHERE x.platform <> y.platform"""
+        )
+        con.execute("CREATE OR REPLACE TEMP TABLE _pairs AS SELECT * FROM _pairs_x")
+        con.execute("DROP TABLE _pairs_x")
+        aid_pf = con.sql("SELECT aid, platform FROM _acc").to_arrow_table()
+        active = activity.sum(axis=1) > 0
+        per_platform = np.unique(
+            np.asarray(aid_pf.column("platform").to_pylist(), dtype=object)[
+                active[aid_pf.column("aid").to_numpy()]
+            ].astype(str),
+            return_counts=True,
+        )[1].astype(float)
+        family = float((per_platform.sum() ** 2 - (per_platform**2).sum()) / 2)
     edges = candidate_edges(con, min_count, evidence)
     stats = {
         "actions": int(actions_total),
@@ -401,6 +429,8 @@ def _count(
         "candidate_edges": edges.num_rows,
         "strata": n_strata,
     }
+    if family is not None:
+        stats["family"] = family
     stats["seconds_counting"] = round(time.perf_counter() - t0, 3)
     return LayerCounts(layer, window, edges, activity, actions, pairs, stats, activity_half, pairs_half)
 

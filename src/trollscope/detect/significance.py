@@ -127,7 +127,8 @@ def windowed_significance(
     if also is not None:
         p = np.maximum(p, also(k, lam))
     n = int(counts.stats.get("accounts", (counts.activity.sum(axis=1) > 0).sum()))
-    q = bh(p, n * (n - 1) / 2 * max(int(scales), 1))
+    family = counts.stats.get("family", n * (n - 1) / 2)  # cross-platform: pairs on two platforms only
+    q = bh(p, family * max(int(scales), 1))
     return {"expected": lam, "p_value": p, "q_value": q, "significant": (q <= alpha) & (k >= min_count)}
 
 

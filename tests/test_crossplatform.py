@@ -158,3 +158,46 @@ def test_detect_skips_the_cross_platform_layer_on_one_platform(tmp_path: Path) -
     res = detect(tmp_path / "ws", write=False, layers=("co-link", "cross-platform"))
     assert res.layers["cross-platform"]["skipped"] == "the posts are from one platform"
     assert not [e for e in res.edges.to_pylist() if e["layer"] == "cross-platform"]
+
+
+def test_cross_platform_null_is_dealt_out_within_each_platform(tmp_path: Path) -> None:
+    """λ_ab = n_a n_b W(P, Q) / (C_P C_Q), counted here by brute force over the actions (few accounts:
+    one popularity stratum), against what detect reports for every candidate pair."""
+    import itertools
+    import random
+
+    rng = random.Random(5)
+    accounts = [(f"t{i}", "telegram") for i in range(4)] + [(f"w{i}", "twitter") for i in range(6)]
+    rows, actions = [], []
+    for i in range(90):
+        acct, pf = rng.choice(accounts)
+        url, minute = f"https://n.example/{rng.randrange(12)}", rng.uniform(0, 120)
+        if any(a == acct and u == url for a, _, u, _ in actions):
+            continue  # one action per account and link here, so no bucket merges two
+        rows.append(_post(i, acct, pf, minute, url))
+        actions.append((acct, pf, url, minute * 60))
+    path = tmp_path / "posts.jsonl"
+    path.write_text("\n".join(json.dumps(r | {"urls": [r["urls"]]}) for r in rows) + "\n")
+    ts.ingest(str(path), tmp_path / "ws", options=ts.ReadOptions(mapping={"urls": "urls"}))
+    res = detect(tmp_path / "ws", write=False, layers=("cross-platform",), window=300, groups=False, keep_edges=1)
+
+    near = [(x, y) for x, y in itertools.combinations(actions, 2)
+            if x[1] != y[1] and x[2] == y[2] and abs(x[3] - y[3]) <= 300]  # fmt: skip
+    n = {a: sum(1 for x in actions if x[0] == a) for a, _ in accounts}
+    c = {pf: sum(n[a] for a, p in accounts if p == pf) for pf in ("telegram", "twitter")}
+    expected, count = {}, {}
+    for a, pa_ in accounts:
+        for b, pb_ in accounts:
+            if pa_ == "telegram" and pb_ == "twitter":
+                mine = [(x, y) if x[0] == a else (y, x) for x, y in near if {x[0], y[0]} == {a, b}]
+                if mine:
+                    expected[(a, b)] = n[a] * n[b] * len(near) / (c["telegram"] * c["twitter"])
+                    count[(a, b)] = min(len({x for x, _ in mine}), len({y for _, y in mine}))
+    got = {}
+    for e in res.edges.to_pylist():
+        a, b = (e["account_a"], e["account_b"]) if e["account_a"].startswith("t") else (e["account_b"], e["account_a"])
+        got[(a, b)] = (e["count"], e["expected"])
+    assert set(got) == set(expected) and expected
+    for k in expected:
+        assert got[k][0] == count[k]
+        assert got[k][1] == pytest.approx(expected[k], rel=1e-9)

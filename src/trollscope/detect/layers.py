@@ -229,6 +229,10 @@ class LayerCounts:
     stats: dict = field(default_factory=dict)
     activity_half: np.ndarray | None = None  # (2, accounts, strata): activity within each half of the items
     pairs_half: np.ndarray | None = None  # (2, strata): W_s within each half
+    # Cross-platform only: each account's platform (codes 0..P-1) and the null's rate per stratum and
+    # platform pair, W_s(P, Q) / (C_s(P) C_s(Q)) (see significance.expected_coactions).
+    platform: np.ndarray | None = None
+    pair_rate: np.ndarray | None = None  # (strata, P, P)
 
 
 def windowed_layer(
@@ -398,26 +402,43 @@ def _count(
     activity = activity_half.sum(axis=0)
     actions = activity.sum(axis=0)
     pairs = pairs_half.sum(axis=0)
-    family = None
+    family = platform = pair_rate = None
     if cross:
-        # Only pairs of accounts on two platforms are counted and tested. The null is the same: it deals
-        # actions to accounts whatever their platform, so W_s above counts every coinciding pair; the
-        # family is the pairs of active accounts on different platforms.
+        # Only pairs of accounts on two platforms are counted and tested, against the configuration
+        # null dealt out within each platform: an action keeps its item, time and platform, and goes
+        # to a random account of that platform. The rate of a stratum and platform pair is then
+        # W_s(P, Q) / (C_s(P) C_s(Q)): its coinciding action pairs across P and Q over the products
+        # of the two platforms' actions there. The family is the pairs of active accounts on two platforms.
+        acc_pf = con.sql("SELECT aid, platform FROM _acc").to_arrow_table()
+        names = np.asarray(acc_pf.column("platform").to_pylist(), dtype=object).astype(str)
+        codes, code_of = np.unique(names, return_inverse=True)
+        platform = np.zeros(n_accounts, dtype=np.int64)
+        platform[acc_pf.column("aid").to_numpy()] = code_of
+        n_pf = len(codes)
         con.execute(
-            """CREATE OR REPLACE TEMP TABLE _pairs_x AS SELECT p.* FROM _pairs p
+            """CREATE OR REPLACE TEMP TABLE _pairs_x AS
+            SELECT p.*, x.platform AS pf_a, y.platform AS pf_b FROM _pairs p
             JOIN _acc x ON x.aid = p.a JOIN _acc y ON y.aid = p.b WHERE x.platform <> y.platform"""
         )
-        con.execute("CREATE OR REPLACE TEMP TABLE _pairs AS SELECT * FROM _pairs_x")
+        cross_pairs = np.zeros((max(n_strata, 1), n_pf, n_pf))  # W_s(P, Q), symmetric
+        if n_strata:
+            w = con.sql(
+                "SELECT stratum, pf_a, pf_b, count(*) AS w FROM _pairs_x JOIN _items USING (item) GROUP BY ALL"
+            ).to_arrow_table()
+            s_ = w.column("stratum").to_numpy()
+            p_ = np.searchsorted(codes, np.asarray(w.column("pf_a").to_pylist(), dtype=object).astype(str))
+            q_ = np.searchsorted(codes, np.asarray(w.column("pf_b").to_pylist(), dtype=object).astype(str))
+            np.add.at(cross_pairs, (s_, p_, q_), w.column("w").to_numpy())
+            np.add.at(cross_pairs, (s_, q_, p_), w.column("w").to_numpy())
+        con.execute("CREATE OR REPLACE TEMP TABLE _pairs AS SELECT * EXCLUDE (pf_a, pf_b) FROM _pairs_x")
         con.execute("DROP TABLE _pairs_x")
-        aid_pf = con.sql("SELECT aid, platform FROM _acc").to_arrow_table()
-        active = activity.sum(axis=1) > 0
-        per_platform = np.unique(
-            np.asarray(aid_pf.column("platform").to_pylist(), dtype=object)[
-                active[aid_pf.column("aid").to_numpy()]
-            ].astype(str),
-            return_counts=True,
-        )[1].astype(float)
-        family = float((per_platform.sum() ** 2 - (per_platform**2).sum()) / 2)
+        per_pf = np.zeros((n_pf, activity.shape[1]))  # C_s(P)
+        np.add.at(per_pf, platform, activity)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            prod = per_pf.T[:, :, None] * per_pf.T[:, None, :]
+            pair_rate = np.where(prod > 0, cross_pairs / prod, 0.0)
+        active = np.bincount(platform[activity.sum(axis=1) > 0], minlength=n_pf).astype(float)
+        family = float((active.sum() ** 2 - (active**2).sum()) / 2)
     edges = candidate_edges(con, min_count, evidence)
     stats = {
         "actions": int(actions_total),
@@ -432,7 +453,9 @@ def _count(
     if family is not None:
         stats["family"] = family
     stats["seconds_counting"] = round(time.perf_counter() - t0, 3)
-    return LayerCounts(layer, window, edges, activity, actions, pairs, stats, activity_half, pairs_half)
+    return LayerCounts(
+        layer, window, edges, activity, actions, pairs, stats, activity_half, pairs_half, platform, pair_rate
+    )
 
 
 def _merge_bins(

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 import trollscope as ts
 from trollscope.cli import main
 from trollscope.crossplatform import cross_platform
+from trollscope.detect import detect
 from trollscope.simulate_crossplatform import crossplatform_collection
 
 
@@ -189,3 +190,102 @@ def test_links_file_not_utf8(tmp_path: Path) -> None:
     links.write_bytes(b"account_id,actor\na,X\nb,Caf\xe9\n")
     with pytest.raises(ts.readers.ReaderError, match=r"links.csv:3: not UTF-8"):
         ts.ingest(str(links), tmp_path / "ws", options=ts.ReadOptions(links=str(links)))
+
+
+# --- the cross-platform layer inside detect: the same null model, pairs on two platforms only ------------------
+
+
+def test_detect_cross_platform_layer_is_tested_against_the_null(collection, tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    ts.ingest(str(collection.folder), ws)
+    res = detect(ws, write=False, layers=("cross-platform",), groups=False)
+    edges = res.edges.to_pylist()
+    channels = [a for a in collection.operation if a.startswith("telegram:")]
+    accounts = [a for a in collection.operation if not a.startswith("telegram:")]
+    significant = {tuple(sorted((e["account_a"], e["account_b"]))) for e in edges if e["significant"]}
+    # Every hub or relay channel with every operation account, and no pair on one platform or with an organic one.
+    assert significant == {tuple(sorted((c, a))) for c in channels for a in accounts}
+    con = ts.Workspace(ws).connect()
+    platform = dict(con.sql("SELECT account_id, any_value(platform) FROM posts GROUP BY 1").fetchall())
+    assert all(platform[e["account_a"]] != platform[e["account_b"]] for e in edges)
+    # The family is the pairs of active accounts on two platforms, counted here from the posts themselves.
+    per = dict(
+        con.sql(
+            f"""SELECT platform, count(DISTINCT account_id) FROM ({_actions()}) JOIN posts USING (post_id)
+            GROUP BY platform"""
+        ).fetchall()
+    )
+    assert res.layers["cross-platform"]["scales"]["1min"]["family"] == per["telegram"] * per["twitter"]
+    shown = res.evidence.to_pylist()
+    assert shown and all(x["layer"] == "cross-platform" for x in shown)
+    for x in shown:  # evidence from both sides, within the edge's window, naming the shared link or text
+        assert {platform[x["account_a"]], platform[x["account_b"]]} == {"telegram", "twitter"}
+        window = next(
+            e["window"] for e in edges if {e["account_a"], e["account_b"]} == {x["account_a"], x["account_b"]}
+        )
+        assert x["seconds_apart"] <= window
+        assert x["item"].startswith("truth-now.example/") or x["item"] in (x["text_a"] + x["text_b"]).lower()
+
+
+def _actions() -> str:
+    from trollscope.crossplatform import actions_sql
+    from trollscope.detect.layers import CROSS_MIN_TEXT_CHARS
+
+    return f"SELECT post_id FROM ({actions_sql(CROSS_MIN_TEXT_CHARS)}) WHERE item IS NOT NULL"
+
+
+def test_detect_skips_the_cross_platform_layer_on_one_platform(tmp_path: Path) -> None:
+    rows = [_post(i, f"acct{i % 7}", "twitter", i, "https://example.org/a") for i in range(40)]
+    src = tmp_path / "posts.jsonl"
+    src.write_text("\n".join(json.dumps(r) for r in rows))
+    ts.ingest(str(src), tmp_path / "ws")
+    res = detect(tmp_path / "ws", write=False, layers=("co-link", "cross-platform"))
+    assert res.layers["cross-platform"]["skipped"] == "the posts are from one platform"
+    assert not [e for e in res.edges.to_pylist() if e["layer"] == "cross-platform"]
+
+
+def test_cross_platform_null_is_dealt_out_within_each_platform(tmp_path: Path) -> None:
+    """λ_ab = n_a n_b W(P, Q) / (C_P C_Q), counted here by brute force over the actions (few accounts:
+    one popularity stratum), against what detect reports for every candidate pair."""
+    import itertools
+    import random
+
+    rng = random.Random(5)
+    accounts = [(f"t{i}", "telegram") for i in range(4)] + [(f"w{i}", "twitter") for i in range(6)]
+    rows, actions = [], []
+    for i in range(90):
+        acct, pf = rng.choice(accounts)
+        url, minute = f"https://n.example/{rng.randrange(12)}", rng.uniform(0, 120)
+        if any(a == acct and u == url for a, _, u, _ in actions):
+            continue  # one action per account and link here, so no bucket merges two
+        rows.append(_post(i, acct, pf, minute, url))
+        actions.append((acct, pf, url, minute * 60))
+    path = tmp_path / "posts.jsonl"
+    path.write_text("\n".join(json.dumps(r | {"urls": [r["urls"]]}) for r in rows) + "\n")
+    ts.ingest(str(path), tmp_path / "ws", options=ts.ReadOptions(mapping={"urls": "urls"}))
+    res = detect(tmp_path / "ws", write=False, layers=("cross-platform",), window=300, groups=False, keep_edges=1)
+
+    near = [(x, y) for x, y in itertools.combinations(actions, 2)
+            if x[1] != y[1] and x[2] == y[2] and abs(x[3] - y[3]) <= 300]  # fmt: skip
+    n = {a: sum(1 for x in actions if x[0] == a) for a, _ in accounts}
+    c = {pf: sum(n[a] for a, p in accounts if p == pf) for pf in ("telegram", "twitter")}
+    expected, count = {}, {}
+    for a, pa_ in accounts:
+        for b, pb_ in accounts:
+            if pa_ == "telegram" and pb_ == "twitter":
+                mine = [(x, y) if x[0] == a else (y, x) for x, y in near if {x[0], y[0]} == {a, b}]
+                if mine:  # a generic file's Telegram accounts are namespaced, its Twitter ones bare
+                    expected[(f"telegram:{a}", b)] = n[a] * n[b] * len(near) / (c["telegram"] * c["twitter"])
+                    count[(f"telegram:{a}", b)] = min(len({x for x, _ in mine}), len({y for _, y in mine}))
+    got = {}
+    for e in res.edges.to_pylist():
+        a, b = (
+            (e["account_a"], e["account_b"])
+            if e["account_a"].startswith("telegram:")
+            else (e["account_b"], e["account_a"])
+        )
+        got[(a, b)] = (e["count"], e["expected"])
+    assert set(got) == set(expected) and expected
+    for k in expected:
+        assert got[k][0] == count[k]
+        assert got[k][1] == pytest.approx(expected[k], rel=1e-9)

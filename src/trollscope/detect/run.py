@@ -280,7 +280,7 @@ def _run(
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _acc AS
         SELECT (row_number() OVER (ORDER BY account_id) - 1)::INTEGER AS aid, account_id,
-               arg_max(handle, created_at) AS handle, count(*) AS posts
+               arg_max(handle, created_at) AS handle, count(*) AS posts, min(platform) AS platform
         FROM posts WHERE account_id IS NOT NULL GROUP BY account_id"""
     )
     n_accounts = ly.one(con, "SELECT count(*) FROM _acc")
@@ -289,15 +289,22 @@ def _run(
     layer_scores: list[pa.Table] = []
     figures: dict[str, dict] = {}
     group_input: list[gr.ScaleCounts] = []
+    platforms = ly.one(con, "SELECT count(DISTINCT platform) FROM _acc")
     for layer in p.layers:
         t = time.perf_counter()
+        if layer == "cross-platform" and platforms < 2:
+            figures[layer] = {"skipped": "the posts are from one platform", "candidate_edges": 0,
+                              "significant_edges": 0, "seconds": 0.0}  # fmt: skip
+            continue
         if layer in TEXT_LAYERS and texts and text_status is None:
             text_status = texts()
         if layer == "similarity":
             edges, scores, stats = _similarity(con, p, n_accounts)
         else:
             edges, scores, stats, scales = _windowed(con, layer, p, n_accounts)
-            if layer != "near-dup":  # its "items" are posts, not shared objects: no clean split (docs)
+            # near-dup's "items" are posts, not shared objects: no clean split; cross-platform pairs
+            # are a subset of all pairs, which the group test's null does not model (docs).
+            if layer not in ("near-dup", "cross-platform"):
                 group_input += scales
         stats["significant_edges"] = int(pc.sum(edges.column("significant")).as_py() or 0)
         if layer in TEXT_LAYERS and text_status:
@@ -737,7 +744,9 @@ def _cluster(con, p: DetectParams, edges: pa.Table, scores: pa.Table, figures: d
     con.execute(sql["evidence"])
     # Ids of every post the edges cite (a narrow scan), then the texts of those the clusters' evidence
     # shows, with only the item columns of the run's layers (list columns are the costly part of it).
-    needed = {_ITEM_COLUMNS[x][0] for x in p.layers if x in _ITEM_COLUMNS}
+    needed = {_ITEM_COLUMNS[x][0] for x in p.layers if x in _ITEM_COLUMNS} | (
+        {"urls"} if "cross-platform" in p.layers else set()
+    )
     cited_cols = ", ".join(c if c in needed else f"NULL::{t} AS {c}" for c, t in _ITEM_COLUMNS.values())
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _cited_ids AS
@@ -766,6 +775,8 @@ def _cluster(con, p: DetectParams, edges: pa.Table, scores: pa.Table, figures: d
                  WHEN 'co-mention' THEN '@' || array_to_string(list_sort(list_distinct(pa.mentions)), ' @')
                  WHEN 'co-link' THEN list_filter(list_transform(pa.urls, lambda u: {ly.norm_url_sql("u")}),
                                                  lambda u: hash(u) = ev.item)[1]
+                 WHEN 'cross-platform' THEN coalesce(list_filter(list_transform(pa.urls, lambda u: {ly.norm_url_sql("u")}),
+                                                          lambda u: hash(u) = ev.item)[1], {ly.norm_text_sql("pa.text")})
                  WHEN 'near-dup' THEN 'text similarity ' || CAST(round({ly.words_jaccard_sql("pa.words", "pb.words", k)}, 2) AS VARCHAR)
                END AS item,
                abs(ev.tb - ev.ta) / 1000.0 AS seconds_apart, ev.p_value AS edge_p_value

@@ -43,7 +43,11 @@ if TYPE_CHECKING:
 
 
 def expected_coactions(counts: LayerCounts, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """λ_ab for each pair (``a[i]``, ``b[i]``) under the stratified configuration null."""
+    """λ_ab for each pair (``a[i]``, ``b[i]``) under the stratified configuration null (for the
+    cross-platform layer, dealt out within each platform: Σ_s n_as n_bs W_s(P, Q) / (C_s(P) C_s(Q)))."""
+    if counts.pair_rate is not None:  # cross-platform: the null dealt out within each platform
+        m = counts.pair_rate[:, counts.platform[a], counts.platform[b]].T
+        return (counts.activity[a] * counts.activity[b] * m).sum(axis=1)
     c = counts.actions
     with np.errstate(divide="ignore", invalid="ignore"):
         m = np.where(c > 1, 2.0 * counts.pairs / (c * (c - 1.0)), 0.0)
@@ -127,7 +131,8 @@ def windowed_significance(
     if also is not None:
         p = np.maximum(p, also(k, lam))
     n = int(counts.stats.get("accounts", (counts.activity.sum(axis=1) > 0).sum()))
-    q = bh(p, n * (n - 1) / 2 * max(int(scales), 1))
+    family = counts.stats.get("family", n * (n - 1) / 2)  # cross-platform: pairs on two platforms only
+    q = bh(p, family * max(int(scales), 1))
     return {"expected": lam, "p_value": p, "q_value": q, "significant": (q <= alpha) & (k >= min_count)}
 
 

@@ -6,8 +6,9 @@
 const LAYER_COLORS = {
   "co-repost": "#e15759", "co-post": "#4e79a7", "near-dup": "#f28e2b", "co-hashtag": "#59a14f",
   "co-link": "#b07aa1", "co-mention": "#9c755f", "co-reply": "#edc948", "similarity": "#76b7b2",
+  "cross-platform": "#ff9da7",
 };
-const EXTRA_COLORS = ["#ff9da7", "#bab0ac", "#86bcb6", "#d37295", "#a0cbe8", "#8cd17d"];
+const EXTRA_COLORS = ["#bab0ac", "#86bcb6", "#d37295", "#a0cbe8", "#8cd17d"];
 const CLUSTER_COLORS = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
   "#ff9da7", "#9c755f", "#bab0ac", "#499894", "#d37295", "#86bcb6", "#8cd17d", "#b6992d", "#a0cbe8"];
 const PAGE = 50;

@@ -289,3 +289,25 @@ def test_cross_platform_null_is_dealt_out_within_each_platform(tmp_path: Path) -
     for k in expected:
         assert got[k][0] == count[k]
         assert got[k][1] == pytest.approx(expected[k], rel=1e-9)
+
+
+def test_detect_layer_uses_the_stored_links(collection, tmp_path: Path) -> None:
+    """With the hub channel and one Twitter account linked, detect tests no pair of the two, takes
+    that pair out of the family, and keeps every other pair of the operation."""
+    hub, first = collection.operation[0], collection.operation[6]
+    links = tmp_path / "links.csv"
+    links.write_text(f"account_id,actor\n{hub},Truth Now\n{first},Truth Now\n")
+    plain, linked = tmp_path / "plain", tmp_path / "linked"
+    ts.ingest(str(collection.folder), plain)
+    res = CliRunner().invoke(main, ["ingest", str(collection.folder), "-w", str(linked), "--links", str(links)])
+    assert res.exit_code == 0, res.output
+    kw = dict(write=False, layers=("cross-platform",), groups=False, keep_edges=1)
+    a, b = detect(plain, **kw), detect(linked, **kw)
+    pair = lambda e: frozenset((e["account_a"], e["account_b"]))  # noqa: E731
+    sig_a = {pair(e) for e in a.edges.to_pylist() if e["significant"]}
+    sig_b = {pair(e) for e in b.edges.to_pylist() if e["significant"]}
+    assert frozenset((hub, first)) in sig_a
+    assert frozenset((hub, first)) not in {pair(e) for e in b.edges.to_pylist()}
+    assert sig_b == sig_a - {frozenset((hub, first))}
+    fa, fb = (r.layers["cross-platform"]["scales"]["1min"]["family"] for r in (a, b))
+    assert fa - fb == 1  # one actor on two platforms: one pair fewer in the family

@@ -415,10 +415,20 @@ def _count(
         platform = np.zeros(n_accounts, dtype=np.int64)
         platform[acc_pf.column("aid").to_numpy()] = code_of
         n_pf = len(codes)
+        # Accounts the user linked to one actor (ingest --links) are that actor on two platforms: its
+        # own cross-posting is no evidence, neither tested nor in the family (its coinciding actions
+        # stay in W_s(P, Q): the null deals them out like any others).
+        linked = has_table(con, "account_links") and one(con, "SELECT count(*) FROM account_links") > 0
+        links = (
+            "LEFT JOIN account_links lx ON lx.account_id = x.account_id "
+            "LEFT JOIN account_links ly ON ly.account_id = y.account_id"
+        )
         con.execute(
-            """CREATE OR REPLACE TEMP TABLE _pairs_x AS
-            SELECT p.*, x.platform AS pf_a, y.platform AS pf_b FROM _pairs p
-            JOIN _acc x ON x.aid = p.a JOIN _acc y ON y.aid = p.b WHERE x.platform <> y.platform"""
+            f"""CREATE OR REPLACE TEMP TABLE _pairs_x AS
+            SELECT p.*, x.platform AS pf_a, y.platform AS pf_b,
+                   {"coalesce(lx.actor = ly.actor, false)" if linked else "false"} AS own
+            FROM _pairs p JOIN _acc x ON x.aid = p.a JOIN _acc y ON y.aid = p.b {links if linked else ""}
+            WHERE x.platform <> y.platform"""
         )
         cross_pairs = np.zeros((max(n_strata, 1), n_pf, n_pf))  # W_s(P, Q), symmetric
         if n_strata:
@@ -430,7 +440,9 @@ def _count(
             q_ = np.searchsorted(codes, np.asarray(w.column("pf_b").to_pylist(), dtype=object).astype(str))
             np.add.at(cross_pairs, (s_, p_, q_), w.column("w").to_numpy())
             np.add.at(cross_pairs, (s_, q_, p_), w.column("w").to_numpy())
-        con.execute("CREATE OR REPLACE TEMP TABLE _pairs AS SELECT * EXCLUDE (pf_a, pf_b) FROM _pairs_x")
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _pairs AS SELECT * EXCLUDE (pf_a, pf_b, own) FROM _pairs_x WHERE NOT own"
+        )
         con.execute("DROP TABLE _pairs_x")
         per_pf = np.zeros((n_pf, activity.shape[1]))  # C_s(P)
         np.add.at(per_pf, platform, activity)
@@ -439,6 +451,16 @@ def _count(
             pair_rate = np.where(prod > 0, cross_pairs / prod, 0.0)
         active = np.bincount(platform[activity.sum(axis=1) > 0], minlength=n_pf).astype(float)
         family = float((active.sum() ** 2 - (active**2).sum()) / 2)
+        if linked:  # less each actor's own pairs across its platforms
+            act = con.sql(
+                "SELECT x.aid, x.platform, l.actor FROM _acc x JOIN account_links l USING (account_id)"
+            ).to_arrow_table()
+            on = (activity.sum(axis=1) > 0)[act.column("aid").to_numpy()]
+            keys = np.asarray(act.column("actor").to_pylist(), dtype=object)[on].astype(str)
+            pfs = np.asarray(act.column("platform").to_pylist(), dtype=object)[on].astype(str)
+            _, per_actor = np.unique(keys, return_counts=True)
+            _, per_actor_pf = np.unique(np.char.add(np.char.add(keys, "\x00"), pfs), return_counts=True)
+            family -= float(((per_actor**2).sum() - (per_actor_pf**2).sum()) / 2)
     edges = candidate_edges(con, min_count, evidence)
     stats = {
         "actions": int(actions_total),

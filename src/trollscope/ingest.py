@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -17,12 +18,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-from . import sources
-from .engine import sql_list, sql_str
+from . import engine, sources
+from .engine import EngineSpec, engine_spec, sql_list, sql_str
 from .readers import ReaderError, ReadOptions, detect_format, registry
 from .readers._scan import release
-from .schema import ACCOUNTS, POSTS, RAW_LIMIT, REJECTS, select_canonical, sql_type
+from .schema import ACCOUNTS, INGEST_LOG, POSTS, RAW_LIMIT, REJECTS, select_canonical, sql_type
 from .workspace import PARTS_COMPRESSION, Transaction, Workspace
 
 BATCH_BYTES = 48 * 1024 * 1024  # on-disk bytes per batch: bounds memory, keeps DuckDB's scan parallel
@@ -78,14 +81,24 @@ def ingest(
     options: ReadOptions | None = None,
     progress: Callable[[int], None] | None = None,
     batch_bytes: int = BATCH_BYTES,
+    engine: str | EngineSpec | None = None,
 ) -> IngestResult:
     """Read ``inputs`` (files, directories, globs) into ``workspace``.
 
     ``format`` forces a reader (see ``readers.registry()``); otherwise each file's format is
     detected from its content. ``progress`` is called with the bytes of each file as it is done.
+    ``engine``: ``"duckdb"`` (default, in this process) or ``"spark"`` / an :class:`EngineSpec`:
+    the batches of files are read by Spark tasks and deduplication, accounts and counts run in
+    Spark SQL (see ingest_spark.py); the workspace is the same either way.
     """
     t0 = time.perf_counter()
+    spec = engine_spec(engine)
     opts = options or ReadOptions()
+    if spec.is_spark and opts.labels:
+        raise ReaderError(
+            "--labels is not supported with --engine spark yet: ingest the posts on Spark, then join the "
+            "labels with `trollscope ingest --engine duckdb --labels FILE` and no new posts"
+        )
     try:
         sources.normal_encoding(opts.encoding)
     except sources.InputError as e:
@@ -102,6 +115,11 @@ def ingest(
         raise ReaderError(f"unknown format {format!r}: choose one of {', '.join(readers)}")
     params = {"format": format, **asdict(opts)}
     started = datetime.now(UTC).replace(tzinfo=None)
+    spark = None
+    if spec.is_spark:  # before the transaction: a missing Java fails fast, the workspace untouched
+        from .spark import session
+
+        spark = session(spec)
     with ws.transaction() as txn:
         run = _Run(ws, txn, opts, progress)
         if opts.labels:
@@ -162,30 +180,93 @@ def ingest(
             groups.setdefault((name, layout), []).append(f)
         for (name, _), group in groups.items():
             run.readers[name] = run.readers.get(name, 0) + len(group)
+        if spark is not None:
+            from .ingest_spark import ingest_on_spark
+
+            return ingest_on_spark(spark, run, groups, started=started, inputs=list(inputs), params=params, t0=t0)
+        for (name, _), group in groups.items():
             for batch in _batches(group, batch_bytes):
                 run.read_batch(readers[name], batch)
         result = run.finish(ingest_id=txn.run_id, started=started, inputs=list(inputs), params=params, t0=t0)
     return result
 
 
+@dataclass
+class BatchRead:
+    """One batch of files read: canonical posts (repeats inside the batch dropped), rejects, the
+    accounts the reader describes, and the records read (``posts + rejects + repeats``)."""
+
+    posts: pa.Table
+    rejects: pa.Table
+    accounts: pa.Table
+    records: int
+    notes: list[str]
+
+
+def read_files(
+    reader: str,
+    files: list[str],
+    options: ReadOptions,
+    ingest_id: str,
+    encodings: dict[str, str] | None = None,
+    threads: int | None = None,
+) -> BatchRead:
+    """Read one batch of files of one format with the same code as an in-process ingest, and hand the
+    rows back as Arrow: the unit a distributed engine runs once per task (ingest_spark.py).
+
+    ``encodings`` maps a file to the encoding its head showed (a BOM's); the others are read in
+    ``options.encoding``. Nothing is written but scratch copies in a temporary folder.
+    """
+    with tempfile.TemporaryDirectory(prefix="trollscope-read-") as scratch:
+        stage = _ArrowStage(ingest_id, Path(scratch))
+        run = _Run(None, stage, options, None, con=engine.connect(threads=threads))
+        try:
+            run.encodings = {Path(f): e for f, e in (encodings or {}).items()}
+            run.read_batch(registry()[reader], [Path(f) for f in files])
+            posts = pa.concat_tables([t.cast(POSTS) for t in stage.parts]) if stage.parts else POSTS.empty_table()
+            rejects = run.con.sql("SELECT * FROM _rejects_run").to_arrow_table().cast(REJECTS)
+            accounts = run.con.sql("SELECT * FROM _accounts_run").to_arrow_table().cast(ACCOUNTS)
+            return BatchRead(posts, rejects, accounts, run.records, list(dict.fromkeys(run.notes)))
+        finally:
+            run.con.close()
+
+
+@dataclass
+class _ArrowStage:
+    """What a :class:`Transaction` is to an in-process run, for :func:`read_files`: the staged posts
+    are kept as Arrow instead of written as Parquet parts."""
+
+    run_id: str
+    staging: Path
+    parts: list[pa.Table] = field(default_factory=list)
+
+    def write_parts(self, con: duckdb.DuckDBPyConnection, table: str, query: str) -> list[Path]:
+        self.parts.append(con.sql(query).to_arrow_table())
+        return []
+
+
 FIRST_REJECTS = 5  # reject runs an ingest reports
-REASON_KIND = "regexp_replace(reason, ':.*', '')"  # "too few fields: 5 where …" -> "too few fields"
+# "too few fields: 5 where …" -> "too few fields" ('g': the same on Spark, whose replace is global)
+REASON_KIND = "regexp_replace(reason, ':.*', '', 'g')"
+REJECT_RUN_KEYS = ("file", "first_line", "last_line", "records", "reason", "raw")
+
+
+def reject_runs_sql(table: str = "rejects", limit: int | None = None) -> str:
+    """The query of :func:`reject_runs`, portable to Spark (``engine.to_dialect``)."""
+    return f"""WITH k AS (SELECT *, {REASON_KIND} AS _k FROM {table}),
+        r AS (SELECT *, source_line - row_number() OVER (PARTITION BY source_file, _k ORDER BY source_line) AS _g FROM k)
+        SELECT source_file, min(source_line) AS first_line, max(source_line) AS last_line, count(*) AS records,
+               arg_min(reason, source_line) AS reason, arg_min(raw, source_line) AS raw
+        FROM r GROUP BY source_file, _k, _g, CASE WHEN source_line IS NULL THEN byte_offset END
+        ORDER BY source_file, min(source_line) NULLS FIRST, 5 {f"LIMIT {int(limit)}" if limit else ""}"""
 
 
 def reject_runs(con: duckdb.DuckDBPyConnection, table: str = "rejects", limit: int | None = None) -> list[dict]:
     """Rejects as runs of consecutive records of one file with one kind of reason (a file rejected
     whole is one run; ``bad date: …`` is one kind whatever the date): ``file, first_line,
     last_line, records, reason, raw`` (the first record's reason and text), in file and line order."""
-    rows = con.execute(
-        f"""WITH k AS (SELECT *, {REASON_KIND} AS _k FROM {table}),
-        r AS (SELECT *, source_line - row_number() OVER (PARTITION BY source_file, _k ORDER BY source_line) AS _g FROM k)
-        SELECT source_file, min(source_line), max(source_line), count(*), arg_min(reason, source_line),
-               arg_min(raw, source_line)
-        FROM r GROUP BY source_file, _k, _g, CASE WHEN source_line IS NULL THEN byte_offset END
-        ORDER BY source_file, min(source_line) NULLS FIRST, 5 {f"LIMIT {int(limit)}" if limit else ""}"""
-    ).fetchall()
-    keys = ("file", "first_line", "last_line", "records", "reason", "raw")
-    return [dict(zip(keys, r, strict=True)) for r in rows]
+    rows = con.execute(reject_runs_sql(table, limit)).fetchall()
+    return [dict(zip(REJECT_RUN_KEYS, r, strict=True)) for r in rows]
 
 
 def _head(f: Path, opts: ReadOptions) -> str | None:
@@ -217,9 +298,11 @@ def _batches(files: list[Path], limit: int) -> list[list[Path]]:
 class _Run:
     """State of one ingest run: staged posts, rejects and accounts, and the counts."""
 
-    def __init__(self, ws: Workspace, txn: Transaction, opts: ReadOptions, progress) -> None:
+    def __init__(
+        self, ws: Workspace | None, txn: Transaction | _ArrowStage, opts: ReadOptions, progress, con=None
+    ) -> None:
         self.ws, self.txn, self.opts, self.progress = ws, txn, opts, progress
-        self.con = ws.connect()
+        self.con = con or ws.connect()
         self.stage_files: list[str] = []
         self.notes: list[str] = []
         self.readers: dict[str, int] = {}
@@ -367,7 +450,7 @@ class _Run:
             "WHERE reject_reason IS NULL AND hash(post_id) IN (SELECT h FROM c) "
             "QUALIFY (source_file, source_line) <> min((source_file, source_line)) OVER (PARTITION BY post_id)"
         )
-        drop = self.con.execute("SELECT count(*) FROM _drop").fetchone()[0]
+        drop = self.con.execute("SELECT count(*) FROM _drop").fetchall()[0][0]  # fetched whole: no result left open
         # A record's file and line may hold several posts (a twarc page): match on the id as well.
         anti = (
             "ANTI JOIN _drop d ON d.post_id = f.post_id AND d.source_file = f.source_file "
@@ -545,9 +628,6 @@ class _Run:
 
     def finish(self, *, ingest_id: str, started: datetime, inputs: list[str], params: dict, t0: float) -> IngestResult:
         con, txn = self.con, self.txn
-        for folder, kinds in self.media.items():
-            what = ", ".join(f"{n} {k}" for k, n in sorted(Counter(kinds).items(), key=lambda kn: -kn[1]))
-            self.notes.append(f"{folder}: {len(kinds):,} media files ({what}), not posts: not read")
         stored = 0
         cols = ", ".join(f"s.{f.name}" for f in POSTS)
         if self.stage_files:
@@ -575,29 +655,16 @@ class _Run:
                 if stored:
                     txn.append("posts", [target])
                     self.posts_added = [str(target)]
-            # Every account that posts gets a row, even when its source says nothing else about it.
             con.execute(
-                f"""INSERT INTO _accounts_run (account_id, handle, source_format, ingest_id)
-                SELECT account_id, arg_max(handle, created_at), any_value(source_format), {sql_str(ingest_id)}
-                FROM {staged} GROUP BY account_id"""
+                "INSERT INTO _accounts_run (account_id, handle, source_format, ingest_id) "
+                + _posting_accounts_sql(staged, ingest_id)
             )
         if self.opts.labels:
             self.read_labels(self.opts.labels)
         rejected = con.execute("SELECT count(*) FROM _rejects_run").fetchone()[0]
         first_rejects = reject_runs(con, "_rejects_run", limit=FIRST_REJECTS)
-        reasons = dict(
-            con.execute(
-                f"SELECT {REASON_KIND} AS r, count(*) FROM _rejects_run GROUP BY r ORDER BY 2 DESC, 1"
-            ).fetchall()
-        )
-        # A record rejected by an earlier ingest (the same file read again) is counted in this run but
-        # not recorded twice.
-        known = con.execute(
-            "DELETE FROM _rejects_run r WHERE EXISTS (SELECT 1 FROM rejects o WHERE o.source_file = r.source_file "
-            "AND o.source_line IS NOT DISTINCT FROM r.source_line AND o.reason = r.reason)"
-        ).fetchone()[0]
-        if known:
-            self.notes.append(f"{known:,} of the rejected records were already recorded by an earlier ingest")
+        reasons = dict(con.execute(_reason_counts_sql("_rejects_run")).fetchall())
+        known = con.execute(f"DELETE FROM _rejects_run r WHERE {_KNOWN_REJECT}").fetchone()[0]
         if rejected > known:
             target = txn.new_file("rejects")
             con.execute(f"COPY _rejects_run TO {sql_str(str(target))} (FORMAT parquet, COMPRESSION zstd)")
@@ -606,6 +673,24 @@ class _Run:
             target = txn.new_file("accounts")
             con.execute(f"COPY ({_merge_accounts_sql()}) TO {sql_str(str(target))} (FORMAT parquet, COMPRESSION zstd)")
             txn.replace("accounts", [target])
+        con.close()
+        return self.conclude(
+            ingest_id=ingest_id, started=started, inputs=inputs, params=params, t0=t0, stored=stored,
+            rejected=rejected, known_rejects=known, reasons=reasons, first_rejects=first_rejects,
+        )  # fmt: skip
+
+    def conclude(
+        self, *, ingest_id: str, started: datetime, inputs: list[str], params: dict, t0: float, stored: int,
+        rejected: int, known_rejects: int, reasons: dict[str, int], first_rejects: list[dict],
+    ) -> IngestResult:  # fmt: skip
+        """The run's result from its counts, and its row of the ingest log (engine-neutral: Arrow)."""
+        for folder, kinds in self.media.items():
+            what = ", ".join(f"{n} {k}" for k, n in sorted(Counter(kinds).items(), key=lambda kn: -kn[1]))
+            self.notes.append(f"{folder}: {len(kinds):,} media files ({what}), not posts: not read")
+        if known_rejects:
+            # A record rejected by an earlier ingest (the same file read again) is counted in this run
+            # but not recorded twice.
+            self.notes.append(f"{known_rejects:,} of the rejected records were already recorded by an earlier ingest")
         duplicate = self.records - stored - rejected
         seconds = time.perf_counter() - t0
         result = IngestResult(
@@ -615,18 +700,29 @@ class _Run:
             first_rejects=first_rejects,
         )  # fmt: skip
         result.failure = result.why_nothing_stored()
-        log = txn.new_file("ingest_log")
-        con.execute(
-            f"COPY (SELECT ?::VARCHAR AS ingest_id, ?::TIMESTAMP AS started_at, ?::DOUBLE AS seconds, "
-            f"?::VARCHAR[] AS inputs, ?::VARCHAR[] AS readers, ?::VARCHAR AS params, ?::BIGINT AS files, "
-            f"?::BIGINT AS records, ?::BIGINT AS stored, ?::BIGINT AS rejected, ?::BIGINT AS duplicate, "
-            f"?::VARCHAR[] AS notes) TO {sql_str(str(log))} (FORMAT parquet)",
-            [ingest_id, started, seconds, [str(i) for i in inputs], sorted(self.readers), json.dumps(params),
-             self.nfiles, self.records, stored, rejected, duplicate, result.notes[:1000]],
-        )  # fmt: skip
-        txn.append("ingest_log", [log])
-        con.close()
+        log = self.txn.new_file("ingest_log")
+        row = [ingest_id, started, seconds, [str(i) for i in inputs], sorted(self.readers), json.dumps(params),
+               self.nfiles, self.records, stored, rejected, duplicate, result.notes[:1000]]  # fmt: skip
+        pq.write_table(pa.Table.from_pylist([dict(zip(INGEST_LOG.names, row, strict=True))], INGEST_LOG), log)
+        self.txn.append("ingest_log", [log])
         return result
+
+
+# A rejected record an earlier ingest recorded already (the same file read again).
+_KNOWN_REJECT = (
+    "EXISTS (SELECT 1 FROM rejects o WHERE o.source_file = r.source_file "
+    "AND o.source_line IS NOT DISTINCT FROM r.source_line AND o.reason = r.reason)"
+)
+
+
+def _reason_counts_sql(table: str) -> str:
+    return f"SELECT {REASON_KIND} AS r, count(*) AS n FROM {table} GROUP BY r ORDER BY 2 DESC, 1"
+
+
+def _posting_accounts_sql(staged: str, ingest_id: str) -> str:
+    """Every account that posts gets a row, even when its source says nothing else about it."""
+    return f"""SELECT account_id, arg_max(handle, created_at) AS handle, any_value(source_format) AS source_format,
+        {sql_str(ingest_id)} AS ingest_id FROM {staged} GROUP BY account_id"""
 
 
 def _finalize_sql(
@@ -713,9 +809,10 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _merge_accounts_sql() -> str:
+def _merge_accounts_sql(run: str = "_accounts_run") -> str:
     """Existing accounts merged with this run's: per column the newest non-empty value wins, and labels
-    merge key by key (a labels file adds party to the IRA's account_category rather than replacing it)."""
+    merge key by key (a labels file adds party to the IRA's account_category rather than replacing it).
+    Portable to Spark (``engine.to_dialect``)."""
     cols = []
     for f in ACCOUNTS:
         if f.name in ("account_id", "labels"):
@@ -724,19 +821,20 @@ def _merge_accounts_sql() -> str:
             cols.append("arg_min(ingest_id, _o) AS ingest_id")
         else:
             cols.append(f"arg_max({f.name}, _o) FILTER (WHERE {f.name} IS NOT NULL) AS {f.name}")
+    names = ", ".join(f.name for f in ACCOUNTS)
     return f"""
         WITH a AS (
-            SELECT *, 0 AS _o FROM accounts
-            UNION ALL BY NAME
-            SELECT *, CASE WHEN name IS NULL AND followers IS NULL AND labels IS NULL THEN 1 ELSE 2 END AS _o
-            FROM _accounts_run
+            SELECT {names}, 0 AS _o FROM accounts
+            UNION ALL
+            SELECT {names}, CASE WHEN name IS NULL AND followers IS NULL AND labels IS NULL THEN 1 ELSE 2 END AS _o
+            FROM {run}
         ),
         e AS (SELECT account_id, _o, unnest(map_entries(labels)) AS e FROM a WHERE cardinality(labels) > 0),
         l AS (
-            SELECT account_id, map_from_entries(list(struct_pack(k := key, v := value) ORDER BY key)) AS labels
-            FROM (SELECT account_id, e.key AS key, arg_max(e.value, _o) AS value FROM e GROUP BY ALL)
+            SELECT account_id, map_from_entries(list_sort(list(struct_pack(k := key, v := value)))) AS labels
+            FROM (SELECT account_id, e.key AS key, arg_max(e.value, _o) AS value FROM e GROUP BY account_id, e.key) x
             GROUP BY account_id
         )
         SELECT a.account_id, {", ".join(cols)}, any_value(l.labels) AS labels
-        FROM a LEFT JOIN l USING (account_id) GROUP BY a.account_id
+        FROM a LEFT JOIN l ON l.account_id = a.account_id GROUP BY a.account_id
     """

@@ -53,7 +53,7 @@ def session(spec: EngineSpec) -> SparkSession:
     active = SparkSession.getActiveSession()
     if active is not None:
         for k, v in {**dict(spec.conf), **SPARK_CONF}.items():
-            if not _static(k):
+            if not _static(k) and active.conf.isModifiable(k):  # e.g. spark.ui.enabled is fixed at start
                 active.conf.set(k, v)
         return active
     if not (os.environ.get("JAVA_HOME") or shutil.which("java")):

@@ -1,0 +1,250 @@
+"""Ingest on Spark (``--engine spark``): the same readers, run by Spark tasks; the run's
+deduplication, accounts and counts in Spark SQL.
+
+The per-file readers are the unit of parallelism. The driver plans as an in-process ingest does
+(resolve the inputs, sniff each file's head, pick its reader, reject what no reader reads), then
+cuts each reader's files into batches, one Spark task per batch. A task reads its batch with
+:func:`trollscope.ingest.read_files`, the very code an in-process ingest runs (DuckDB embedded in the
+Python worker), and hands back posts, rejects, accounts and its record count as Arrow
+(``mapInArrow``); so every reader, present and future, runs on both engines with no Spark code of
+its own. What grows with the whole collection runs in Spark SQL (our DuckDB-dialect queries through
+``engine.to_dialect``): keeping the first occurrence of each post id across batches and the
+workspace, the accounts of the run merged with the workspace's, the rejects already recorded, the
+reasons and their first runs. Spark writes the Parquet parts into the transaction's staging folder
+and the same manifest swap commits them, so DuckDB reads what Spark wrote and the other way round.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from . import spark as sp
+from .ingest import (
+    _KNOWN_REJECT,
+    BATCH_BYTES,
+    FIRST_REJECTS,
+    REJECT_RUN_KEYS,
+    BatchRead,
+    IngestResult,
+    _batches,
+    _merge_accounts_sql,
+    _posting_accounts_sql,
+    _reason_counts_sql,
+    _Run,
+    read_files,
+    reject_runs_sql,
+)
+from .readers import ReadOptions
+from .schema import ACCOUNTS, POSTS, REJECTS, select_canonical
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from .workspace import Transaction
+
+MIN_BATCH_BYTES = 1024 * 1024  # below this a task's start-up (~50 ms) outweighs its reading
+TASKS_PER_CORE = 2  # batches per core, so a slow batch does not leave the other cores idle
+
+# A task's rows: one of posts, rejects or accounts per row, and one "meta" row per batch with its
+# record count, notes and how many rows of each kind it returned (so empty steps are skipped without
+# a Spark job). One schema because mapInArrow returns one.
+READ = pa.schema(
+    [
+        ("kind", pa.string()),
+        ("post", pa.struct(list(POSTS))),
+        ("reject", pa.struct(list(REJECTS))),
+        ("account", pa.struct(list(ACCOUNTS))),
+        ("records", pa.int64()),
+        ("notes", pa.list_(pa.string())),
+        ("counts", pa.struct([("posts", pa.int64()), ("rejects", pa.int64()), ("accounts", pa.int64())])),
+    ]
+)
+CHUNK_ROWS = 20_000  # rows per Arrow batch a task returns
+
+Batch = tuple[str, list[str], dict[str, str]]  # reader, files, encodings their heads showed
+
+
+def ingest_on_spark(
+    spark: SparkSession,
+    run: _Run,
+    groups: dict[tuple[str, str], list[Path]],
+    *,
+    started: datetime,
+    inputs: list[str],
+    params: dict,
+    t0: float,
+) -> IngestResult:
+    """Read ``groups`` (reader and layout -> files, as the driver planned them) on Spark and finish
+    the run ``run`` (its transaction open, its whole-file rejects and notes already made)."""
+    txn = run.txn
+    sc = spark.sparkContext
+    plan = plan_batches(groups, run.encodings, sc.defaultParallelism * TASKS_PER_CORE)
+    step = _describer(spark, txn.run_id)
+    schema = _spark_schema(READ)
+    if plan:
+        step("read the files, one task per batch")
+        read_dir = str(txn.staging / "spark-read")
+        tasks = spark.range(0, len(plan), 1, len(plan)).mapInArrow(_read_task(plan, run.opts, txn.run_id), schema)
+        tasks.write.parquet(read_dir)  # once: the three tables below are split from it without reading again
+        read = spark.read.schema(schema).parquet(read_dir)
+    else:
+        read = spark.createDataFrame([], schema)
+    sp.register_workspace(spark, txn.workspace)
+    _conform(read.where("kind = 'post'").select("post.*"), POSTS).createOrReplaceTempView("_staged")
+
+    step("count records, collect notes")
+    meta = read.where("kind = 'meta'").select("records", "notes", "counts").toArrow()
+    run.records += sum(meta.column("records").to_pylist())
+    run.notes += [n for notes in meta.column("notes").to_pylist() for n in notes or []]
+    read_counts = {k: sum(c[k] for c in meta.column("counts").to_pylist()) for k in ("posts", "rejects", "accounts")}
+    for _, files, _ in plan:
+        for f in files:
+            run.tick(Path(f))
+
+    step("keep the first occurrence of each post id, write posts")
+    cols = ", ".join(f.name for f in POSTS)
+    new_posts = sp.sql(
+        spark,
+        f"""SELECT {cols} FROM (
+            SELECT *, row_number() OVER (PARTITION BY post_id ORDER BY source_file, source_line) AS _first FROM _staged
+        ) s WHERE _first = 1 AND NOT EXISTS (SELECT 1 FROM posts p WHERE p.post_id = s.post_id)""",
+    )
+    posts_files, stored = _write(spark, _conform(new_posts, POSTS), txn, "posts")
+    if posts_files:
+        txn.append("posts", posts_files)
+
+    step("merge accounts")
+    posting = sp.sql(
+        spark,
+        select_canonical(
+            ACCOUNTS,
+            {"account_id", "handle", "source_format", "ingest_id"},
+            f"({_posting_accounts_sql('_staged', txn.run_id)}) p",
+        ),
+    )
+    described = read.where("kind = 'account'").select("account.*")
+    _conform(described, ACCOUNTS).unionByName(_conform(posting, ACCOUNTS)).createOrReplaceTempView("_accounts_run")
+    if read_counts["posts"] or read_counts["accounts"]:
+        merged = _conform(sp.sql(spark, _merge_accounts_sql("_accounts_run")), ACCOUNTS)
+        txn.replace("accounts", _write(spark, merged, txn, "accounts")[0])
+
+    step("rejects: reasons, first runs, those not recorded before")
+    planned = run.con.sql("SELECT * FROM _rejects_run").to_arrow_table().cast(REJECTS)  # whole files, by the driver
+    run.con.close()
+    _conform(read.where("kind = 'reject'").select("reject.*"), REJECTS).unionByName(
+        spark.createDataFrame(planned, _spark_schema(REJECTS))
+    ).createOrReplaceTempView("_rejects_run")
+    reasons: dict[str, int] = {}
+    first_rejects: list[dict] = []
+    rejected = recorded = 0
+    if read_counts["rejects"] or planned.num_rows:
+        reasons = {r["r"]: r["n"] for r in sp.arrow(spark, _reason_counts_sql("_rejects_run")).to_pylist()}
+        rejected = sum(reasons.values())
+        first_rejects = [
+            dict(zip(REJECT_RUN_KEYS, r.values(), strict=True))
+            for r in sp.arrow(spark, reject_runs_sql("_rejects_run", FIRST_REJECTS)).to_pylist()
+        ]
+        fresh = sp.sql(spark, f"SELECT * FROM _rejects_run r WHERE NOT {_KNOWN_REJECT}")
+        rejects_files, recorded = _write(spark, _conform(fresh, REJECTS), txn, "rejects")
+        if rejects_files:
+            txn.append("rejects", rejects_files)
+    step("done")
+    return run.conclude(
+        ingest_id=txn.run_id, started=started, inputs=inputs, params=params, t0=t0, stored=stored,
+        rejected=rejected, known_rejects=rejected - recorded, reasons=reasons, first_rejects=first_rejects,
+    )  # fmt: skip
+
+
+def plan_batches(groups: dict[tuple[str, str], list[Path]], encodings: dict[Path, str], tasks: int) -> list[Batch]:
+    """The batches of files Spark reads, one task each: batches as an in-process ingest cuts them, made
+    smaller when that gives fewer than ``tasks`` (down to ``MIN_BATCH_BYTES``), so every core reads."""
+    total = sum(f.stat().st_size for group in groups.values() for f in group)
+    limit = min(BATCH_BYTES, max(MIN_BATCH_BYTES, total // max(tasks, 1)))
+    return [
+        (reader, [str(f) for f in batch], {str(f): encodings[f] for f in batch if f in encodings})
+        for (reader, _), group in groups.items()
+        for batch in _batches(group, limit)
+    ]
+
+
+def _read_task(plan: list[Batch], options: ReadOptions, ingest_id: str) -> Callable:
+    """The function a Spark task runs: read the batches whose numbers it is given."""
+
+    def read(numbers: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        from pyspark import TaskContext
+
+        ctx = TaskContext.get()
+        threads = max(1, int(ctx.cpus())) if ctx is not None else None  # DuckDB's threads = the task's cores
+        for rb in numbers:
+            for i in rb.column(0).to_pylist():
+                reader, files, encodings = plan[i]
+                yield from task_rows(read_files(reader, files, options, ingest_id, encodings, threads))
+
+    return read
+
+
+def task_rows(out: BatchRead) -> Iterator[pa.RecordBatch]:
+    """A batch's result as rows of ``READ``."""
+    for kind, table in (("post", out.posts), ("reject", out.rejects), ("account", out.accounts)):
+        for chunk in table.to_batches(max_chunksize=CHUNK_ROWS):
+            yield _rows(
+                kind, chunk.num_rows, {kind: pa.StructArray.from_arrays(chunk.columns, fields=list(chunk.schema))}
+            )
+    counts = {"posts": out.posts.num_rows, "rejects": out.rejects.num_rows, "accounts": out.accounts.num_rows}
+    yield _rows(
+        "meta",
+        1,
+        {
+            "records": pa.array([out.records], pa.int64()),
+            "notes": pa.array([out.notes], READ.field("notes").type),
+            "counts": pa.array([counts], READ.field("counts").type),
+        },
+    )
+
+
+def _rows(kind: str, n: int, columns: dict[str, pa.Array]) -> pa.RecordBatch:
+    arrays = [pa.array([kind] * n, pa.string())]
+    arrays += [columns.get(f.name, pa.nulls(n, f.type)) for f in READ if f.name != "kind"]
+    return pa.RecordBatch.from_arrays(arrays, schema=READ)
+
+
+def _spark_schema(schema: pa.Schema):
+    """A Spark schema of one of ours; naive timestamps as TIMESTAMP_NTZ, so Parquet keeps
+    ``isAdjustedToUTC=false`` and DuckDB reads the same wall-clock times."""
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    return from_arrow_schema(schema, prefer_timestamp_ntz=True)
+
+
+def _conform(df: DataFrame, schema: pa.Schema) -> DataFrame:
+    """``df`` with exactly ``schema``'s columns and types, in its order."""
+    from pyspark.sql.functions import col
+
+    return df.select([col(f.name).cast(f.dataType).alias(f.name) for f in _spark_schema(schema).fields])
+
+
+def _write(spark: SparkSession, df: DataFrame, txn: Transaction, table: str) -> tuple[list[Path], int]:
+    """Write ``df`` as Parquet parts of ``table`` in the transaction's staging folder, named as an
+    in-process run names its parts; returns the parts (none when ``df`` is empty) and their rows."""
+    out = txn.staging / f"spark-{table}"
+    df.write.option("compression", "zstd").parquet(str(out))
+    rows = spark.read.schema(df.schema).parquet(str(out)).count()  # from the parts' footers
+    if not rows:
+        return [], 0
+    parts = []
+    for part in sorted(out.glob("*.parquet")):
+        parts.append(txn.new_file(table))
+        part.replace(parts[-1])
+    return parts, rows
+
+
+def _describer(spark: SparkSession, run_id: str) -> Callable[[str], None]:
+    """Names the Spark jobs of each step after the run, as the Spark UI and event log show them."""
+    sc = spark.sparkContext
+    sc.setJobGroup(f"trollscope-ingest-{run_id}", f"trollscope ingest {run_id}")
+    return lambda what: sc.setJobDescription(f"trollscope ingest {run_id}: {what}")

@@ -222,3 +222,12 @@ def test_no_java_is_one_line_naming_the_install(tmp_path, monkeypatch):
     (line,) = res.output.strip().splitlines()
     assert "openjdk-17-jre-headless" in line and "Traceback" not in res.output
     assert not (tmp_path / "ws" / "tables").exists()  # nothing written
+
+
+def test_a_file_uri_names_a_local_workspace_and_object_stores_are_refused(tmp_path):
+    f = write_ioarchive(tmp_path / "a.csv", sample_rows(5))
+    r = ingest(str(f), (tmp_path / "ws").as_uri())
+    assert r.stored == 5 and Workspace(tmp_path / "ws", create=False).files("posts")
+    res = CliRunner().invoke(cli, ["ingest", str(f), "-w", "s3a://bucket/ws", "--engine", "spark"])
+    assert res.exit_code == 1 and "s3a:// is not supported yet" in res.output
+    assert len(res.output.strip().splitlines()) == 2  # the message, and where --debug shows more

@@ -88,7 +88,7 @@ def ingest_on_spark(
     schema = _spark_schema(READ)
     if plan:
         step("read the files, one task per batch")
-        read_dir = str(txn.staging / "spark-read")
+        read_dir = sp.uri(txn.staging / "spark-read")
         tasks = spark.range(0, len(plan), 1, len(plan)).mapInArrow(_read_task(plan, run.opts, txn.run_id), schema)
         tasks.write.parquet(read_dir)  # once: the three tables below are split from it without reading again
         read = spark.read.schema(schema).parquet(read_dir)
@@ -232,8 +232,8 @@ def _write(spark: SparkSession, df: DataFrame, txn: Transaction, table: str) -> 
     """Write ``df`` as Parquet parts of ``table`` in the transaction's staging folder, named as an
     in-process run names its parts; returns the parts (none when ``df`` is empty) and their rows."""
     out = txn.staging / f"spark-{table}"
-    df.write.option("compression", "zstd").parquet(str(out))
-    rows = spark.read.schema(df.schema).parquet(str(out)).count()  # from the parts' footers
+    df.write.option("compression", "zstd").parquet(sp.uri(out))
+    rows = spark.read.schema(df.schema).parquet(sp.uri(out)).count()  # from the parts' footers
     if not rows:
         return [], 0
     parts = []

@@ -175,10 +175,15 @@ def register(cli: click.Group) -> None:
     @cli.command()
     @click.option("--posts", default=100_000, show_default=True, help="Number of posts.")
     @click.option("--account-count", "accounts", type=int, help="Number of accounts (default: about posts/50).")
+    @click.option(
+        "--files",
+        type=int,
+        help="Number of archive files (default: one per million posts); more files, more parallel reading.",
+    )
     @seed_option("Random seed; the same seed gives the same data.")
     @out_option("Folder for the archive CSV files, truth.csv and simulation.json.", default=Path("sim"))
     @json_option
-    def simulate(posts, accounts, seed, out, as_json):
+    def simulate(posts, accounts, files, seed, out, as_json):
         """Write a synthetic collection with planted operations, and its truth.csv.
 
         The organic background has heavy-tailed activity, topical communities, viral cascades and
@@ -194,7 +199,10 @@ def register(cli: click.Group) -> None:
         from ..simulate import simulate as simulate_api
 
         with progress(posts, "simulate", unit="posts") as update:
-            r = simulate_api(posts=posts, accounts=accounts, seed=seed, out=out, progress=update)
+            try:
+                r = simulate_api(posts=posts, accounts=accounts, seed=seed, out=out, files=files, progress=update)
+            except ValueError as e:  # e.g. --files leaving too few posts per file
+                raise click.BadParameter(str(e)) from None
         d = {"out": str(r.out), "files": [str(f) for f in r.files], "posts": r.posts, "accounts": r.accounts,
              "truth": str(r.truth_path)}  # fmt: skip
         if as_json:

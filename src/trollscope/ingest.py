@@ -193,10 +193,12 @@ def ingest(
 
 @dataclass
 class BatchRead:
-    """One batch of files read: canonical posts (repeats inside the batch dropped), rejects, the
-    accounts the reader describes, and the records read (``posts + rejects + repeats``)."""
+    """One batch of files read: its posts as Parquet parts staged for the run (repeats inside the batch
+    dropped), its rejects and the accounts its reader describes as Arrow, and the records read
+    (``posts + rejects + repeats``)."""
 
-    posts: pa.Table
+    parts: list[str]
+    posts: int
     rejects: pa.Table
     accounts: pa.Table
     records: int
@@ -208,41 +210,30 @@ def read_files(
     files: list[str],
     options: ReadOptions,
     ingest_id: str,
+    staging: str | Path,
     encodings: dict[str, str] | None = None,
     threads: int | None = None,
 ) -> BatchRead:
-    """Read one batch of files of one format with the same code as an in-process ingest, and hand the
-    rows back as Arrow: the unit a distributed engine runs once per task (ingest_spark.py).
+    """Read one batch of files of one format with the same code as an in-process ingest: the unit a
+    distributed engine runs once per task (ingest_spark.py).
 
-    ``encodings`` maps a file to the encoding its head showed (a BOM's); the others are read in
-    ``options.encoding``. Nothing is written but scratch copies in a temporary folder.
+    The posts are written as Parquet parts into ``staging``, the run's staging folder (``posts/``
+    in it, named as an in-process run names them), ready to be committed as they are. ``encodings``
+    maps a file to the encoding its head showed (a BOM's); the others are read in
+    ``options.encoding``. Decompressed or transcoded copies go to a local temporary folder.
     """
     with tempfile.TemporaryDirectory(prefix="trollscope-read-") as scratch:
-        stage = _ArrowStage(ingest_id, Path(scratch))
-        run = _Run(None, stage, options, None, con=engine.connect(threads=threads))
+        txn = Transaction(None, ingest_id, Path(staging))  # type: ignore[arg-type]  # stages files, never commits
+        run = _Run(None, txn, options, None, con=engine.connect(threads=threads), scratch=Path(scratch))
         try:
             run.encodings = {Path(f): e for f, e in (encodings or {}).items()}
             run.read_batch(registry()[reader], [Path(f) for f in files])
-            posts = pa.concat_tables([t.cast(POSTS) for t in stage.parts]) if stage.parts else POSTS.empty_table()
+            posts = sum(pq.ParquetFile(f).metadata.num_rows for f in run.stage_files)
             rejects = run.con.sql("SELECT * FROM _rejects_run").to_arrow_table().cast(REJECTS)
             accounts = run.con.sql("SELECT * FROM _accounts_run").to_arrow_table().cast(ACCOUNTS)
-            return BatchRead(posts, rejects, accounts, run.records, list(dict.fromkeys(run.notes)))
+            return BatchRead(run.stage_files, posts, rejects, accounts, run.records, list(dict.fromkeys(run.notes)))
         finally:
             run.con.close()
-
-
-@dataclass
-class _ArrowStage:
-    """What a :class:`Transaction` is to an in-process run, for :func:`read_files`: the staged posts
-    are kept as Arrow instead of written as Parquet parts."""
-
-    run_id: str
-    staging: Path
-    parts: list[pa.Table] = field(default_factory=list)
-
-    def write_parts(self, con: duckdb.DuckDBPyConnection, table: str, query: str) -> list[Path]:
-        self.parts.append(con.sql(query).to_arrow_table())
-        return []
 
 
 FIRST_REJECTS = 5  # reject runs an ingest reports
@@ -299,10 +290,11 @@ class _Run:
     """State of one ingest run: staged posts, rejects and accounts, and the counts."""
 
     def __init__(
-        self, ws: Workspace | None, txn: Transaction | _ArrowStage, opts: ReadOptions, progress, con=None
+        self, ws: Workspace | None, txn: Transaction, opts: ReadOptions, progress, con=None, scratch: Path | None = None
     ) -> None:
         self.ws, self.txn, self.opts, self.progress = ws, txn, opts, progress
         self.con = con or ws.connect()
+        self.scratch = scratch or txn.staging / "plain"  # decompressed and transcoded copies
         self.stage_files: list[str] = []
         self.notes: list[str] = []
         self.readers: dict[str, int] = {}
@@ -345,7 +337,7 @@ class _Run:
 
     def read_batch(self, reader, batch: list[Path], scan: dict[str, str] | None = None) -> None:
         """Read ``batch`` with ``reader``; ``scan`` maps ready-made copies to the files they stand for."""
-        scratch = self.txn.staging / "plain"
+        scratch = self.scratch
         declared = sources.normal_encoding(self.opts.encoding)
         encodings = {f: self.encodings.get(f, declared) for f in batch}
         # The scans read UTF-8 and Latin-1 themselves; a batch with anything else (a UTF-16 file from
@@ -450,7 +442,7 @@ class _Run:
             "WHERE reject_reason IS NULL AND hash(post_id) IN (SELECT h FROM c) "
             "QUALIFY (source_file, source_line) <> min((source_file, source_line)) OVER (PARTITION BY post_id)"
         )
-        drop = self.con.execute("SELECT count(*) FROM _drop").fetchall()[0][0]  # fetched whole: no result left open
+        drop = self.con.execute("SELECT count(*) FROM _drop").fetchone()[0]
         # A record's file and line may hold several posts (a twarc page): match on the id as well.
         anti = (
             "ANTI JOIN _drop d ON d.post_id = f.post_id AND d.source_file = f.source_file "
@@ -523,7 +515,7 @@ class _Run:
     def salvage(self, reader, f: Path) -> bool:
         """A compressed file that breaks off partway (a partial download): read the records before the
         break and count the broken-off rest as one rejected record. False when the stream is whole."""
-        s = sources.salvage(f, self.txn.staging / "plain")
+        s = sources.salvage(f, self.scratch)
         if s is None:
             return False
         self.read_batch(reader, [f], scan={str(s.path): str(f)})

@@ -50,17 +50,16 @@ if TYPE_CHECKING:
 MIN_BATCH_BYTES = 1024 * 1024  # below this a task's start-up (~50 ms) outweighs its reading
 TASKS_PER_CORE = 2  # batches per core, so a slow batch does not leave the other cores idle
 
-# A task's rows: one of posts, rejects or accounts per row, and one "meta" row per batch with its
-# record count, notes and how many rows of each kind it returned (so empty steps are skipped without
-# a Spark job). One schema because mapInArrow returns one.
+# A task's rows: a reject or an account per row, and one "meta" row per batch with its record count,
+# notes, posts and the Parquet parts it staged them in. One schema because mapInArrow returns one.
 READ = pa.schema(
     [
         ("kind", pa.string()),
-        ("post", pa.struct(list(POSTS))),
         ("reject", pa.struct(list(REJECTS))),
         ("account", pa.struct(list(ACCOUNTS))),
         ("records", pa.int64()),
         ("notes", pa.list_(pa.string())),
+        ("parts", pa.list_(pa.string())),
         ("counts", pa.struct([("posts", pa.int64()), ("rejects", pa.int64()), ("accounts", pa.int64())])),
     ]
 )
@@ -89,34 +88,59 @@ def ingest_on_spark(
     if plan:
         step("read the files, one task per batch")
         read_dir = sp.uri(txn.staging / "spark-read")
-        tasks = spark.range(0, len(plan), 1, len(plan)).mapInArrow(_read_task(plan, run.opts, txn.run_id), schema)
-        tasks.write.parquet(read_dir)  # once: the three tables below are split from it without reading again
+        tasks = spark.range(0, len(plan), 1, len(plan)).mapInArrow(
+            _read_task(plan, run.opts, txn.run_id, str(txn.staging)), schema
+        )
+        tasks.write.parquet(read_dir)  # once: the steps below read it, and a task must not run twice
         read = spark.read.schema(schema).parquet(read_dir)
     else:
         read = spark.createDataFrame([], schema)
     sp.register_workspace(spark, txn.workspace)
-    _conform(read.where("kind = 'post'").select("post.*"), POSTS).createOrReplaceTempView("_staged")
 
     step("count records, collect notes")
-    meta = read.where("kind = 'meta'").select("records", "notes", "counts").toArrow()
+    meta = read.where("kind = 'meta'").select("records", "notes", "parts", "counts").toArrow()
     run.records += sum(meta.column("records").to_pylist())
     run.notes += [n for notes in meta.column("notes").to_pylist() for n in notes or []]
     read_counts = {k: sum(c[k] for c in meta.column("counts").to_pylist()) for k in ("posts", "rejects", "accounts")}
+    # The parts the tasks' meta rows name: a failed task attempt's parts are left out (and swept).
+    parts = [Path(p) for ps in meta.column("parts").to_pylist() for p in ps or []]
     for _, files, _ in plan:
         for f in files:
             run.tick(Path(f))
+    posts_schema = _spark_schema(POSTS)
+    if parts:
+        staged = spark.read.schema(posts_schema).parquet(*[sp.uri(p) for p in parts])
+    else:
+        staged = spark.createDataFrame([], posts_schema)
+    _conform(staged, POSTS).createOrReplaceTempView("_staged")
 
-    step("keep the first occurrence of each post id, write posts")
-    cols = ", ".join(f.name for f in POSTS)
-    new_posts = sp.sql(
-        spark,
-        f"""SELECT {cols} FROM (
-            SELECT *, row_number() OVER (PARTITION BY post_id ORDER BY source_file, source_line) AS _first FROM _staged
-        ) s WHERE _first = 1 AND NOT EXISTS (SELECT 1 FROM posts p WHERE p.post_id = s.post_id)""",
-    )
-    posts_files, stored = _write(spark, _conform(new_posts, POSTS), txn, "posts")
-    if posts_files:
-        txn.append("posts", posts_files)
+    stored = 0
+    if parts:
+        step("posts: repeated ids across batches, ids the workspace has")
+        n, distinct, known = (
+            sp.arrow(
+                spark,
+                "SELECT count(*) AS n, count(DISTINCT s.post_id) AS d, count(p.post_id) AS k FROM _staged s "
+                "LEFT JOIN (SELECT DISTINCT post_id FROM posts) p ON p.post_id = s.post_id",
+            )
+            .to_pylist()[0]
+            .values()
+        )
+        if n == distinct and known == 0:  # the usual case: the staged parts are the new posts as they are
+            stored = n
+            txn.append("posts", parts)
+        else:
+            step("posts: keep the first occurrence of each post id, write them")
+            cols = ", ".join(f.name for f in POSTS)
+            new_posts = sp.sql(
+                spark,
+                f"""SELECT {cols} FROM (
+                    SELECT *, row_number() OVER (PARTITION BY post_id ORDER BY source_file, source_line) AS _first
+                    FROM _staged
+                ) s WHERE _first = 1 AND NOT EXISTS (SELECT 1 FROM posts p WHERE p.post_id = s.post_id)""",
+            )
+            posts_files, stored = _write(spark, _conform(new_posts, POSTS), txn, "posts")
+            txn.append("posts", posts_files)
 
     step("merge accounts")
     posting = sp.sql(
@@ -172,7 +196,7 @@ def plan_batches(groups: dict[tuple[str, str], list[Path]], encodings: dict[Path
     ]
 
 
-def _read_task(plan: list[Batch], options: ReadOptions, ingest_id: str) -> Callable:
+def _read_task(plan: list[Batch], options: ReadOptions, ingest_id: str, staging: str) -> Callable:
     """The function a Spark task runs: read the batches whose numbers it is given."""
 
     def read(numbers: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -183,28 +207,20 @@ def _read_task(plan: list[Batch], options: ReadOptions, ingest_id: str) -> Calla
         for rb in numbers:
             for i in rb.column(0).to_pylist():
                 reader, files, encodings = plan[i]
-                yield from task_rows(read_files(reader, files, options, ingest_id, encodings, threads))
+                yield from task_rows(read_files(reader, files, options, ingest_id, staging, encodings, threads))
 
     return read
 
 
 def task_rows(out: BatchRead) -> Iterator[pa.RecordBatch]:
     """A batch's result as rows of ``READ``."""
-    for kind, table in (("post", out.posts), ("reject", out.rejects), ("account", out.accounts)):
+    for kind, table in (("reject", out.rejects), ("account", out.accounts)):
         for chunk in table.to_batches(max_chunksize=CHUNK_ROWS):
-            yield _rows(
-                kind, chunk.num_rows, {kind: pa.StructArray.from_arrays(chunk.columns, fields=list(chunk.schema))}
-            )
-    counts = {"posts": out.posts.num_rows, "rejects": out.rejects.num_rows, "accounts": out.accounts.num_rows}
-    yield _rows(
-        "meta",
-        1,
-        {
-            "records": pa.array([out.records], pa.int64()),
-            "notes": pa.array([out.notes], READ.field("notes").type),
-            "counts": pa.array([counts], READ.field("counts").type),
-        },
-    )
+            struct = pa.StructArray.from_arrays(chunk.columns, fields=list(chunk.schema))
+            yield _rows(kind, chunk.num_rows, {kind: struct})
+    counts = {"posts": out.posts, "rejects": out.rejects.num_rows, "accounts": out.accounts.num_rows}
+    meta = {"records": [out.records], "notes": [out.notes], "parts": [out.parts], "counts": [counts]}
+    yield _rows("meta", 1, {k: pa.array(v, READ.field(k).type) for k, v in meta.items()})
 
 
 def _rows(kind: str, n: int, columns: dict[str, pa.Array]) -> pa.RecordBatch:

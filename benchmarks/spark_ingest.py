@@ -7,7 +7,8 @@ memory per engine. Peak memory is the largest sum of resident memory over the wh
 (the CLI, Spark's JVM and its Python workers), sampled every 0.2 s: a child's ru_maxrss would miss
 the JVM. A small set is ingested too, to show Spark's fixed cost.
 
-Usage: python benchmarks/spark_ingest.py [--posts 1000000] [--files 8] [--small 20000]
+Usage: python benchmarks/spark_ingest.py [--posts 1000000] [--files 8] [--small 20000] [--input DIR]
+(``--input``: a set simulated before, e.g. the 10M set of benchmarks/ingest.py, instead of --posts.)
 Prints a Markdown table; paste it into benchmarks/RESULTS.md with the load average it prints.
 """
 
@@ -97,11 +98,15 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--posts", type=int, default=1_000_000)
     ap.add_argument("--files", type=int, default=8)
-    ap.add_argument("--small", type=int, default=20_000, help="a small set, for Spark's fixed cost")
+    ap.add_argument("--small", type=int, default=20_000, help="a small set, for Spark's fixed cost (0: none)")
+    ap.add_argument("--input", type=Path, help="a simulated folder to ingest instead of --posts/--files")
     args = ap.parse_args()
+    sets = [simulated(args.small, 2)] if args.small else []
+    sets.append(args.input.resolve() if args.input else simulated(args.posts, args.files))
     rows = []
-    for posts, files in ((args.small, 2), (args.posts, args.files)):
-        src = simulated(posts, files)
+    for src in sets:
+        posts = json.loads((src / "simulation.json").read_text())["posts"]
+        files = len(list(src.glob("tweets-*.csv.gz")))
         digests = {}
         for name, flags in ENGINES.items():
             ws = WORK / f"ws-spark-bench-{name}"

@@ -5,13 +5,15 @@ The per-file readers are the unit of parallelism. The driver plans as an in-proc
 (resolve the inputs, sniff each file's head, pick its reader, reject what no reader reads), then
 cuts each reader's files into batches, one Spark task per batch. A task reads its batch with
 :func:`trollscope.ingest.read_files`, the very code an in-process ingest runs (DuckDB embedded in the
-Python worker), and hands back posts, rejects, accounts and its record count as Arrow
-(``mapInArrow``); so every reader, present and future, runs on both engines with no Spark code of
-its own. What grows with the whole collection runs in Spark SQL (our DuckDB-dialect queries through
-``engine.to_dialect``): keeping the first occurrence of each post id across batches and the
-workspace, the accounts of the run merged with the workspace's, the rejects already recorded, the
-reasons and their first runs. Spark writes the Parquet parts into the transaction's staging folder
-and the same manifest swap commits them, so DuckDB reads what Spark wrote and the other way round.
+Python worker): it stages the batch's posts as Parquet parts in the run's staging folder, with the
+same writer, and hands back rejects, accounts, its record count and its parts as Arrow
+(``mapInArrow``). So every reader, present and future, runs on both engines with no Spark code of
+its own. What spans batches runs in Spark SQL (our DuckDB-dialect queries through
+``engine.to_dialect``): whether a post id repeats across batches or is in the workspace already
+(if so, the first occurrence of each is kept and Spark writes them; if not, the staged parts are the
+posts as they are, as in-process), the run's accounts merged with the workspace's, the rejects
+already recorded, the reasons and their first runs. The same manifest swap commits it all, so
+DuckDB reads what Spark wrote and the other way round.
 """
 
 from __future__ import annotations

@@ -182,6 +182,8 @@ def test_the_cli_runs_on_spark_and_never_falls_back(spark, sim, tmp_path, monkey
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert (out["stored"], out["duplicate"]) == (10_000, 5000)
+    (params,) = rows(ws, "SELECT params FROM ingest_log")[0]
+    assert json.loads(params)["engine"] == "spark local[2]"  # the ingest log says which engine ran
     group = f"trollscope-ingest-{out['ingest_id']}"
     jobs = spark.sparkContext.statusTracker().getJobIdsForGroup(group)
     assert len(jobs) >= 4

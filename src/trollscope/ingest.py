@@ -120,6 +120,7 @@ def ingest(
         from .spark import session
 
         spark = session(spec)
+        params["engine"] = f"spark {spark.sparkContext.master}"  # which engine ran, in the ingest log
     with ws.transaction() as txn:
         run = _Run(ws, txn, opts, progress)
         if opts.labels:

@@ -233,3 +233,17 @@ def test_a_file_uri_names_a_local_workspace_and_object_stores_are_refused(tmp_pa
     res = CliRunner().invoke(cli, ["ingest", str(f), "-w", "s3a://bucket/ws", "--engine", "spark"])
     assert res.exit_code == 1 and "s3a:// is not supported yet" in res.output
     assert len(res.output.strip().splitlines()) == 2  # the message, and where --debug shows more
+
+
+def test_a_failed_task_is_reported_by_its_python_error():
+    from trollscope.ingest_spark import _python_error
+
+    report = (
+        "An exception was thrown from the Python worker. Please see the stack trace below.\n"
+        "Traceback (most recent call last):\n"
+        '  File "/x/ingest.py", line 244, in write_parts\n'
+        "_duckdb.IOException: IO Error: No space left on device\n"
+        "\tat org.apache.spark.api.python.BasePythonRunner.handlePythonException(PythonRunner.scala:1)\n"
+    )
+    assert _python_error(RuntimeError(report)) == "_duckdb.IOException: IO Error: No space left on device"
+    assert _python_error(RuntimeError("Job aborted.\nmore")) == "Job aborted."

@@ -18,6 +18,7 @@ DuckDB reads what Spark wrote and the other way round.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -70,6 +71,10 @@ CHUNK_ROWS = 20_000  # rows per Arrow batch a task returns
 Batch = tuple[str, list[str], dict[str, str]]  # reader, files, encodings their heads showed
 
 
+class TaskFailed(RuntimeError):
+    """A Spark task that reads files failed (readers reject bad records; this is a bug or a lost executor)."""
+
+
 def ingest_on_spark(
     spark: SparkSession,
     run: _Run,
@@ -93,7 +98,10 @@ def ingest_on_spark(
         tasks = spark.range(0, len(plan), 1, len(plan)).mapInArrow(
             _read_task(plan, run.opts, txn.run_id, str(txn.staging)), schema
         )
-        tasks.write.parquet(read_dir)  # once: the steps below read it, and a task must not run twice
+        try:
+            tasks.write.parquet(read_dir)  # once: the steps below read it, and a task must not run twice
+        except Exception as e:  # a reader's own failure, as one line rather than the JVM's report of it
+            raise TaskFailed(f"a Spark task reading the files failed: {_python_error(e)}") from e
         read = spark.read.schema(schema).parquet(read_dir)
     else:
         read = spark.createDataFrame([], schema)
@@ -259,6 +267,13 @@ def _write(spark: SparkSession, df: DataFrame, txn: Transaction, table: str) -> 
         parts.append(txn.new_file(table))
         part.replace(parts[-1])
     return parts, rows
+
+
+def _python_error(e: Exception) -> str:
+    """The Python exception line inside Spark's report of a failed task (else its first line)."""
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+    errors = [line for line in lines if re.match(r"^[A-Za-z_.]+(Error|Exception)\b:", line)]
+    return (errors or lines or [type(e).__name__])[-1 if errors else 0]
 
 
 def _describer(spark: SparkSession, run_id: str) -> Callable[[str], None]:

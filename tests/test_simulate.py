@@ -277,3 +277,20 @@ def test_newsbots_post_on_a_clock(db) -> None:
 def test_refuses_impossible_sizes(tmp_path: Path, kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         simulate(out=tmp_path, **kwargs)
+
+
+def test_the_cli_writes_as_many_files_as_asked_and_refuses_too_many(tmp_path):
+    from click.testing import CliRunner
+
+    from trollscope.cli import main
+
+    res = CliRunner().invoke(
+        main, ["simulate", "--posts", "10000", "--files", "2", "-o", str(tmp_path / "s"), "--json"]
+    )
+    assert res.exit_code == 0, res.output
+    assert sorted(Path(f).name for f in json.loads(res.stdout)["files"]) == [
+        "tweets-00000.csv.gz",
+        "tweets-00001.csv.gz",
+    ]
+    res = CliRunner().invoke(main, ["simulate", "--posts", "10000", "--files", "3", "-o", str(tmp_path / "t")])
+    assert res.exit_code == 2 and "5,000" in res.output  # 3,333 posts a file is below the 5,000 a file needs

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -17,12 +18,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-from . import sources
-from .engine import sql_list, sql_str
+from . import engine, sources
+from .engine import EngineSpec, engine_spec, sql_list, sql_str
 from .readers import ReaderError, ReadOptions, detect_format, registry
 from .readers._scan import release
-from .schema import ACCOUNTS, PLATFORM_NAME, PLATFORMS, POSTS, RAW_LIMIT, REJECTS, select_canonical, sql_type
+from .schema import (
+    ACCOUNTS,
+    INGEST_LOG,
+    PLATFORM_NAME,
+    PLATFORMS,
+    POSTS,
+    RAW_LIMIT,
+    REJECTS,
+    select_canonical,
+    sql_type,
+)
 from .workspace import PARTS_COMPRESSION, Transaction, Workspace
 
 BATCH_BYTES = 48 * 1024 * 1024  # on-disk bytes per batch: bounds memory, keeps DuckDB's scan parallel
@@ -78,6 +91,7 @@ def ingest(
     options: ReadOptions | None = None,
     progress: Callable[[int], None] | None = None,
     batch_bytes: int = BATCH_BYTES,
+    engine: str | EngineSpec | None = None,
 ) -> IngestResult:
     """Read ``inputs`` (files, directories, globs) into ``workspace``.
 
@@ -85,9 +99,18 @@ def ingest(
     detected from its content. ``progress`` is called with the bytes of each file as it is done.
     ``options.links`` (a links file, see ``crossplatform.read_links``) is checked first and stored
     once the posts are, as the workspace's ``account_links``.
+    ``engine``: ``"duckdb"`` (default, in this process) or ``"spark"`` / an :class:`EngineSpec`:
+    the batches of files are read by Spark tasks and deduplication, accounts and counts run in
+    Spark SQL (see ingest_spark.py); the workspace is the same either way.
     """
     t0 = time.perf_counter()
+    spec = engine_spec(engine)
     opts = options or ReadOptions()
+    if spec.is_spark and opts.labels:
+        raise ReaderError(
+            "--labels is not supported with --engine spark yet: ingest the posts on Spark, then join the "
+            "labels with `trollscope ingest --engine duckdb --labels FILE` and no new posts"
+        )
     try:
         sources.normal_encoding(opts.encoding)
     except sources.InputError as e:
@@ -116,6 +139,12 @@ def ingest(
             raise ReaderError(f"--links {e}") from None
     params = {"format": format, **asdict(opts)}
     started = datetime.now(UTC).replace(tzinfo=None)
+    spark = None
+    if spec.is_spark:  # before the transaction: a missing Java fails fast, the workspace untouched
+        from .spark import session
+
+        spark = session(spec)
+        params["engine"] = f"spark {spark.sparkContext.master}"  # which engine ran, in the ingest log
     with ws.transaction() as txn:
         run = _Run(ws, txn, opts, progress)
         if opts.labels:
@@ -174,13 +203,23 @@ def ingest(
                 continue
             layout = getattr(readers[name], "layout", lambda _h: "")(h)
             groups.setdefault((name, layout), []).append(f)
+        group_opts: dict[str, ReadOptions] = {}
         for (name, _), group in groups.items():
             run.readers[name] = run.readers.get(name, 0) + len(group)
-            run.opts = _platform_options(readers[name], opts, len(group), run.notes)
-            for batch in _batches(group, batch_bytes):
-                run.read_batch(readers[name], batch)
-        run.opts = opts
-        result = run.finish(ingest_id=txn.run_id, started=started, inputs=list(inputs), params=params, t0=t0)
+            group_opts[name] = _platform_options(readers[name], opts, len(group), run.notes)
+        if spark is not None:
+            from .ingest_spark import ingest_on_spark
+
+            result = ingest_on_spark(
+                spark, run, groups, started=started, inputs=list(inputs), params=params, t0=t0, options=group_opts
+            )
+        else:
+            for (name, _), group in groups.items():
+                run.opts = group_opts[name]
+                for batch in _batches(group, batch_bytes):
+                    run.read_batch(readers[name], batch)
+            run.opts = opts
+            result = run.finish(ingest_id=txn.run_id, started=started, inputs=list(inputs), params=params, t0=t0)
     if links is not None:
         from .crossplatform import store_links
 
@@ -202,24 +241,73 @@ def _platform_options(reader, opts: ReadOptions, files: int, notes: list[str]) -
     return replace(opts, platform=None)
 
 
+@dataclass
+class BatchRead:
+    """One batch of files read: its posts as Parquet parts staged for the run (repeats inside the batch
+    dropped), its rejects and the accounts its reader describes as Arrow, and the records read
+    (``posts + rejects + repeats``)."""
+
+    parts: list[str]
+    posts: int
+    rejects: pa.Table
+    accounts: pa.Table
+    records: int
+    notes: list[str]
+
+
+def read_files(
+    reader: str,
+    files: list[str],
+    options: ReadOptions,
+    ingest_id: str,
+    staging: str | Path,
+    encodings: dict[str, str] | None = None,
+    threads: int | None = None,
+) -> BatchRead:
+    """Read one batch of files of one format with the same code as an in-process ingest: the unit a
+    distributed engine runs once per task (ingest_spark.py).
+
+    The posts are written as Parquet parts into ``staging``, the run's staging folder (``posts/``
+    in it, named as an in-process run names them), ready to be committed as they are. ``encodings``
+    maps a file to the encoding its head showed (a BOM's); the others are read in
+    ``options.encoding``. Decompressed or transcoded copies go to a local temporary folder.
+    """
+    with tempfile.TemporaryDirectory(prefix="trollscope-read-") as scratch:
+        txn = Transaction(None, ingest_id, Path(staging))  # type: ignore[arg-type]  # stages files, never commits
+        run = _Run(None, txn, options, None, con=engine.connect(threads=threads), scratch=Path(scratch))
+        try:
+            run.encodings = {Path(f): e for f, e in (encodings or {}).items()}
+            run.read_batch(registry()[reader], [Path(f) for f in files])
+            posts = sum(pq.ParquetFile(f).metadata.num_rows for f in run.stage_files)
+            rejects = run.con.sql("SELECT * FROM _rejects_run").to_arrow_table().cast(REJECTS)
+            accounts = run.con.sql("SELECT * FROM _accounts_run").to_arrow_table().cast(ACCOUNTS)
+            return BatchRead(run.stage_files, posts, rejects, accounts, run.records, list(dict.fromkeys(run.notes)))
+        finally:
+            run.con.close()
+
+
 FIRST_REJECTS = 5  # reject runs an ingest reports
-REASON_KIND = "regexp_replace(reason, ':.*', '')"  # "too few fields: 5 where …" -> "too few fields"
+# "too few fields: 5 where …" -> "too few fields" ('g': the same on Spark, whose replace is global)
+REASON_KIND = "regexp_replace(reason, ':.*', '', 'g')"
+REJECT_RUN_KEYS = ("file", "first_line", "last_line", "records", "reason", "raw")
+
+
+def reject_runs_sql(table: str = "rejects", limit: int | None = None) -> str:
+    """The query of :func:`reject_runs`, portable to Spark (``engine.to_dialect``)."""
+    return f"""WITH k AS (SELECT *, {REASON_KIND} AS _k FROM {table}),
+        r AS (SELECT *, source_line - row_number() OVER (PARTITION BY source_file, _k ORDER BY source_line) AS _g FROM k)
+        SELECT source_file, min(source_line) AS first_line, max(source_line) AS last_line, count(*) AS records,
+               arg_min(reason, source_line) AS reason, arg_min(raw, source_line) AS raw
+        FROM r GROUP BY source_file, _k, _g, CASE WHEN source_line IS NULL THEN byte_offset END
+        ORDER BY source_file, min(source_line) NULLS FIRST, 5 {f"LIMIT {int(limit)}" if limit else ""}"""
 
 
 def reject_runs(con: duckdb.DuckDBPyConnection, table: str = "rejects", limit: int | None = None) -> list[dict]:
     """Rejects as runs of consecutive records of one file with one kind of reason (a file rejected
     whole is one run; ``bad date: …`` is one kind whatever the date): ``file, first_line,
     last_line, records, reason, raw`` (the first record's reason and text), in file and line order."""
-    rows = con.execute(
-        f"""WITH k AS (SELECT *, {REASON_KIND} AS _k FROM {table}),
-        r AS (SELECT *, source_line - row_number() OVER (PARTITION BY source_file, _k ORDER BY source_line) AS _g FROM k)
-        SELECT source_file, min(source_line), max(source_line), count(*), arg_min(reason, source_line),
-               arg_min(raw, source_line)
-        FROM r GROUP BY source_file, _k, _g, CASE WHEN source_line IS NULL THEN byte_offset END
-        ORDER BY source_file, min(source_line) NULLS FIRST, 5 {f"LIMIT {int(limit)}" if limit else ""}"""
-    ).fetchall()
-    keys = ("file", "first_line", "last_line", "records", "reason", "raw")
-    return [dict(zip(keys, r, strict=True)) for r in rows]
+    rows = con.execute(reject_runs_sql(table, limit)).fetchall()
+    return [dict(zip(REJECT_RUN_KEYS, r, strict=True)) for r in rows]
 
 
 def _head(f: Path, opts: ReadOptions) -> str | None:
@@ -251,9 +339,12 @@ def _batches(files: list[Path], limit: int) -> list[list[Path]]:
 class _Run:
     """State of one ingest run: staged posts, rejects and accounts, and the counts."""
 
-    def __init__(self, ws: Workspace, txn: Transaction, opts: ReadOptions, progress) -> None:
+    def __init__(
+        self, ws: Workspace | None, txn: Transaction, opts: ReadOptions, progress, con=None, scratch: Path | None = None
+    ) -> None:
         self.ws, self.txn, self.opts, self.progress = ws, txn, opts, progress
-        self.con = ws.connect()
+        self.con = con or ws.connect()
+        self.scratch = scratch or txn.staging / "plain"  # decompressed and transcoded copies
         self.stage_files: list[str] = []
         self.notes: list[str] = []
         self.readers: dict[str, int] = {}
@@ -296,7 +387,7 @@ class _Run:
 
     def read_batch(self, reader, batch: list[Path], scan: dict[str, str] | None = None) -> None:
         """Read ``batch`` with ``reader``; ``scan`` maps ready-made copies to the files they stand for."""
-        scratch = self.txn.staging / "plain"
+        scratch = self.scratch
         declared = sources.normal_encoding(self.opts.encoding)
         encodings = {f: self.encodings.get(f, declared) for f in batch}
         # The scans read UTF-8 and Latin-1 themselves; a batch with anything else (a UTF-16 file from
@@ -474,7 +565,7 @@ class _Run:
     def salvage(self, reader, f: Path) -> bool:
         """A compressed file that breaks off partway (a partial download): read the records before the
         break and count the broken-off rest as one rejected record. False when the stream is whole."""
-        s = sources.salvage(f, self.txn.staging / "plain")
+        s = sources.salvage(f, self.scratch)
         if s is None:
             return False
         self.read_batch(reader, [f], scan={str(s.path): str(f)})
@@ -579,9 +670,6 @@ class _Run:
 
     def finish(self, *, ingest_id: str, started: datetime, inputs: list[str], params: dict, t0: float) -> IngestResult:
         con, txn = self.con, self.txn
-        for folder, kinds in self.media.items():
-            what = ", ".join(f"{n} {k}" for k, n in sorted(Counter(kinds).items(), key=lambda kn: -kn[1]))
-            self.notes.append(f"{folder}: {len(kinds):,} media files ({what}), not posts: not read")
         stored = 0
         cols = ", ".join(f"s.{f.name}" for f in POSTS)
         if self.stage_files:
@@ -609,29 +697,16 @@ class _Run:
                 if stored:
                     txn.append("posts", [target])
                     self.posts_added = [str(target)]
-            # Every account that posts gets a row, even when its source says nothing else about it.
             con.execute(
-                f"""INSERT INTO _accounts_run (account_id, handle, source_format, ingest_id)
-                SELECT account_id, arg_max(handle, created_at), any_value(source_format), {sql_str(ingest_id)}
-                FROM {staged} GROUP BY account_id"""
+                "INSERT INTO _accounts_run (account_id, handle, source_format, ingest_id) "
+                + _posting_accounts_sql(staged, ingest_id)
             )
         if self.opts.labels:
             self.read_labels(self.opts.labels)
         rejected = con.execute("SELECT count(*) FROM _rejects_run").fetchone()[0]
         first_rejects = reject_runs(con, "_rejects_run", limit=FIRST_REJECTS)
-        reasons = dict(
-            con.execute(
-                f"SELECT {REASON_KIND} AS r, count(*) FROM _rejects_run GROUP BY r ORDER BY 2 DESC, 1"
-            ).fetchall()
-        )
-        # A record rejected by an earlier ingest (the same file read again) is counted in this run but
-        # not recorded twice.
-        known = con.execute(
-            "DELETE FROM _rejects_run r WHERE EXISTS (SELECT 1 FROM rejects o WHERE o.source_file = r.source_file "
-            "AND o.source_line IS NOT DISTINCT FROM r.source_line AND o.reason = r.reason)"
-        ).fetchone()[0]
-        if known:
-            self.notes.append(f"{known:,} of the rejected records were already recorded by an earlier ingest")
+        reasons = dict(con.execute(_reason_counts_sql("_rejects_run")).fetchall())
+        known = con.execute(f"DELETE FROM _rejects_run r WHERE {_KNOWN_REJECT}").fetchone()[0]
         if rejected > known:
             target = txn.new_file("rejects")
             con.execute(f"COPY _rejects_run TO {sql_str(str(target))} (FORMAT parquet, COMPRESSION zstd)")
@@ -640,6 +715,24 @@ class _Run:
             target = txn.new_file("accounts")
             con.execute(f"COPY ({_merge_accounts_sql()}) TO {sql_str(str(target))} (FORMAT parquet, COMPRESSION zstd)")
             txn.replace("accounts", [target])
+        con.close()
+        return self.conclude(
+            ingest_id=ingest_id, started=started, inputs=inputs, params=params, t0=t0, stored=stored,
+            rejected=rejected, known_rejects=known, reasons=reasons, first_rejects=first_rejects,
+        )  # fmt: skip
+
+    def conclude(
+        self, *, ingest_id: str, started: datetime, inputs: list[str], params: dict, t0: float, stored: int,
+        rejected: int, known_rejects: int, reasons: dict[str, int], first_rejects: list[dict],
+    ) -> IngestResult:  # fmt: skip
+        """The run's result from its counts, and its row of the ingest log (engine-neutral: Arrow)."""
+        for folder, kinds in self.media.items():
+            what = ", ".join(f"{n} {k}" for k, n in sorted(Counter(kinds).items(), key=lambda kn: -kn[1]))
+            self.notes.append(f"{folder}: {len(kinds):,} media files ({what}), not posts: not read")
+        if known_rejects:
+            # A record rejected by an earlier ingest (the same file read again) is counted in this run
+            # but not recorded twice.
+            self.notes.append(f"{known_rejects:,} of the rejected records were already recorded by an earlier ingest")
         duplicate = self.records - stored - rejected
         seconds = time.perf_counter() - t0
         result = IngestResult(
@@ -649,18 +742,29 @@ class _Run:
             first_rejects=first_rejects,
         )  # fmt: skip
         result.failure = result.why_nothing_stored()
-        log = txn.new_file("ingest_log")
-        con.execute(
-            f"COPY (SELECT ?::VARCHAR AS ingest_id, ?::TIMESTAMP AS started_at, ?::DOUBLE AS seconds, "
-            f"?::VARCHAR[] AS inputs, ?::VARCHAR[] AS readers, ?::VARCHAR AS params, ?::BIGINT AS files, "
-            f"?::BIGINT AS records, ?::BIGINT AS stored, ?::BIGINT AS rejected, ?::BIGINT AS duplicate, "
-            f"?::VARCHAR[] AS notes) TO {sql_str(str(log))} (FORMAT parquet)",
-            [ingest_id, started, seconds, [str(i) for i in inputs], sorted(self.readers), json.dumps(params),
-             self.nfiles, self.records, stored, rejected, duplicate, result.notes[:1000]],
-        )  # fmt: skip
-        txn.append("ingest_log", [log])
-        con.close()
+        log = self.txn.new_file("ingest_log")
+        row = [ingest_id, started, seconds, [str(i) for i in inputs], sorted(self.readers), json.dumps(params),
+               self.nfiles, self.records, stored, rejected, duplicate, result.notes[:1000]]  # fmt: skip
+        pq.write_table(pa.Table.from_pylist([dict(zip(INGEST_LOG.names, row, strict=True))], INGEST_LOG), log)
+        self.txn.append("ingest_log", [log])
         return result
+
+
+# A rejected record an earlier ingest recorded already (the same file read again).
+_KNOWN_REJECT = (
+    "EXISTS (SELECT 1 FROM rejects o WHERE o.source_file = r.source_file "
+    "AND o.source_line IS NOT DISTINCT FROM r.source_line AND o.reason = r.reason)"
+)
+
+
+def _reason_counts_sql(table: str) -> str:
+    return f"SELECT {REASON_KIND} AS r, count(*) AS n FROM {table} GROUP BY r ORDER BY 2 DESC, 1"
+
+
+def _posting_accounts_sql(staged: str, ingest_id: str) -> str:
+    """Every account that posts gets a row, even when its source says nothing else about it."""
+    return f"""SELECT account_id, arg_max(handle, created_at) AS handle, any_value(source_format) AS source_format,
+        {sql_str(ingest_id)} AS ingest_id FROM {staged} GROUP BY account_id"""
 
 
 def _finalize_sql(
@@ -747,9 +851,10 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _merge_accounts_sql() -> str:
+def _merge_accounts_sql(run: str = "_accounts_run") -> str:
     """Existing accounts merged with this run's: per column the newest non-empty value wins, and labels
-    merge key by key (a labels file adds party to the IRA's account_category rather than replacing it)."""
+    merge key by key (a labels file adds party to the IRA's account_category rather than replacing it).
+    Portable to Spark (``engine.to_dialect``)."""
     cols = []
     for f in ACCOUNTS:
         if f.name in ("account_id", "labels"):
@@ -758,19 +863,20 @@ def _merge_accounts_sql() -> str:
             cols.append("arg_min(ingest_id, _o) AS ingest_id")
         else:
             cols.append(f"arg_max({f.name}, _o) FILTER (WHERE {f.name} IS NOT NULL) AS {f.name}")
+    names = ", ".join(f.name for f in ACCOUNTS)
     return f"""
         WITH a AS (
-            SELECT *, 0 AS _o FROM accounts
-            UNION ALL BY NAME
-            SELECT *, CASE WHEN name IS NULL AND followers IS NULL AND labels IS NULL THEN 1 ELSE 2 END AS _o
-            FROM _accounts_run
+            SELECT {names}, 0 AS _o FROM accounts
+            UNION ALL
+            SELECT {names}, CASE WHEN name IS NULL AND followers IS NULL AND labels IS NULL THEN 1 ELSE 2 END AS _o
+            FROM {run}
         ),
         e AS (SELECT account_id, _o, unnest(map_entries(labels)) AS e FROM a WHERE cardinality(labels) > 0),
         l AS (
-            SELECT account_id, map_from_entries(list(struct_pack(k := key, v := value) ORDER BY key)) AS labels
-            FROM (SELECT account_id, e.key AS key, arg_max(e.value, _o) AS value FROM e GROUP BY ALL)
+            SELECT account_id, map_from_entries(list_sort(list(struct_pack(k := key, v := value)))) AS labels
+            FROM (SELECT account_id, e.key AS key, arg_max(e.value, _o) AS value FROM e GROUP BY account_id, e.key) x
             GROUP BY account_id
         )
         SELECT a.account_id, {", ".join(cols)}, any_value(l.labels) AS labels
-        FROM a LEFT JOIN l USING (account_id) GROUP BY a.account_id
+        FROM a LEFT JOIN l ON l.account_id = a.account_id GROUP BY a.account_id
     """

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -53,7 +54,7 @@ def session(spec: EngineSpec) -> SparkSession:
     active = SparkSession.getActiveSession()
     if active is not None:
         for k, v in {**dict(spec.conf), **SPARK_CONF}.items():
-            if not _static(k):
+            if not _static(k) and active.conf.isModifiable(k):  # e.g. spark.ui.enabled is fixed at start
                 active.conf.set(k, v)
         return active
     if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
@@ -61,7 +62,9 @@ def session(spec: EngineSpec) -> SparkSession:
             "--engine spark needs Java 17 and found none: install it (Debian: apt-get install "
             "openjdk-17-jre-headless) or set JAVA_HOME"
         )
-    builder = SparkSession.builder.master(master_of(spec)).appName("trollscope")
+    builder = SparkSession.builder.appName("trollscope")
+    if not under_spark_submit():  # there spark-submit's --master (or spark-defaults.conf) decides
+        builder = builder.master(master_of(spec))
     settings = {
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.sql.parquet.compression.codec": "zstd",
@@ -79,6 +82,17 @@ def session(spec: EngineSpec) -> SparkSession:
     return spark
 
 
+def under_spark_submit() -> bool:
+    """Whether this process was started by ``spark-submit``, whose JVM is already waiting for it."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
+def uri(path: Path) -> str:
+    """A local path as a ``file://`` URI, so Spark on a cluster (whose default file system is HDFS or an
+    object store) reads and writes the path itself: a workspace on storage every node mounts."""
+    return path.resolve().as_uri()
+
+
 def _static(key: str) -> bool:
     """Settings a running session cannot change (they are read when the JVM starts)."""
     return key.startswith(("spark.driver.", "spark.executor.", "spark.master", "spark.eventLog.", "spark.jars"))
@@ -90,7 +104,7 @@ def register_workspace(spark: SparkSession, ws: Workspace) -> list[str]:
     manifest = ws.manifest()["tables"]
     names = sorted(set(TABLES) | set(manifest))
     for name in names:
-        files = [str(ws.path / f) for f in manifest.get(name, [])]
+        files = [uri(ws.path / f) for f in manifest.get(name, [])]
         if files:
             df = spark.read.parquet(*files)
         else:

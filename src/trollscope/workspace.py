@@ -19,6 +19,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
 import signal
 import threading
@@ -27,6 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import unquote
 
 import duckdb
 import pyarrow as pa
@@ -70,6 +72,22 @@ def _ctrl_c_noted() -> Iterator[Callable[[], bool]]:
 
 class WorkspaceError(Exception):
     """A workspace is missing, locked, or from an incompatible version."""
+
+
+def local_path(path: str | os.PathLike[str]) -> Path:
+    """A workspace location as a local path: a path, or a ``file://`` URI (a path every node of a cluster
+    mounts). Other schemes are refused: the commit is an atomic rename of the manifest, which object
+    stores (``s3a://``, ``gs://``) do not have (docs/scale.md)."""
+    s = os.fspath(path)
+    m = re.match(r"^([A-Za-z][A-Za-z0-9+.-]+):/+(.*)$", s)  # also as a Path writes it: "file:/tmp/ws"
+    if m is None:
+        return Path(s)
+    if m.group(1).lower() == "file":
+        return Path("/" + unquote(m.group(2)))
+    raise WorkspaceError(
+        f"{s}: a workspace on {m.group(1)}:// is not supported yet (its commit renames the manifest "
+        "atomically, which object stores cannot): use a local path, or file:// on storage every node mounts"
+    )
 
 
 def default_path() -> Path:
@@ -122,7 +140,7 @@ class Workspace:
     """A trollscope workspace directory."""
 
     def __init__(self, path: str | os.PathLike[str] | None = None, create: bool = True) -> None:
-        self.path = Path(path) if path is not None else default_path()
+        self.path = local_path(path) if path is not None else default_path()
         manifest = self.path / MANIFEST
         if not manifest.exists():
             if not create:

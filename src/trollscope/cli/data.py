@@ -10,8 +10,10 @@ from .. import sources
 from ..info import info as info_api
 from ..ingest import IngestResult
 from ..ingest import ingest as ingest_api
+from ..spark import SparkUnavailable
 from ._common import (
     emit_json,
+    engine_options,
     json_option,
     out_option,
     output_option,
@@ -72,26 +74,34 @@ def register(cli: click.Group) -> None:
     @click.argument("inputs", nargs=-1, required=True)
     @workspace_option
     @reader_options
+    @engine_options
     @json_option
-    def ingest(inputs, workspace, fmt, read_options, as_json):
+    def ingest(inputs, workspace, fmt, read_options, engine, as_json):
         """Read INPUTS (files, directories, globs; gzip/zstd/bz2/xz) into the workspace.
 
         Every record is stored, rejected (with file, line and reason) or counted as a duplicate;
         re-ingesting the same files stores nothing new. A compressed file cut short (a partial
         download) is read up to the break, which is reported. An interrupted ingest leaves the
-        workspace as it was.
+        workspace as it was. With --engine spark the files are read by Spark tasks and deduplicated
+        in Spark SQL; the workspace is the same (docs/scale.md).
 
         Example:
 
         \b
             trollscope ingest ../shared/data/ira-by-author -w ira-ws
+            trollscope ingest ../shared/data/ira-by-author -w ira-ws --engine spark --spark-master 'local[2]'
             trollscope ingest Tweets.csv --map post_id=tweet_id,handle=name,text=text,created_at=tweet_created \\
                 --time-format '%d-%m-%Y %H.%M'
         """
         files = sources.resolve(list(inputs))
         total = sum(f.stat().st_size for f in files)
         with progress(total, "ingest") as update:
-            result = ingest_api(list(inputs), workspace, format=fmt, options=read_options, progress=update)
+            try:
+                result = ingest_api(
+                    list(inputs), workspace, format=fmt, options=read_options, progress=update, engine=engine
+                )
+            except SparkUnavailable as e:
+                raise click.ClickException(str(e)) from None
         if as_json:
             emit_json(result.as_dict())
         else:
@@ -165,10 +175,15 @@ def register(cli: click.Group) -> None:
     @cli.command()
     @click.option("--posts", default=100_000, show_default=True, help="Number of posts.")
     @click.option("--account-count", "accounts", type=int, help="Number of accounts (default: about posts/50).")
+    @click.option(
+        "--files",
+        type=int,
+        help="Number of archive files (default: one per million posts); more files, more parallel reading.",
+    )
     @seed_option("Random seed; the same seed gives the same data.")
     @out_option("Folder for the archive CSV files, truth.csv and simulation.json.", default=Path("sim"))
     @json_option
-    def simulate(posts, accounts, seed, out, as_json):
+    def simulate(posts, accounts, files, seed, out, as_json):
         """Write a synthetic collection with planted operations, and its truth.csv.
 
         The organic background has heavy-tailed activity, topical communities, viral cascades and
@@ -184,7 +199,10 @@ def register(cli: click.Group) -> None:
         from ..simulate import simulate as simulate_api
 
         with progress(posts, "simulate", unit="posts") as update:
-            r = simulate_api(posts=posts, accounts=accounts, seed=seed, out=out, progress=update)
+            try:
+                r = simulate_api(posts=posts, accounts=accounts, seed=seed, out=out, files=files, progress=update)
+            except ValueError as e:  # e.g. --files leaving too few posts per file
+                raise click.BadParameter(str(e)) from None
         d = {"out": str(r.out), "files": [str(f) for f in r.files], "posts": r.posts, "accounts": r.accounts,
              "truth": str(r.truth_path)}  # fmt: skip
         if as_json:

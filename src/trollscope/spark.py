@@ -54,7 +54,11 @@ def session(spec: EngineSpec) -> SparkSession:
     if active is not None:
         for k, v in {**dict(spec.conf), **SPARK_CONF}.items():
             if not _static(k):
-                active.conf.set(k, v)
+                try:
+                    active.conf.set(k, v)
+                except Exception as e:  # a core setting (spark.ui.*, spark.default.parallelism): fixed at start
+                    if "CANNOT_MODIFY_CONFIG" not in str(e):
+                        raise
         return active
     if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
         raise SparkUnavailable(

@@ -133,7 +133,7 @@ def cluster_sql(max_evidence: int) -> dict[str, str]:
                 SELECT cluster, layer, a, b, p_value, e.pa, e.pb, e.ta, e.tb, e.item,
                        row_number() OVER (PARTITION BY cluster ORDER BY ev_rank, p_value, a, b, layer) AS rk
                 FROM (
-                    SELECT *, row_number() OVER (PARTITION BY cluster, layer, a, b ORDER BY e.ta, e.pa, e.pb) AS ev_rank
+                    SELECT *, row_number() OVER (PARTITION BY cluster, layer, a, b ORDER BY e.ta, e.tb, e.item, e.pa, e.pb) AS ev_rank
                     FROM (SELECT cluster, layer, a, b, p_value, unnest(evidence) AS e FROM _internal)
                 ) WHERE ev_rank <= 2
             ) WHERE rk <= {int(max_evidence)}""",

@@ -27,6 +27,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from ..engine import EngineSpec
 from ..workspace import Workspace
 from .result import VEGA_LITE, Result, arrow, vl_values
 from .selection import open_operation
@@ -50,10 +51,11 @@ def amplifiers(
     *,
     top: int = 20,
     examples: int = 3,
+    engine: str | EngineSpec | None = None,
 ) -> AmplifiersResult:
     """Inbound and outbound amplification of the operation, with counts by kind and the posts."""
     t0 = time.perf_counter()
-    _, con, op = open_operation(workspace, accounts, by)
+    _, con, op = open_operation(workspace, accounts, by, engine)
     try:
         _edges(con)
         counts = ", ".join(f"count(*) FILTER (WHERE kind = '{k}') AS {c}" for k, c in KINDS)
@@ -239,7 +241,7 @@ def _edges(con: duckdb.DuckDBPyConnection) -> None:
             )
         mention = (
             f"SELECT * FROM (SELECT post_id, account_id, handle, created_at, 'mention', NULL, unnest(mentions) AS m, "
-            f"NULL FROM {source} WHERE len(mentions) > 0)"
+            f"NULL FROM {source} WHERE array_length(mentions) > 0)"
         )
         if names_op:
             mention += " WHERE m IN (SELECT handle_lc FROM op_handles)"

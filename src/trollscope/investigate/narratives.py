@@ -32,7 +32,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from ..engine import sql_str
+from ..engine import EngineSpec, sql_str
 from ..workspace import Workspace
 from .result import VEGA_LITE, Result, arrow, vl_values
 from .selection import open_operation
@@ -103,6 +103,7 @@ def narratives(
     lags: int = 2,
     max_xcorr_lag: int = 4,
     examples: int = 3,
+    engine: str | EngineSpec | None = None,
 ) -> NarrativesResult:
     """Per narrative: the operation's volume, share, first use and the outside's uptake."""
     t0 = time.perf_counter()
@@ -111,7 +112,7 @@ def narratives(
     if lags < 1:
         raise ValueError("lags must be >= 1")
     narrs = parse_terms(terms)
-    _, con, op = open_operation(workspace, accounts, by)
+    _, con, op = open_operation(workspace, accounts, by, engine)
     try:
         _match(con, narrs)
         outside_total, *coverage = con.execute(

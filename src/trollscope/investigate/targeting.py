@@ -32,7 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..engine import sql_str
+from ..engine import EngineSpec, sql_str
 from ..workspace import Workspace
 from .result import VEGA_LITE, Result, arrow, vl_values
 from .selection import open_operation
@@ -161,6 +161,7 @@ def targeting(
     bootstrap: int = 1000,
     seed: int = 42,
     progress: Callable[[int], None] | None = None,
+    engine: str | EngineSpec | None = None,
 ) -> TargetingResult:
     """Partisan lean per account, group and period; candidate mentions and sentiment; both-sides index."""
     t0 = time.perf_counter()
@@ -168,7 +169,7 @@ def targeting(
         raise ValueError(f"freq {freq!r}: choose one of {', '.join(FREQS)}")
     lex = load_lexicon(lexicon)
     cands = load_candidates(candidates)
-    ws, con, op = open_operation(workspace, accounts, by)
+    ws, con, op = open_operation(workspace, accounts, by, engine)
     notes: list[str] = []
     try:
         _classify_posts(con, lex, cands, freq)

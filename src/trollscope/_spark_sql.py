@@ -59,6 +59,10 @@ def _correct_for_spark(tree: exp.Expression) -> None:
             node.parent.expression.set("this", exp.and_(node.parent.expression.this, keep))
         else:
             node.replace(exp.Filter(this=node.copy(), expression=exp.Where(this=keep)))
+    for node in list(tree.find_all(exp.Window)):
+        # row_number(), rank() and dense_rank() are BIGINT in DuckDB and INT in Spark.
+        if isinstance(node.this, (exp.RowNumber, exp.Rank, exp.DenseRank)):
+            node.replace(exp.cast(node.copy(), exp.DataType.Type.BIGINT))
     for node in list(tree.find_all(exp.Div)):
         # DuckDB's / is DOUBLE division; Spark's is DECIMAL when a side is a decimal literal like 2.0.
         if not (isinstance(node.this, exp.Cast) and node.this.to.is_type(exp.DataType.Type.DOUBLE)):

@@ -63,6 +63,9 @@ def _correct_for_spark(tree: exp.Expression) -> None:
         # row_number(), rank() and dense_rank() are BIGINT in DuckDB and INT in Spark.
         if isinstance(node.this, (exp.RowNumber, exp.Rank, exp.DenseRank)):
             node.replace(exp.cast(node.copy(), exp.DataType.Type.BIGINT))
+    for node in list(tree.find_all(exp.Avg)):
+        # DuckDB's avg is DOUBLE; Spark's avg of a decimal (avg(CASE ... 1.0 ...)) is a decimal.
+        node.set("this", exp.cast(node.this.copy(), exp.DataType.Type.DOUBLE))
     for node in list(tree.find_all(exp.Div)):
         # DuckDB's / is DOUBLE division; Spark's is DECIMAL when a side is a decimal literal like 2.0.
         if not (isinstance(node.this, exp.Cast) and node.this.to.is_type(exp.DataType.Type.DOUBLE)):

@@ -62,7 +62,7 @@ class SparkConnection:
         self.statements: list[str] = []  # the Spark SQL run, in order (for tests and --verbose)
 
     # -- what the stages call -----------------------------------------------------------------
-    def execute(self, sql: str, params: list | None = None) -> SparkConnection:
+    def execute(self, sql: str, params: list | dict | None = None) -> SparkConnection:
         """Run one statement; a query's rows are then ``fetchall()``'s."""
         tree = _parse(sql)
         self._result = None
@@ -88,7 +88,7 @@ class SparkConnection:
             )
         return self
 
-    def sql(self, sql: str, params: list | None = None) -> SparkRelation:
+    def sql(self, sql: str, params: list | dict | None = None) -> SparkRelation:
         """A query, to be collected with ``to_arrow_table()``."""
         tree = _parse(sql)
         if not isinstance(tree, exp.Query):
@@ -125,10 +125,12 @@ class SparkConnection:
             self._drop(name)
 
     # -- the work -----------------------------------------------------------------------------
-    def _df(self, sql: str, params: list | None) -> DataFrame:
+    def _df(self, sql: str, params: list | dict | None) -> DataFrame:
         text = to_dialect(sql, "spark")
         self.statements.append(text)
-        return self.spark.sql(text, args=list(params)) if params else self.spark.sql(text)
+        if not params:
+            return self.spark.sql(text)
+        return self.spark.sql(text, args=dict(params) if isinstance(params, dict) else list(params))
 
     def _collect(self, df: DataFrame) -> pa.Table:
         limit = int(self.spark.conf.get(MAX_COLLECT_SETTING, str(DEFAULT_MAX_COLLECT_ROWS)))

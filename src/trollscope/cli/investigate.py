@@ -18,6 +18,7 @@ from ..investigate.result import Result
 from ._common import (
     bootstrap_option,
     emit_json,
+    engine_options,
     freq_option,
     json_option,
     output_option,
@@ -378,6 +379,7 @@ def register(cli: click.Group) -> None:
     @click.option("--burst-z", default=3.0, show_default=True, help="Bursts: z-score threshold.")
     @click.option("--burst-min-posts", default=10, show_default=True, help="Bursts: minimum posts in a burst period.")
     @click.option("--event-window", default=7, show_default=True, help="Days before and after each event to count.")
+    @engine_options
     @output_options
     def timeline(
         workspace,
@@ -395,6 +397,7 @@ def register(cli: click.Group) -> None:
         output,
         as_json,
         rows,
+        engine,
     ):
         """When the operation began and surged: volume per period, onset, bursts, events.
 
@@ -422,6 +425,7 @@ def register(cli: click.Group) -> None:
             burst_z=burst_z,
             burst_min_posts=burst_min_posts,
             event_window_days=event_window,
+            engine=engine,
         )
         _finish(r, output, as_json, rows, _timeline_text)
 
@@ -448,6 +452,7 @@ def register(cli: click.Group) -> None:
     )
     @bootstrap_option("Bootstrap resamples of accounts for the CI.")
     @seed_option("Seed of the bootstrap.")
+    @engine_options
     @output_options
     def targeting(
         workspace,
@@ -463,6 +468,7 @@ def register(cli: click.Group) -> None:
         output,
         as_json,
         rows,
+        engine,
     ):
         """Which side(s) the operation took: lean, candidates and sentiment, both-sides index.
 
@@ -490,6 +496,7 @@ def register(cli: click.Group) -> None:
                 bootstrap=bootstrap,
                 seed=seed,
                 progress=update,
+                engine=engine,
             )
         _finish(r, output, as_json, rows, _targeting_text)
 
@@ -503,8 +510,9 @@ def register(cli: click.Group) -> None:
     @freq_option()
     @click.option("--lags", default=2, show_default=True, help="Periods of lag in the uptake test.")
     @click.option("--examples", default=3, show_default=True, help="Earliest posts to keep per narrative and side.")
+    @engine_options
     @output_options
-    def narratives(workspace, accounts, by, terms, freq, lags, examples, output, as_json, rows):
+    def narratives(workspace, accounts, by, terms, freq, lags, examples, output, as_json, rows, engine):
         """Did the operation start narratives or stoke them: volume, first use, share, uptake.
 
         Terms match hashtags and text, case- and #-insensitively. Uptake is a lagged
@@ -519,7 +527,14 @@ def register(cli: click.Group) -> None:
             trollscope narratives -w ws --accounts flagged --terms 'blm=blacklivesmatter|black lives matter' --output n.csv
         """
         r = narratives_api(
-            workspace, accounts, by, terms=terms or DEFAULT_TERMS, freq=freq, lags=lags, examples=examples
+            workspace,
+            accounts,
+            by,
+            terms=terms or DEFAULT_TERMS,
+            freq=freq,
+            lags=lags,
+            examples=examples,
+            engine=engine,
         )
         _finish(r, output, as_json, rows, _narratives_text)
 
@@ -528,8 +543,9 @@ def register(cli: click.Group) -> None:
     @operation_options
     @top_option("Accounts to list (and per group, in the tables).")
     @click.option("--examples", default=3, show_default=True, help="Example posts to keep per account.")
+    @engine_options
     @output_options
-    def amplifiers(workspace, accounts, by, top, examples, output, as_json, rows):
+    def amplifiers(workspace, accounts, by, top, examples, output, as_json, rows, engine):
         """Who amplified the operation, and whom it amplified: reposts, quotes, replies, mentions.
 
         Inbound: outside accounts that amplified operation accounts, with counts by kind, first
@@ -541,5 +557,5 @@ def register(cli: click.Group) -> None:
             trollscope amplifiers -w ira-ws --accounts label:account_category=RightTroll --top 10
             trollscope amplifiers -w ws --accounts handles.txt --output amplifiers.csv
         """
-        r = amplifiers_api(workspace, accounts, by, top=top, examples=examples)
+        r = amplifiers_api(workspace, accounts, by, top=top, examples=examples, engine=engine)
         _finish(r, output, as_json, rows, lambda res: _amplifiers_text(res, top))

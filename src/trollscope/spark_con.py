@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 MAX_COLLECT_SETTING = "spark.trollscope.maxCollectRows"
 DEFAULT_MAX_COLLECT_ROWS = 5_000_000
+DESCRIPTION_CHARS = 4000  # of each statement's SQL, as the description of the Spark jobs it starts
 
 
 class CollectLimit(RuntimeError):
@@ -128,13 +129,17 @@ class SparkConnection:
     def _df(self, sql: str, params: list | dict | None) -> DataFrame:
         text = to_dialect(sql, "spark")
         self.statements.append(text)
+        # The jobs this statement starts carry its SQL: Spark's UI and event log show what ran.
+        self.spark.sparkContext.setJobDescription(f"trollscope: {' '.join(text.split())[:DESCRIPTION_CHARS]}")
         if not params:
             return self.spark.sql(text)
         return self.spark.sql(text, args=dict(params) if isinstance(params, dict) else list(params))
 
     def _collect(self, df: DataFrame) -> pa.Table:
+        # Not df.limit(limit + 1): Spark then collects partition by partition, in several jobs. The
+        # bytes a collect may bring are bounded by Spark itself (spark.driver.maxResultSize).
         limit = int(self.spark.conf.get(MAX_COLLECT_SETTING, str(DEFAULT_MAX_COLLECT_ROWS)))
-        t = df.limit(limit + 1).toArrow()
+        t = df.toArrow()
         if t.num_rows > limit:
             raise CollectLimit(
                 f"a result to collect to the driver has more than {limit:,} rows: raise the bound with "

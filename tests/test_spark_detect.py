@@ -6,6 +6,7 @@ engines in the session's Spark (local[2], tests/conftest.py).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -123,14 +124,34 @@ def test_a_spark_run_never_falls_back_to_duckdb_and_spark_logs_the_sql(sim_ws, s
     assert tl.frames()["volume"].num_rows
     monkeypatch.undo()
     # Spark's own event log names the SQL it executed: the statements of the run, as translated.
-    texts = []
-    for f in Path(spark.trollscope_event_log).iterdir():
-        for line in f.read_text().splitlines():
-            event = json.loads(line)
-            if event.get("Event", "").endswith("SQLExecutionStart"):
-                texts.append(event.get("description", ""))
+    texts = [
+        e.get("description", "")
+        for e in _events(Path(spark.trollscope_event_log))
+        if e.get("Event", "").endswith("SQLExecutionStart")
+    ]
     assert any("FROM _pairs" in t and "trollscope" in t for t in texts), texts[:5]
     assert any("CONV(LEFT(MD5(" in t for t in texts)  # the items' engine-neutral key, in Spark's spelling
+
+
+def _events(logs: Path) -> list[dict]:
+    """The events of Spark's event log: rolling files (``eventlog_v2_*/events_N_*``), zstd-compressed
+    by default in Spark 4 (the last one may end mid-frame while the session runs)."""
+    out = []
+    for f in sorted(logs.rglob("*")):
+        if not f.is_file() or f.name.startswith((".", "appstatus")):
+            continue
+        try:
+            if f.name.split(".inprogress")[0].endswith(".zstd"):
+                with pa.CompressedInputStream(pa.OSFile(str(f)), "zstd") as stream:
+                    data = stream.read()
+            else:
+                data = f.read_bytes()
+        except OSError:
+            continue
+        for line in data.decode(errors="replace").splitlines():
+            with contextlib.suppress(ValueError):  # a line cut by the end of an in-progress file
+                out.append(json.loads(line))
+    return out
 
 
 def test_near_dup_on_spark_is_refused_with_what_to_do(sim_ws, spark):

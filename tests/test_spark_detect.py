@@ -105,7 +105,7 @@ def test_each_investigation_gives_duckdbs_tables_on_spark(both, sim_ws, name):
     assert on_spark.notes == duck.notes
 
 
-def test_a_spark_run_never_falls_back_to_duckdb_and_spark_logs_the_sql(sim_ws, spark, monkeypatch):
+def test_a_spark_run_never_falls_back_to_duckdb_and_spark_logs_the_sql(both, sim_ws, spark, monkeypatch):
     import duckdb
 
     import trollscope.engine

@@ -168,6 +168,8 @@ class SparkConnection:
 
     def _create(self, tree: exp.Create, params: list | None) -> None:
         kind = (tree.kind or "").upper()
+        if kind not in ("TABLE", "VIEW"):
+            raise NotPortable(f"CREATE {kind}: the Spark engine makes temp tables and views only")
         name = tree.this.this.name if isinstance(tree.this, exp.Schema) else tree.this.name
         if not tree.args.get("replace") and self.has_table(name):
             raise NotPortable(f"{name} exists already (CREATE without OR REPLACE)")
@@ -177,8 +179,8 @@ class SparkConnection:
             cols = ", ".join(f"CAST(NULL AS {c.kind.sql('duckdb')}) AS {c.name}" for c in tree.this.expressions)
             self._set(name, self._df(f"SELECT {cols} WHERE false", None))
             return
-        if kind not in ("TABLE", "VIEW") or query is None:
-            raise NotPortable(f"CREATE {kind}: the Spark engine makes temp tables and views from a query only")
+        if query is None:
+            raise NotPortable(f"CREATE {kind} {name}: the Spark engine makes temp tables and views from a query")
         body = query.sql("duckdb")
         if kind == "VIEW":
             self._set(name, self._df(body, params))

@@ -28,7 +28,14 @@ from ._common import (
 from .investigate import events_option, operation_options, terms_option
 
 # detect's options that `run` takes too, by their parameter names: everything but where and how it prints
-NOT_TUNING = {"workspace", "as_json", "no_cache"}
+NOT_TUNING = {
+    "workspace",
+    "as_json",
+    "no_cache",
+    "engine_name",
+    "spark_master",
+    "spark_conf",
+}  # run has its own --engine
 
 
 class _Recorded(click.Command):

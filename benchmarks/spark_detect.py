@@ -54,7 +54,9 @@ def main() -> None:
     rows, docs = [], {}
     for engine, opts in engines.items():
         stages = [("detect", ["detect", "-w", str(ws), "--layers", LAYERS, "--json"])]
-        stages += [(n, [n, "-w", str(ws), "--accounts", "flagged", "--by", "cluster", "--json"]) for n in INVESTIGATIONS]
+        stages += [
+            (n, [n, "-w", str(ws), "--accounts", "flagged", "--by", "cluster", "--json"]) for n in INVESTIGATIONS
+        ]
         for name, cmd in stages:
             r = run([*cli, *cmd, *opts], env)
             if r.returncode != 0:

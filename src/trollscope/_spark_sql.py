@@ -59,6 +59,17 @@ def _correct_for_spark(tree: exp.Expression) -> None:
             node.parent.expression.set("this", exp.and_(node.parent.expression.this, keep))
         else:
             node.replace(exp.Filter(this=node.copy(), expression=exp.Where(this=keep)))
+    for node in list(tree.find_all(exp.Window)):
+        # row_number(), rank() and dense_rank() are BIGINT in DuckDB and INT in Spark.
+        if isinstance(node.this, (exp.RowNumber, exp.Rank, exp.DenseRank)):
+            node.replace(exp.cast(node.copy(), exp.DataType.Type.BIGINT))
+    for node in list(tree.find_all(exp.Avg)):
+        # DuckDB's avg is DOUBLE; Spark's avg of a decimal (avg(CASE ... 1.0 ...)) is a decimal.
+        node.set("this", exp.cast(node.this.copy(), exp.DataType.Type.DOUBLE))
+    for node in list(tree.find_all(exp.Div)):
+        # DuckDB's / is DOUBLE division; Spark's is DECIMAL when a side is a decimal literal like 2.0.
+        if not (isinstance(node.this, exp.Cast) and node.this.to.is_type(exp.DataType.Type.DOUBLE)):
+            node.set("this", exp.cast(node.this.copy(), exp.DataType.Type.DOUBLE))
     for node in list(tree.find_all(exp.TimeToUnix)):
         # epoch() keeps microseconds in DuckDB; the unix_timestamp() sqlglot writes drops them.
         micros = exp.UnixMicros(this=exp.cast(node.this.copy(), ltz))
@@ -67,9 +78,25 @@ def _correct_for_spark(tree: exp.Expression) -> None:
         # sqlglot writes percentile_cont(x, p), which Spark rejects (and writes its WITHIN GROUP
         # form as the approximate percentile_approx); Spark's percentile() is exact.
         node.replace(exp.Anonymous(this="PERCENTILE", expressions=[node.this.copy(), node.expression.copy()]))
+    unsigned = {exp.DataType.Type.UTINYINT: "TINYINT", exp.DataType.Type.USMALLINT: "SMALLINT",
+                exp.DataType.Type.UINT: "INT", exp.DataType.Type.UBIGINT: "BIGINT"}  # fmt: skip
+    for node in list(tree.find_all(exp.DataType)):
+        # Spark has no unsigned integers; hashes are signed there (same bits, see spark_con._signed).
+        if node.this in unsigned:
+            node.replace(exp.DataType.build(unsigned[node.this]))
+    for node in list(tree.find_all(exp.Cast)):
+        # CAST('0x' || hex AS BIGINT) parses hex in DuckDB and is NULL in Spark (engine.stable_hash_sql).
+        inner = node.this.unnest()
+        if isinstance(inner, exp.DPipe) and inner.this.is_string and inner.this.name == "0x":
+            digits = exp.Anonymous(
+                this="CONV", expressions=[inner.expression.copy(), exp.Literal.number(16), exp.Literal.number(10)]
+            )
+            node.set("this", digits)
     for node in list(tree.find_all(exp.Anonymous)):
         if node.name.lower() == "hash":
             # Values are engine-specific either way; Spark's hash() is 32-bit (collisions from ~10^5 keys).
             node.set("this", "XXHASH64")
+        elif node.name.lower() == "list_intersect":  # both keep one of each common element
+            node.set("this", "ARRAY_INTERSECT")
         elif node.name.lower() == "epoch_us":  # unknown to sqlglot; exact integer microseconds
             node.replace(exp.UnixMicros(this=exp.cast(node.expressions[0].copy(), ltz)))

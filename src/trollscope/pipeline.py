@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .engine import connect
+from .engine import EngineSpec, connect
 from .ingest import ingest
 from .readers import ReadOptions
 from .workspace import Workspace
@@ -40,12 +40,14 @@ def run(
     investigate_params: dict[str, Any] | None = None,
     step: Step | None = None,
     command: str | None = None,
+    engine: str | EngineSpec | None = None,
 ) -> dict[str, Any]:
     """Ingest ``inputs`` into ``out/workspace``, detect, investigate, write exports and ``out/report.html``.
 
     ``accounts``/``by`` choose the operation as the investigation commands do (default: the
     accounts detection flags). ``detect_params`` go to ``detect``, ``investigate_params`` (``freq``,
     ``events``) to the investigations. ``step(stage, figures)`` is called as each stage finishes.
+    ``engine`` runs ingest, detection and the investigations on DuckDB (default) or Spark (docs/scale.md).
     Raises :class:`NothingIngested` with ingest's reason when the workspace ends up with no posts.
     """
     from . import detect as det
@@ -62,14 +64,14 @@ def run(
         if step:
             step(stage, figures)
 
-    ing = ingest(inputs, ws_path, format=format, options=options)
+    ing = ingest(inputs, ws_path, format=format, options=options, engine=engine)
     finish("ingest", ing.as_dict())
     ws = Workspace(ws_path, create=False)
     if ing.failure and not _has_posts(ws):
         raise NothingIngested(ing.failure)
 
     t = time.perf_counter()
-    found = det.detect(ws, **(detect_params or {}))
+    found = det.detect(ws, engine=engine, **(detect_params or {}))
     finish(
         "detect",
         {
@@ -94,7 +96,7 @@ def run(
             files.extend(result.write(exports / f"{name}.csv"))
         finish(name, {"seconds": round(result.seconds, 3)} if result is not None else {"skipped": True})
 
-    results = investigate_all(ws, accounts, by, terms=terms, step=investigated, **inv)
+    results = investigate_all(ws, accounts, by, terms=terms, step=investigated, engine=engine, **inv)
     report = build_report(ws, out / "report.html", results=results, command=command)
     finish("report", report.as_dict())
     return {

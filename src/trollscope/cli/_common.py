@@ -236,6 +236,11 @@ def _parse_conf(ctx: click.Context, param: click.Parameter, value: tuple[str, ..
     return tuple(out)
 
 
+def _default_engine() -> str:
+    """``$TROLLSCOPE_ENGINE`` or duckdb (one function, so that --engine means one thing in every command)."""
+    return os.environ.get("TROLLSCOPE_ENGINE", "duckdb")
+
+
 def engine_options(f: Callable) -> Callable:
     """``--engine``, ``--spark-master`` and ``--conf``, handed over as ``engine`` (an ``EngineSpec``)."""
     from ..engine import ENGINES, EngineSpec
@@ -251,7 +256,7 @@ def engine_options(f: Callable) -> Callable:
             "--engine",
             "engine_name",
             type=click.Choice(ENGINES),
-            default=lambda: os.environ.get("TROLLSCOPE_ENGINE", "duckdb"),
+            default=_default_engine,
             show_default="duckdb or $TROLLSCOPE_ENGINE",
             help="Query engine: embedded DuckDB, or Apache Spark for collections beyond one machine "
             "(needs `pip install 'trollscope[spark]'` and Java 17).",

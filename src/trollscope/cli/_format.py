@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
+
+from ..engine import EngineSpec
 from ..workspace import Workspace
 
 P_FLOOR = 1e-300  # below this a double's p-value is rounding noise (or 0.0): print a bound, not 0.0e+00
@@ -27,14 +30,22 @@ def _short(text: str | None, n: int = 90) -> str:
     return t if len(t) <= n else t[: n - 1] + "…"
 
 
-def post_texts(workspace: str | Path, ids: list[str]) -> dict[str, str]:
-    """The texts of the posts ``ids`` (evidence names posts by id; a reader wants what they said)."""
+def post_texts(workspace: str | Path, ids: list[str], engine: EngineSpec | None = None) -> dict[str, str]:
+    """The texts of the posts ``ids`` (evidence names posts by id; a reader wants what they said),
+    read by ``engine`` (the command's own: a Spark run does not open DuckDB behind the user's back)."""
     if not ids:
         return {}
-    con = Workspace(workspace, create=False).connect()
+    ws = Workspace(workspace, create=False)
+    if engine is not None and engine.is_spark:
+        from ..spark_con import connect_workspace
+
+        con = connect_workspace(ws, engine)
+    else:
+        con = ws.connect()
     try:
+        con.register("_wanted_posts", pa.table({"post_id": pa.array(sorted(set(ids)), pa.string())}))
         rows = con.execute(
-            "SELECT post_id, text FROM posts WHERE post_id IN (SELECT unnest($1::VARCHAR[]))", [ids]
+            "SELECT post_id, text FROM posts WHERE post_id IN (SELECT post_id FROM _wanted_posts)"
         ).fetchall()
     finally:
         con.close()

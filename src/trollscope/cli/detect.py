@@ -10,7 +10,7 @@ import click
 from ..detect import LAYERS, WINDOWED, DetectParams
 from ..detect import detect as detect_api
 from ..detect.run import scale_label
-from ._common import emit_json, json_option, plural, table, workspace_option
+from ._common import emit_json, engine_options, json_option, plural, table, workspace_option
 from ._format import evidence_lines, fmt_p, fmt_span, post_texts
 
 _UNITS = {"": 1, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
@@ -150,6 +150,7 @@ def register(cli: click.Group) -> None:
     @click.option("--no-cache", is_flag=True,
                   help="Normalise the post texts afresh and keep no copy (by default the workspace caches them "
                        "for the next run; the cache is rebuilt whenever the posts change).")  # fmt: skip
+    @engine_options
     @json_option
     def detect(
         workspace,
@@ -163,6 +164,7 @@ def register(cli: click.Group) -> None:
         seed,
         no_cache,
         as_json,
+        engine,
     ):
         """Find accounts that act in concert more than chance explains.
 
@@ -179,6 +181,7 @@ def register(cli: click.Group) -> None:
             trollscope detect -w ws
             trollscope detect -w ws --layers co-repost,co-post --window 60s --alpha 0.001 --json
             trollscope detect -w ws --window 60s,1h,1d --window co-link=1h,1d
+            trollscope detect -w ws --engine spark --spark-master local[2] --layers co-repost,co-post
         """
         overrides = detect_overrides(layers=layers, windows=windows, no_groups=no_groups, alpha=alpha,
                                      min_count=min_count, max_item_accounts=max_item_accounts,
@@ -191,13 +194,15 @@ def register(cli: click.Group) -> None:
                 err=True,
             )
 
-        result = detect_api(workspace, progress=progress, cache=not no_cache, **overrides)
+        result = detect_api(workspace, progress=progress, cache=not no_cache, engine=engine, **overrides)
         d = result.as_dict()
         if as_json:
             emit_json(d)
         else:
             shown = d["clusters"][0]["evidence"][:5] if d["clusters"] else []
-            click.echo(_summary(d, post_texts(workspace, [str(e[k]) for e in shown for k in ("post_a", "post_b")])))
+            click.echo(
+                _summary(d, post_texts(workspace, [str(e[k]) for e in shown for k in ("post_a", "post_b")], engine))
+            )
 
     @cli.command()
     @workspace_option

@@ -19,6 +19,7 @@ from ..investigate.result import Result
 from ._common import (
     bootstrap_option,
     emit_json,
+    engine_options,
     freq_option,
     json_option,
     output_option,
@@ -417,6 +418,7 @@ def register(cli: click.Group) -> None:
     @click.option("--burst-z", default=3.0, show_default=True, help="Bursts: z-score threshold.")
     @click.option("--burst-min-posts", default=10, show_default=True, help="Bursts: minimum posts in a burst period.")
     @click.option("--event-window", default=7, show_default=True, help="Days before and after each event to count.")
+    @engine_options
     @output_options
     def timeline(
         workspace,
@@ -434,6 +436,7 @@ def register(cli: click.Group) -> None:
         output,
         as_json,
         rows,
+        engine,
     ):
         """When the operation began and surged: volume per period, onset, bursts, events.
 
@@ -461,6 +464,7 @@ def register(cli: click.Group) -> None:
             burst_z=burst_z,
             burst_min_posts=burst_min_posts,
             event_window_days=event_window,
+            engine=engine,
         )
         _finish(r, output, as_json, rows, _timeline_text)
 
@@ -487,6 +491,7 @@ def register(cli: click.Group) -> None:
     )
     @bootstrap_option("Bootstrap resamples of accounts for the CI.")
     @seed_option("Seed of the bootstrap.")
+    @engine_options
     @output_options
     def targeting(
         workspace,
@@ -502,6 +507,7 @@ def register(cli: click.Group) -> None:
         output,
         as_json,
         rows,
+        engine,
     ):
         """Which side(s) the operation took: lean, candidates and sentiment, both-sides index.
 
@@ -529,6 +535,7 @@ def register(cli: click.Group) -> None:
                 bootstrap=bootstrap,
                 seed=seed,
                 progress=update,
+                engine=engine,
             )
         _finish(r, output, as_json, rows, _targeting_text)
 
@@ -542,8 +549,9 @@ def register(cli: click.Group) -> None:
     @freq_option()
     @click.option("--lags", default=2, show_default=True, help="Periods of lag in the uptake test.")
     @click.option("--examples", default=3, show_default=True, help="Earliest posts to keep per narrative and side.")
+    @engine_options
     @output_options
-    def narratives(workspace, accounts, by, terms, freq, lags, examples, output, as_json, rows):
+    def narratives(workspace, accounts, by, terms, freq, lags, examples, output, as_json, rows, engine):
         """Did the operation start narratives or stoke them: volume, first use, share, uptake.
 
         Terms match hashtags and text, case- and #-insensitively. Uptake is a lagged
@@ -558,7 +566,14 @@ def register(cli: click.Group) -> None:
             trollscope narratives -w ws --accounts flagged --terms 'blm=blacklivesmatter|black lives matter' --output n.csv
         """
         r = narratives_api(
-            workspace, accounts, by, terms=terms or DEFAULT_TERMS, freq=freq, lags=lags, examples=examples
+            workspace,
+            accounts,
+            by,
+            terms=terms or DEFAULT_TERMS,
+            freq=freq,
+            lags=lags,
+            examples=examples,
+            engine=engine,
         )
         _finish(r, output, as_json, rows, _narratives_text)
 
@@ -567,8 +582,9 @@ def register(cli: click.Group) -> None:
     @operation_options
     @top_option("Accounts to list (and per group, in the tables).")
     @click.option("--examples", default=3, show_default=True, help="Example posts to keep per account.")
+    @engine_options
     @output_options
-    def amplifiers(workspace, accounts, by, top, examples, output, as_json, rows):
+    def amplifiers(workspace, accounts, by, top, examples, output, as_json, rows, engine):
         """Who amplified the operation, and whom it amplified: reposts, quotes, replies, mentions.
 
         Inbound: outside accounts that amplified operation accounts, with counts by kind, first
@@ -580,5 +596,5 @@ def register(cli: click.Group) -> None:
             trollscope amplifiers -w ira-ws --accounts label:account_category=RightTroll --top 10
             trollscope amplifiers -w ws --accounts handles.txt --output amplifiers.csv
         """
-        r = amplifiers_api(workspace, accounts, by, top=top, examples=examples)
+        r = amplifiers_api(workspace, accounts, by, top=top, examples=examples, engine=engine)
         _finish(r, output, as_json, rows, lambda res: _amplifiers_text(res, top))

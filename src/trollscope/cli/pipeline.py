@@ -15,6 +15,7 @@ from ..pipeline import run as run_api
 from ..workspace import Workspace
 from ._common import (
     emit_json,
+    engine_options,
     freq_option,
     json_option,
     out_option,
@@ -27,7 +28,14 @@ from ._common import (
 from .investigate import events_option, operation_options, terms_option
 
 # detect's options that `run` takes too, by their parameter names: everything but where and how it prints
-NOT_TUNING = {"workspace", "as_json", "no_cache"}
+NOT_TUNING = {
+    "workspace",
+    "as_json",
+    "no_cache",
+    "engine_name",
+    "spark_master",
+    "spark_conf",
+}  # run has its own --engine
 
 
 class _Recorded(click.Command):
@@ -122,6 +130,7 @@ def register(cli: click.Group) -> None:
     @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
                   help="With --serve: the workbench's port on 127.0.0.1 (0 picks a free one).")  # fmt: skip
     @click.option("--open", "open_browser", is_flag=True, help="With --serve: open it in the default browser.")
+    @engine_options
     @json_option
     def run(
         inputs,
@@ -138,6 +147,7 @@ def register(cli: click.Group) -> None:
         port,
         open_browser,
         as_json,
+        engine,
         **tuning,
     ):
         """Ingest INPUTS, detect coordination, investigate and write a self-contained report.
@@ -174,6 +184,7 @@ def register(cli: click.Group) -> None:
                 investigate_params={"freq": freq, "events": None if events == "none" else events},
                 step=_stage_printer(quiet or as_json),
                 command=command,
+                engine=engine,
             )
         except NothingIngested as e:
             raise click.ClickException(str(e)) from None

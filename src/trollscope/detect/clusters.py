@@ -106,7 +106,7 @@ def cluster_sql(max_evidence: int) -> dict[str, str]:
                 FROM _member mm JOIN _acc c ON c.aid = mm.aid JOIN _scores sc ON sc.aid = mm.aid
                 WHERE mm.cluster > 0 GROUP BY mm.cluster
             ),
-            l AS (SELECT cluster, map_from_entries(list(struct_pack(k := layer, v := n))) AS layers
+            l AS (SELECT cluster, map_from_entries(list_sort(list(struct_pack(k := layer, v := n)))) AS layers
                   FROM (SELECT cluster, layer, count(*) AS n FROM _internal GROUP BY cluster, layer) GROUP BY cluster),
             simes AS (SELECT cluster, least(1.0, min(n * p_value / rk)) AS p_value FROM (
                 SELECT cluster, p_value, count(*) OVER (PARTITION BY cluster) AS n,
@@ -133,7 +133,7 @@ def cluster_sql(max_evidence: int) -> dict[str, str]:
                 SELECT cluster, layer, a, b, p_value, e.pa, e.pb, e.ta, e.tb, e.item,
                        row_number() OVER (PARTITION BY cluster ORDER BY ev_rank, p_value, a, b, layer) AS rk
                 FROM (
-                    SELECT *, row_number() OVER (PARTITION BY cluster, layer, a, b ORDER BY e.ta, e.pa, e.pb) AS ev_rank
+                    SELECT *, row_number() OVER (PARTITION BY cluster, layer, a, b ORDER BY e.ta, e.tb, e.item, e.pa, e.pb) AS ev_rank
                     FROM (SELECT cluster, layer, a, b, p_value, unnest(evidence) AS e FROM _internal)
                 ) WHERE ev_rank <= 2
             ) WHERE rk <= {int(max_evidence)}""",

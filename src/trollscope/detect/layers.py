@@ -33,6 +33,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from ..engine import stable_hash_sql
+
 if TYPE_CHECKING:
     import scipy.sparse as sp
 
@@ -49,7 +51,11 @@ TRACKING = (
     r"ref|ref_src|ref_url|referrer|src|source|s|share|shared|cmpid|ncid|spm|feature|smid|smtyp|__twitter_impression"
 )
 
-# An item's half for the group test's split (groups.py): the parity of its hash.
+# An item's key: a hash of its label that is the same on every engine, since it decides things
+# (an item's half below, the order of a feature's column, the order among evidence ties).
+ITEM_KEY_SQL = stable_hash_sql
+
+# An item's half for the group test's split (groups.py): the parity of its key.
 HALF_SQL = "CAST(item % 2 AS INTEGER)"
 
 # SQL is kept to the portable subset of docs/decisions/0001-query-engine.md: reusable expressions
@@ -107,8 +113,8 @@ def norm_url_full_sql(col: str) -> str:
 def shingle_hashes_sql(words: str, k: int) -> str:
     """Distinct hashes of the word k-shingles of a word list (the whole text when it has k words or fewer)."""
     return (
-        f"list_distinct(list_transform(CASE WHEN len({words}) <= {k} THEN [array_to_string({words}, ' ')] ELSE "
-        f"list_transform(range(1, len({words}) - {k} + 2), lambda i: array_to_string({words}[i:i + {k - 1}], ' ')) END, "
+        f"list_distinct(list_transform(CASE WHEN array_length({words}) <= {k} THEN [array_to_string({words}, ' ')] ELSE "
+        f"list_transform(range(1, array_length({words}) - {k} + 2), lambda i: array_to_string({words}[i:i + {k - 1}], ' ')) END, "
         "lambda g: hash(g)))"
     )
 
@@ -116,7 +122,7 @@ def shingle_hashes_sql(words: str, k: int) -> str:
 def words_jaccard_sql(wx: str, wy: str, k: int) -> str:
     """Jaccard similarity of the word k-shingles of two word lists (columns: each is referenced several times)."""
     sx, sy = shingle_hashes_sql(wx, k), shingle_hashes_sql(wy, k)
-    return f"len(list_intersect({sx}, {sy})) / len(list_distinct(list_concat({sx}, {sy})))"
+    return f"array_length(list_intersect({sx}, {sy})) / array_length(list_distinct(list_concat({sx}, {sy})))"
 
 
 def norm_words_sql(col: str) -> str:
@@ -130,6 +136,8 @@ def one(con: duckdb.DuckDBPyConnection, sql: str):
 
 
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    if hasattr(con, "has_table"):  # the Spark connection (spark_con.py)
+        return con.has_table(name)
     try:
         con.execute(f"SELECT * FROM {name} LIMIT 0").fetchall()
     except duckdb.CatalogException:
@@ -179,12 +187,12 @@ def item_sql(layer: str) -> str:
     if layer == "co-link":  # a URL twice in one post is one action: _act keeps one per account, item and bucket
         return (
             f"SELECT post_id, account_id, created_at, {norm_url_sql('u')} AS label FROM (SELECT post_id, account_id, "
-            f"created_at, unnest(urls) AS u FROM posts WHERE {own} AND len(urls) > 0)"
+            f"created_at, unnest(urls) AS u FROM posts WHERE {own} AND array_length(urls) > 0)"
         )
     if layer == "co-hashtag":
         return (
             "SELECT post_id, account_id, created_at, array_to_string(list_sort(list_distinct(hashtags)), ' ') AS label "
-            f"FROM posts WHERE {own} AND len(hashtags) > 0"
+            f"FROM posts WHERE {own} AND array_length(hashtags) > 0"
         )
     if layer == "co-mention":
         # A reply's addressees — its reply target and the @handles leading its text, as the platform
@@ -196,7 +204,7 @@ def item_sql(layer: str) -> str:
         )
         return (
             f"SELECT post_id, account_id, created_at, array_to_string(list_sort(list_distinct({chosen})), ' ') AS label "
-            f"FROM posts WHERE {own} AND len({chosen}) > 0"
+            f"FROM posts WHERE {own} AND array_length({chosen}) > 0"
         )
     if layer == "co-reply":
         return "SELECT post_id, account_id, created_at, reply_to_id AS label FROM posts WHERE reply_to_id IS NOT NULL"
@@ -259,9 +267,9 @@ def windowed_layer(
     w = round(window * 1000)
     if layer == "co-post":
         own_texts(con)
-        raw = f"SELECT aid, pid, ts, hash(norm) AS item, false AS missing FROM _texts WHERE length(norm) >= {int(min_text_chars)}"
+        raw = f"SELECT aid, pid, ts, {ITEM_KEY_SQL('norm')} AS item, false AS missing FROM _texts WHERE length(norm) >= {int(min_text_chars)}"
     else:
-        raw = f"""SELECT c.aid, hash(p.post_id) AS pid, epoch_us(p.created_at) // 1000 AS ts, hash(p.label) AS item,
+        raw = f"""SELECT c.aid, hash(p.post_id) AS pid, epoch_us(p.created_at) // 1000 AS ts, {ITEM_KEY_SQL("p.label")} AS item,
                    p.label IS NULL OR p.label = '' AS missing
             FROM ({item_sql(layer)}) p JOIN _acc c ON c.account_id = p.account_id WHERE p.created_at IS NOT NULL"""
     # Materialised before filtering: a WHERE on the label would make DuckDB normalise it twice.
@@ -275,7 +283,7 @@ def windowed_layer(
         # A reply to a post that a crowd reacted to (reposts, replies and quotes together) is a crowd
         # action even when few of the crowd replied: a viral post's fast repliers are its audience.
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _viral AS SELECT hash(id) AS item FROM (
+            f"""CREATE OR REPLACE TEMP TABLE _viral AS SELECT {ITEM_KEY_SQL("id")} AS item FROM (
                 SELECT repost_of_id AS id, account_id FROM posts WHERE repost_of_id IS NOT NULL
                 UNION ALL SELECT reply_to_id, account_id FROM posts WHERE reply_to_id IS NOT NULL
                 UNION ALL SELECT quote_of_id, account_id FROM posts WHERE quote_of_id IS NOT NULL)
@@ -535,10 +543,10 @@ def candidate_edges(con: duckdb.DuckDBPyConnection, min_count: int, evidence: bo
             FROM sa JOIN sb USING (a, b) JOIN it USING (a, b) WHERE least(sa.n, sb.n) >= {m}
         ),
         ev AS (
-            SELECT a, b, list_transform(list_sort(list(struct_pack(t := least(ta, tb), pa := pa, pb := pb, ta := ta,
-                       tb := tb, item := item))), lambda e: struct_pack(pa := e.pa, pb := e.pb, ta := e.ta,
+            SELECT a, b, list_transform(list_sort(list(struct_pack(t := least(ta, tb), ta := ta, tb := tb, item := item,
+                       pa := pa, pb := pb))), lambda e: struct_pack(pa := e.pa, pb := e.pb, ta := e.ta,
                        tb := e.tb, item := e.item)) AS evidence
-            FROM (SELECT * FROM p QUALIFY row_number() OVER (PARTITION BY a, b ORDER BY least(ta, tb), pa, pb) <= 5)
+            FROM (SELECT * FROM p QUALIFY row_number() OVER (PARTITION BY a, b ORDER BY least(ta, tb), ta, tb, item) <= 5)
             GROUP BY a, b
         )
         SELECT a, b, CAST(agg.count AS BIGINT) AS count, CAST(items AS BIGINT) AS items, CAST(k0 AS BIGINT) AS k0,
@@ -787,9 +795,9 @@ def band_keys(shingles: pa.ListArray, bands: int, rows: int, seed: int = 0) -> n
 FEATURE_KINDS = {
     "repost": "SELECT account_id, 'r:' || repost_of_id AS f FROM posts WHERE repost_of_id IS NOT NULL",
     "link": f"SELECT account_id, 'u:' || {norm_url_sql('u')} AS f FROM (SELECT account_id, unnest(urls) AS u FROM posts "
-    "WHERE kind <> 'repost' AND len(urls) > 0)",
+    "WHERE kind <> 'repost' AND array_length(urls) > 0)",
     "hashtag": "SELECT account_id, 'h:' || unnest(list_distinct(hashtags)) AS f FROM posts "
-    "WHERE kind <> 'repost' AND len(hashtags) > 0",
+    "WHERE kind <> 'repost' AND array_length(hashtags) > 0",
 }
 
 
@@ -811,7 +819,7 @@ def similarity_features(
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _sim_tf AS
         WITH f AS ({union}),
-        tf AS (SELECT c.aid, hash(f.f) AS fh, count(*) AS tf FROM f JOIN _acc c ON c.account_id = f.account_id
+        tf AS (SELECT c.aid, {ITEM_KEY_SQL("f.f")} AS fh, count(*) AS tf FROM f JOIN _acc c ON c.account_id = f.account_id
                WHERE f.f IS NOT NULL GROUP BY ALL),
         kept AS (SELECT * FROM tf SEMI JOIN (SELECT fh FROM tf GROUP BY fh
                  HAVING count(*) BETWEEN 2 AND {int(max_item_accounts)}) USING (fh))
@@ -820,7 +828,9 @@ def similarity_features(
     )
     import scipy.sparse as sp  # only the similarity layer needs it
 
-    aid, fid, tf = (c.to_numpy() for c in con.sql("SELECT aid, fid, tf FROM _sim_tf").to_arrow_table().columns)
+    aid, fid, tf = (
+        c.to_numpy() for c in con.sql("SELECT aid, fid, tf FROM _sim_tf ORDER BY aid, fid").to_arrow_table().columns
+    )
     con.execute("DROP TABLE _sim_tf")
     accounts, rows = np.unique(aid, return_inverse=True)
     n_features = int(fid.max()) + 1 if len(fid) else 0

@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..engine import connect
+from ..engine import EngineSpec, connect, engine_spec
 from ..workspace import Workspace, WorkspaceError
 from . import clusters as cl
 from . import groups as gr
@@ -40,6 +40,12 @@ NULL_MODELS = {
     "scales, Benjamini-Hochberg over groups; members tested the same way against the rest of their group",
     "similarity": "degree-preserving rewiring of the account-feature graph; permutation FDR (SAM) on TF-IDF cosine",
 }
+
+
+NEAR_DUP_ON_SPARK = (
+    "near-dup does not run on --engine spark yet (its MinHash runs in numpy over every text): "
+    "leave it out, e.g. --layers co-repost,co-post,co-link,co-hashtag,co-mention,co-reply,similarity"
+)
 
 
 class DetectError(Exception):
@@ -205,6 +211,7 @@ def detect(
     write: bool = True,
     memory_limit: str | None = None,
     cache: bool = True,
+    engine: str | EngineSpec | None = None,
     **overrides,
 ) -> DetectionResult:
     """Find coordinated accounts in ``workspace``; write the result tables unless ``write=False``.
@@ -214,7 +221,8 @@ def detect(
     called as each layer finishes. ``cache``: keep the normalised post texts in the workspace
     (table ``norm_texts``, rebuilt whenever the posts change) so that the next run's co-post and
     near-dup skip the normalisation; it is written even with ``write=False``, and skipped without
-    complaint when the workspace cannot be written.
+    complaint when the workspace cannot be written. ``engine``: ``"duckdb"`` (default), ``"spark"``
+    or an :class:`~trollscope.engine.EngineSpec` (docs/scale.md); on Spark the texts are not cached.
     """
     t0 = time.perf_counter()
     p = params or DetectParams()
@@ -229,7 +237,15 @@ def detect(
     p.check()
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace, create=False)
     key = _texts_key(ws)  # before connect: posts added in between make the key stale, never the cache
-    con = ws.connect(connect(memory_limit))
+    spec = engine_spec(engine)
+    if spec.is_spark:
+        if "near-dup" in p.layers:
+            raise DetectError(NEAR_DUP_ON_SPARK)
+        from ..spark_con import connect_workspace
+
+        con, cache = connect_workspace(ws, spec), False
+    else:
+        con = ws.connect(connect(memory_limit))
     try:
         texts = (lambda: _prepare_texts(ws, con, key, cache)) if set(p.layers) & set(TEXT_LAYERS) else None
         result = _run(con, p, progress, texts)
@@ -589,7 +605,7 @@ def _windowed(
                     "cosine": pa.nulls(e.num_rows, pa.float64()),
                     "first_ts": e.column("first_ts"),
                     "last_ts": e.column("last_ts"),
-                    "evidence": e.column("evidence").cast(_EVIDENCE),
+                    "evidence": e.column("evidence").cast(_EVIDENCE, safe=False),  # Spark: signed
                 }
             )
         )
@@ -762,6 +778,11 @@ def _cluster(con, p: DetectParams, edges: pa.Table, scores: pa.Table, figures: d
         FROM posts WHERE {"hash(post_id) IN (SELECT pa FROM _ev UNION SELECT pb FROM _ev)" if shown else "false"}"""
     )
     k = int(p.near_dup_shingle)
+    near_dup_item = (  # only when asked for: its shingles have no Spark form (NEAR_DUP_ON_SPARK)
+        f"WHEN 'near-dup' THEN 'text similarity ' || CAST(round({ly.words_jaccard_sql('pa.words', 'pb.words', k)}, 2) AS VARCHAR)"
+        if "near-dup" in p.layers
+        else ""
+    )
     evidence = con.sql(
         f"""SELECT ev.cluster AS cluster_id, ev.layer, ca.account_id AS account_a, ca.handle AS handle_a,
                pa.post_id AS post_a, pa.created_at AS time_a, left(pa.text, 280) AS text_a,
@@ -774,10 +795,10 @@ def _cluster(con, p: DetectParams, edges: pa.Table, scores: pa.Table, figures: d
                  WHEN 'co-hashtag' THEN '#' || array_to_string(list_sort(list_distinct(pa.hashtags)), ' #')
                  WHEN 'co-mention' THEN '@' || array_to_string(list_sort(list_distinct(pa.mentions)), ' @')
                  WHEN 'co-link' THEN list_filter(list_transform(pa.urls, lambda u: {ly.norm_url_sql("u")}),
-                                                 lambda u: hash(u) = ev.item)[1]
+                                                 lambda u: {ly.ITEM_KEY_SQL("u")} = ev.item)[1]
                  WHEN 'cross-platform' THEN coalesce(list_filter(list_transform(pa.urls, lambda u: {ly.norm_url_sql("u")}),
-                                                          lambda u: hash(u) = ev.item)[1], {ly.norm_text_sql("pa.text")})
-                 WHEN 'near-dup' THEN 'text similarity ' || CAST(round({ly.words_jaccard_sql("pa.words", "pb.words", k)}, 2) AS VARCHAR)
+                                                          lambda u: {ly.ITEM_KEY_SQL("u")} = ev.item)[1], {ly.norm_text_sql("pa.text")})
+                 {near_dup_item}
                END AS item,
                abs(ev.tb - ev.ta) / 1000.0 AS seconds_apart, ev.p_value AS edge_p_value
         FROM _ev ev JOIN _acc ca ON ca.aid = ev.a JOIN _acc cb ON cb.aid = ev.b
@@ -809,7 +830,10 @@ def _edges_out(edges: pa.Table, acc: pa.Table, cited: pa.Table) -> pa.Table:
     a, b = edges.column("a"), edges.column("b")  # dense account numbers = row numbers of acc
     ev = edges.column("evidence").combine_chunks() if edges.num_rows else pa.array([], _EVIDENCE)
     flat = ev.flatten()
-    post, known = cited.column("post_id").combine_chunks(), cited.column("h").combine_chunks()
+    post, known = (
+        cited.column("post_id").combine_chunks(),
+        cited.column("h").combine_chunks().cast(pa.uint64(), safe=False),
+    )
 
     def post_ids(h: pa.Array) -> pa.Array:
         return post.take(pc.index_in(h, value_set=known))

@@ -27,6 +27,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from ..engine import EngineSpec
 from ..workspace import Workspace
 from .result import VEGA_LITE, Result, arrow, vl_values, with_platforms
 from .selection import open_operation
@@ -50,17 +51,18 @@ def amplifiers(
     *,
     top: int = 20,
     examples: int = 3,
+    engine: str | EngineSpec | None = None,
 ) -> AmplifiersResult:
     """Inbound and outbound amplification of the operation, with counts by kind and the posts."""
     t0 = time.perf_counter()
-    _, con, op = open_operation(workspace, accounts, by)
+    _, con, op = open_operation(workspace, accounts, by, engine)
     try:
         _edges(con)
         counts = ", ".join(f"count(*) FILTER (WHERE kind = '{k}') AS {c}" for k, c in KINDS)
         inbound = arrow(
             con,
             f"""WITH x AS ({_examples_sql("src", "NOT src_in_op AND tgt_in_op", examples)})
-            SELECT src AS account_id, any_value(src_handle) AS handle, {counts}, count(*) AS total,
+            SELECT src AS account_id, min(src_handle) AS handle, {counts}, count(*) AS total,
                    count(DISTINCT tgt_op) AS op_accounts, min(created_at) AS first_at, max(created_at) AS last_at,
                    any_value(x.example_post_ids) AS example_post_ids
             FROM _edges e LEFT JOIN x ON x.key = e.src
@@ -87,8 +89,8 @@ def amplifiers(
         # accounts add up across groups and the overall table is a roll-up of this one.
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE _out_g AS
-            SELECT op.grp, e.target, any_value(e.tgt_account) AS target_account_id,
-                   any_value(e.target_handle) AS target_handle, {counts}, count(*) AS total,
+            SELECT op.grp, e.target, min(e.tgt_account) AS target_account_id,
+                   min(e.target_handle) AS target_handle, {counts}, count(*) AS total,
                    count(DISTINCT e.src) AS op_accounts, min(e.created_at) AS first_at, max(e.created_at) AS last_at
             FROM _edges e JOIN op ON op.account_id = e.src
             WHERE e.src_in_op AND NOT e.tgt_in_op GROUP BY op.grp, e.target"""
@@ -97,9 +99,9 @@ def amplifiers(
         outbound = arrow(
             con,
             f"""WITH o AS (
-                SELECT target, any_value(target_account_id) AS target_account_id, any_value(target_handle) AS target_handle,
+                SELECT target, min(target_account_id) AS target_account_id, min(target_handle) AS target_handle,
                        {sums}, sum(total)::BIGINT AS total, sum(op_accounts)::BIGINT AS op_accounts,
-                       list(grp ORDER BY grp) AS groups, min(first_at) AS first_at, max(last_at) AS last_at
+                       list_sort(list(grp)) AS groups, min(first_at) AS first_at, max(last_at) AS last_at
                 FROM _out_g GROUP BY target),
             posting AS (SELECT DISTINCT account_id FROM posts)
             SELECT o.*, posting.account_id IS NOT NULL AS target_posts_here
@@ -203,8 +205,10 @@ def amplifiers(
 
 
 def _examples_sql(key: str, where: str, n: int) -> str:
-    """The first ``n`` distinct posts per ``key`` among the edges matching ``where``."""
-    return f"""SELECT key, list(post_id ORDER BY created_at, post_id) AS example_post_ids FROM (
+    """The first ``n`` distinct posts per ``key`` among the edges matching ``where`` (sorted as
+    structs: an ordered ``list(... ORDER BY ...)`` has no Spark form)."""
+    return f"""SELECT key, list_transform(list_sort(list(struct_pack(t := created_at, p := post_id))), lambda e: e.p)
+        AS example_post_ids FROM (
         SELECT *, row_number() OVER (PARTITION BY key ORDER BY created_at, post_id) AS n
         FROM (SELECT DISTINCT {key} AS key, post_id, created_at FROM _edges WHERE {where}))
     WHERE n <= {int(n)} GROUP BY key"""
@@ -242,7 +246,7 @@ def _edges(con: duckdb.DuckDBPyConnection) -> None:
             )
         mention = (
             f"SELECT * FROM (SELECT post_id, account_id, handle, created_at, 'mention', NULL, unnest(mentions) AS m, "
-            f"NULL FROM {source} WHERE len(mentions) > 0)"
+            f"NULL FROM {source} WHERE array_length(mentions) > 0)"
         )
         if names_op:
             mention += " WHERE m IN (SELECT handle_lc FROM op_handles)"
@@ -256,7 +260,7 @@ def _edges(con: duckdb.DuckDBPyConnection) -> None:
             SELECT post_id, account_id FROM posts
             WHERE post_id IN (SELECT ref_id FROM _acts WHERE tgt_id IS NULL AND ref_id IS NOT NULL)
         ), handles AS (  -- the account most often posting under each named handle
-            SELECT h, arg_max(account_id, n) AS account_id FROM (
+            SELECT h, arg_max(account_id, (n, account_id)) AS account_id FROM (
                 SELECT lower(handle) AS h, account_id, count(*) AS n FROM posts
                 WHERE lower(handle) IN (SELECT tgt_h FROM _acts WHERE tgt_id IS NULL) GROUP BY ALL
                 UNION ALL SELECT lower(handle), account_id, 0 FROM accounts WHERE handle IS NOT NULL
@@ -270,7 +274,7 @@ def _edges(con: duckdb.DuckDBPyConnection) -> None:
             FROM _acts e LEFT JOIN refs rp ON e.tgt_id IS NULL AND rp.post_id = e.ref_id
             LEFT JOIN handles h ON e.tgt_id IS NULL AND h.h = e.tgt_h
             WHERE coalesce(e.tgt_id, rp.account_id, e.tgt_h) IS NOT NULL
-        )
+        ), x AS (
         SELECT r.* EXCLUDE (tgt_h), coalesce(r.tgt_h, lower(a.handle)) AS target_handle,
                r.src IN (SELECT account_id FROM _op_ids) AS src_in_op,
                coalesce(ot.account_id, oh.account_id) AS tgt_op,
@@ -278,9 +282,10 @@ def _edges(con: duckdb.DuckDBPyConnection) -> None:
         FROM r LEFT JOIN accounts a ON a.account_id = r.tgt_account
         LEFT JOIN _op_ids ot ON ot.account_id = r.tgt_account
         LEFT JOIN (SELECT handle_lc, min(account_id) AS account_id FROM op_handles GROUP BY 1) oh ON oh.handle_lc = r.tgt_h
-        WHERE r.target <> r.src AND (src_in_op OR tgt_in_op)
+        )  -- x's aliases are filtered outside it: Spark's WHERE does not see a SELECT's aliases
+        SELECT * FROM x WHERE target <> src AND (src_in_op OR tgt_in_op)
         -- a mention of the account the post already reposts, quotes or replies to is the same act
-        QUALIFY NOT (r.kind = 'mention' AND bool_or(r.kind <> 'mention') OVER (PARTITION BY r.post_id, r.target))"""
+        QUALIFY NOT (kind = 'mention' AND bool_or(kind <> 'mention') OVER (PARTITION BY post_id, target))"""
     )
 
 

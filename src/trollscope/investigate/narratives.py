@@ -32,7 +32,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from ..engine import sql_str
+from ..engine import EngineSpec, sql_str
 from ..workspace import Workspace
 from .result import VEGA_LITE, Result, arrow, platforms, vl_values, with_platforms
 from .selection import open_operation
@@ -104,6 +104,7 @@ def narratives(
     lags: int = 2,
     max_xcorr_lag: int = 4,
     examples: int = 3,
+    engine: str | EngineSpec | None = None,
 ) -> NarrativesResult:
     """Per narrative: the operation's volume, share, first use and the outside's uptake."""
     t0 = time.perf_counter()
@@ -112,7 +113,7 @@ def narratives(
     if lags < 1:
         raise ValueError("lags must be >= 1")
     narrs = parse_terms(terms)
-    _, con, op = open_operation(workspace, accounts, by)
+    _, con, op = open_operation(workspace, accounts, by, engine)
     try:
         _match(con, narrs)
         outside_total, *coverage = con.execute(
@@ -120,18 +121,17 @@ def narratives(
         ).fetchall()[0]
         by_group = arrow(
             con,
-            """WITH g AS (SELECT DISTINCT grp FROM op), t AS (SELECT unnest(?) AS term),
+            """WITH g AS (SELECT DISTINCT grp FROM op), t AS (SELECT term FROM _narr_terms),
             m AS (SELECT term, grp, count(*) AS posts, count(DISTINCT account_id) AS accounts,
                          min(created_at) AS first_use, max(created_at) AS last_use
                   FROM _narr WHERE in_op GROUP BY ALL)
             SELECT t.term, g.grp, coalesce(m.posts, 0) AS posts, coalesce(m.accounts, 0) AS accounts,
                    m.first_use, m.last_use
             FROM t CROSS JOIN g LEFT JOIN m USING (term, grp) ORDER BY t.term, posts DESC, g.grp""",
-            [[n.name for n in narrs]],
         )
         base = arrow(
             con,
-            """WITH t AS (SELECT unnest(?) AS term, unnest(?) AS patterns)
+            """WITH t AS (SELECT term, patterns FROM _narr_terms)
             SELECT t.term, t.patterns,
                    count(n.post_id) FILTER (WHERE n.in_op) AS op_posts,
                    count(DISTINCT n.account_id) FILTER (WHERE n.in_op) AS op_accounts,
@@ -143,7 +143,6 @@ def narratives(
                    arg_min(n.handle, (n.created_at, n.post_id)) AS first_handle_anywhere,
                    arg_min(n.in_op, (n.created_at, n.post_id)) AS first_anywhere_in_op
             FROM t LEFT JOIN _narr n USING (term) GROUP BY t.term, t.patterns ORDER BY t.term""",
-            [[n.name for n in narrs], ["|".join(w + ("*" if p else "") for w, p in n.alternatives) for n in narrs]],
         )
         before = dict(
             con.execute(
@@ -173,7 +172,7 @@ def narratives(
                            AS rank, created_at, handle, grp, post_id
                     FROM _narr)
                 WHERE rank <= {int(examples)}) f
-            JOIN (SELECT post_id, text FROM posts) p USING (post_id)
+            JOIN (SELECT post_id, text FROM posts) p ON p.post_id = f.post_id
             ORDER BY f.term, f.in_op DESC, f.rank""",
         )
         by_platform = None
@@ -243,6 +242,8 @@ def _match(con: duckdb.DuckDBPyConnection, narrs: list[Narrative]) -> None:
         pa.table({"i": [t[0] for t in tags], "tag": [t[1] for t in tags], "prefix": [t[2] for t in tags]}),
     )
     con.register("_narr_names", pa.table({"i": list(range(len(narrs))), "term": [n.name for n in narrs]}))
+    patterns = ["|".join(w + ("*" if p else "") for w, p in n.alternatives) for n in narrs]
+    con.register("_narr_terms", pa.table({"term": [n.name for n in narrs], "patterns": patterns}))
     text_rows = " UNION ALL ".join(f"SELECT post_id, {i} AS i FROM _text_hits WHERE t{i}" for i in range(len(narrs)))
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _narr AS

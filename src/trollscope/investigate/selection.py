@@ -36,7 +36,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from ..engine import sql_str
+from ..engine import EngineSpec, engine_spec, sql_str
 from ..workspace import Workspace
 
 ID_COLUMNS = ("account_id", "userid", "user_id", "id")
@@ -64,12 +64,22 @@ class Operation:
 
 
 def open_operation(
-    workspace: str | Path | Workspace | None, accounts: str | Path | None, by: str | None
+    workspace: str | Path | Workspace | None,
+    accounts: str | Path | None,
+    by: str | None,
+    engine: str | EngineSpec | None = None,
 ) -> tuple[Workspace, duckdb.DuckDBPyConnection, Operation]:
-    """Open the workspace, connect, and select the operation; the caller closes the connection."""
+    """Open the workspace, connect (DuckDB, or Spark's connection of spark_con.py), and select the
+    operation; the caller closes the connection."""
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace, create=False)
-    con = ws.connect()
-    con.execute("SET enable_progress_bar = false")  # DuckDB's own bar would write to stdout
+    spec = engine_spec(engine)
+    if spec.is_spark:
+        from ..spark_con import connect_workspace
+
+        con = connect_workspace(ws, spec)
+    else:
+        con = ws.connect()
+        con.execute("SET enable_progress_bar = false")  # DuckDB's own bar would write to stdout
     try:
         return ws, con, select_operation(con, ws, accounts, by)
     except BaseException:

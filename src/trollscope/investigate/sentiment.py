@@ -18,8 +18,8 @@ from importlib.metadata import PackageNotFoundError, version
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from ..engine import sql_str
 from ..workspace import Workspace, WorkspaceError
 
 CHUNK = 5000
@@ -103,7 +103,7 @@ def score_texts(
         try:
             with ws.transaction() as txn:
                 target = txn.new_file("sentiment")
-                con.execute(f"COPY _sentiment_new TO {sql_str(str(target))} (FORMAT parquet, COMPRESSION zstd)")
+                pq.write_table(new, target, compression="zstd")  # from Arrow: the same on either engine
                 txn.append("sentiment", [target])
         except (WorkspaceError, OSError) as e:
             notes.append(f"sentiment scores not cached ({e}); they will be computed again next time")

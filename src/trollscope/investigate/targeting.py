@@ -32,7 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..engine import sql_str
+from ..engine import EngineSpec, sql_str
 from ..workspace import Workspace
 from .result import VEGA_LITE, Result, arrow, platforms, vl_values, with_platforms
 from .selection import open_operation
@@ -162,6 +162,7 @@ def targeting(
     bootstrap: int = 1000,
     seed: int = 42,
     progress: Callable[[int], None] | None = None,
+    engine: str | EngineSpec | None = None,
 ) -> TargetingResult:
     """Partisan lean per account, group and period; candidate mentions and sentiment; both-sides index."""
     t0 = time.perf_counter()
@@ -169,7 +170,7 @@ def targeting(
         raise ValueError(f"freq {freq!r}: choose one of {', '.join(FREQS)}")
     lex = load_lexicon(lexicon)
     cands = load_candidates(candidates)
-    ws, con, op = open_operation(workspace, accounts, by)
+    ws, con, op = open_operation(workspace, accounts, by, engine)
     notes: list[str] = []
     try:
         _classify_posts(con, lex, cands, freq)
@@ -185,7 +186,7 @@ def targeting(
             """SELECT a.account_id, op.handle, a.grp, sum(posts)::BIGINT AS posts,
                    sum(left_posts)::BIGINT AS left_posts, sum(right_posts)::BIGINT AS right_posts,
                    sum(mixed_posts)::BIGINT AS mixed_posts
-            FROM _acct_period a JOIN op USING (account_id) GROUP BY ALL ORDER BY a.grp, posts DESC""",
+            FROM _acct_period a JOIN op USING (account_id) GROUP BY ALL ORDER BY a.grp, posts DESC, a.account_id""",
         )
         acct = _with_lean(acct, min_political)
         ap = arrow(con, "SELECT * FROM _acct_period ORDER BY grp, period, account_id")
@@ -305,15 +306,12 @@ def _index_table(
     ``ap`` has one row per account and period; rows of one account in one key are summed first,
     so the bootstrap resamples accounts within each key.
     """
-    con = duckdb.connect()
-    con.register("ap", ap)
-    k = ", ".join(keys)
-    per = con.sql(
-        f"""SELECT {k}, account_id, sum(posts) AS posts, sum(left_posts) AS l, sum(right_posts) AS r,
-                   sum(mixed_posts) AS m
-            FROM ap GROUP BY ALL ORDER BY {k}, account_id"""
-    ).to_arrow_table()
-    con.close()
+    # In Arrow, not SQL: ``ap`` is already on the driver whichever engine made it.
+    sums = [("posts", "posts"), ("left_posts", "l"), ("right_posts", "r"), ("mixed_posts", "m")]
+    per = ap.group_by([*keys, "account_id"], use_threads=False).aggregate([(c, "sum") for c, _ in sums])
+    per = per.select([*keys, "account_id", *(f"{c}_sum" for c, _ in sums)])
+    per = per.rename_columns([*keys, "account_id", *(n for _, n in sums)])
+    per = per.sort_by([(c, "ascending") for c in [*keys, "account_id"]])
     key_rows = list(zip(*[per.column(c).to_pylist() for c in keys], strict=True)) if per.num_rows else []
     l_all = np.asarray(per.column("l"), dtype=float)
     r_all = np.asarray(per.column("r"), dtype=float)

@@ -32,6 +32,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from ..engine import EngineSpec
 from ..workspace import Workspace
 from .result import VEGA_LITE, Result, arrow, platforms, vl_values
 from .selection import open_operation
@@ -104,6 +105,7 @@ def timeline(
     burst_z: float = 3.0,
     burst_min_posts: int = 10,
     event_window_days: int = 7,
+    engine: str | EngineSpec | None = None,
 ) -> TimelineResult:
     """Volume per period and group, onset, bursts, activity around events (and before a date)."""
     t0 = time.perf_counter()
@@ -112,7 +114,7 @@ def timeline(
     if sustain_periods < 1 or burst_baseline < 2:
         raise ValueError("sustain_periods must be >= 1 and burst_baseline >= 2")
     before_date = dt.date.fromisoformat(str(before)) if before is not None else None
-    _, con, op = open_operation(workspace, accounts, by)
+    _, con, op = open_operation(workspace, accounts, by, engine)
     try:
         step = FREQS[freq]
         con.execute(
@@ -221,15 +223,20 @@ def _bursts(
             FROM zs WHERE z >= {float(z)} AND posts >= {int(min_posts)}
         ), e AS (
             SELECT grp, min(period) AS start, max(period) AS last_period, count(*) AS periods, sum(posts)::BIGINT AS posts,
-                   arg_max(period, posts) AS peak_period, max(posts) AS peak_posts, max(z) AS max_z,
-                   arg_max(base_mean, posts) AS baseline_mean
+                   arg_max(period, (posts, -epoch(period))) AS peak_period, max(posts) AS peak_posts, max(z) AS max_z,
+                   arg_max(base_mean, (posts, -epoch(period))) AS baseline_mean
             FROM b GROUP BY grp, episode
+        ), near AS (  -- a join, not a correlated subquery: Spark cannot aggregate in one that refers outside
+            SELECT e.grp, e.start,
+                   arg_min(ev.event, (abs(datediff('day', ev.date, e.peak_period::DATE)), ev.date, ev.event)) AS nearest_event
+            FROM e JOIN _events ev
+              ON ev.date >= e.start::DATE - {int(window)}
+             AND ev.date < (e.last_period + INTERVAL '{step}')::DATE + {int(window)}
+            GROUP BY e.grp, e.start
         )
-        SELECT e.*, (SELECT arg_min(ev.event, abs(datediff('day', ev.date, e.peak_period::DATE)))
-                     FROM _events ev
-                     WHERE ev.date >= e.start::DATE - {int(window)}
-                       AND ev.date < (e.last_period + INTERVAL '{step}')::DATE + {int(window)}) AS nearest_event
-        FROM e ORDER BY grp, start""",
+        SELECT e.*, near.nearest_event
+        FROM e LEFT JOIN near ON near.grp IS NOT DISTINCT FROM e.grp AND near.start = e.start
+        ORDER BY e.grp, e.start""",
     )
 
 

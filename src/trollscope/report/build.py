@@ -27,7 +27,7 @@ import duckdb
 import pyarrow as pa
 
 from .. import __version__
-from ..engine import connect
+from ..engine import EngineSpec, connect
 from ..investigate import SelectionError, amplifiers, narratives, targeting, timeline
 from ..investigate.result import Result
 from ..workspace import Workspace
@@ -88,16 +88,19 @@ def investigate_all(
     freq: str | None = None,
     events: str | Path | None = "builtin",
     step: Callable[[str, Result | None], None] | None = None,
+    engine: str | EngineSpec | None = None,
 ) -> dict[str, Result | str]:
     """Run the four investigations; a question that cannot be asked gets its reason instead of a result.
 
-    ``freq`` (default: each investigation's own, a week) and ``events`` are as in ``timeline``."""
+    ``freq`` (default: each investigation's own, a week) and ``events`` are as in ``timeline``;
+    ``engine`` is the query engine (docs/scale.md)."""
     f = {"freq": freq} if freq else {}
+    f["engine"] = engine
     calls: dict[str, Callable[[], Result]] = {
         "timeline": lambda: timeline(workspace, accounts, by, events=events, **f),
         "targeting": lambda: targeting(workspace, accounts, by, **f),
         "narratives": lambda: narratives(workspace, accounts, by, **({"terms": terms} if terms else {}), **f),
-        "amplifiers": lambda: amplifiers(workspace, accounts, by),
+        "amplifiers": lambda: amplifiers(workspace, accounts, by, engine=engine),
     }
     out: dict[str, Result | str] = {}
     for name, call in calls.items():

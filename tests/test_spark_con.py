@@ -1,0 +1,74 @@
+"""The Spark connection: DuckDB's statements as Spark runs them, the collect bound, the refusals."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from trollscope.engine import NotPortable
+from trollscope.spark_con import MAX_COLLECT_SETTING, CollectLimit, SparkConnection
+
+pytestmark = pytest.mark.spark
+
+ROWS = pa.table({"k": pa.array([1, 2, 3, 4], pa.int64()), "v": pa.array(["a", None, "c", "d"]),
+                 "h": pa.array([2**64 - 1, 5, 6, 7], pa.uint64())})  # fmt: skip
+
+
+@pytest.fixture
+def con(spark):
+    c = SparkConnection(spark)
+    c.register("_t_src", ROWS)
+    c.execute("CREATE OR REPLACE TEMP TABLE _t AS SELECT * FROM _t_src")
+    yield c
+    c.close()
+
+
+def test_temp_tables_delete_update_and_drop_column_rewritten_as_duckdb_runs_them(con):
+    con.execute("DELETE FROM _t WHERE v = 'c'")  # v NULL: the condition is NULL, the row stays (as in DuckDB)
+    assert con.execute("SELECT k FROM _t ORDER BY k").fetchall() == [(1,), (2,), (4,)]
+    con.execute("UPDATE _t SET v = 'z' WHERE k >= 2")
+    assert con.execute("SELECT k, v FROM _t ORDER BY k").fetchall() == [(1, "a"), (2, "z"), (4, "z")]
+    con.execute("ALTER TABLE _t DROP COLUMN v")
+    assert con.sql("SELECT * FROM _t").columns == ["k", "h"]
+    # An unsigned 64-bit value crosses as the signed number of the same bits, and comes back so.
+    h = con.sql("SELECT h FROM _t ORDER BY k").to_arrow_table().column("h").cast(pa.uint64(), safe=False)
+    assert h.to_pylist() == [2**64 - 1, 5, 7]
+    assert con.has_table("_t")
+    con.execute("DROP TABLE IF EXISTS _t")
+    assert not con.has_table("_t")
+
+
+def test_results_come_back_in_duckdbs_arrow_schema(con):
+    t = con.sql(
+        "SELECT list_sort(list(v)) AS vs, count(*) / 2.0 AS half, avg(CASE WHEN k > 1 THEN 1.0 ELSE 0.0 END) AS share, "
+        "row_number() OVER (ORDER BY 1) AS rk FROM _t"
+    ).to_arrow_table()
+    assert t.schema == pa.schema(
+        [
+            ("vs", pa.list_(pa.field("l", pa.string()))),
+            ("half", pa.float64()),
+            ("share", pa.float64()),
+            ("rk", pa.int64()),
+        ]
+    )
+    assert t.to_pylist() == [{"vs": ["a", "c", "d"], "half": 2.0, "share": 0.75, "rk": 1}]  # collect_list skips NULL
+
+
+def test_a_result_larger_than_the_bound_fails_naming_the_setting(con, spark):
+    spark.conf.set(MAX_COLLECT_SETTING, "3")
+    try:
+        with pytest.raises(CollectLimit, match=f"more than 3 rows.*--conf {MAX_COLLECT_SETTING}=N"):
+            con.sql("SELECT * FROM _t").to_arrow_table()
+        assert con.sql("SELECT * FROM _t WHERE k < 4").to_arrow_table().num_rows == 3
+    finally:
+        spark.conf.unset(MAX_COLLECT_SETTING)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["SET threads = 4", "COPY _t TO 'x.parquet'", "SELECT list(k ORDER BY k) FROM _t",
+     "CREATE MACRO m(x) AS x + 1"],
+)  # fmt: skip
+def test_what_spark_would_run_differently_or_not_at_all_is_refused(con, statement):
+    with pytest.raises(NotPortable):
+        con.execute(statement)

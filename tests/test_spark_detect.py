@@ -1,0 +1,179 @@
+"""Detection and investigation on Spark (``--engine spark``) give DuckDB's results, and really run on Spark.
+
+One simulated collection with planted operations (6,000 posts), detected and investigated on both
+engines in the session's Spark (local[2], tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import re
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from click.testing import CliRunner
+
+import trollscope as ts
+from trollscope import investigate as inv
+from trollscope.detect import LAYERS, DetectError, detect
+from trollscope.engine import EngineSpec
+
+pytestmark = pytest.mark.spark
+
+SPARK = EngineSpec("spark")  # joins the fixture's session
+SPARK_LAYERS = tuple(x for x in LAYERS if x != "near-dup")
+WINDOWS = (300.0, 3600.0)  # one tested scale and its reference: the timing test runs, at half the cost
+
+
+def same(a: pa.Table, b: pa.Table, what: str) -> None:
+    """Equal tables: one schema, rows in one order, equal values; floats to 1e-12 (relative), since
+    Java's and C's log10 differ in the last bit and a sum of doubles depends on its order."""
+    assert a.schema == b.schema, f"{what}: {a.schema} != {b.schema}"
+    assert a.num_rows == b.num_rows, what
+    for i, (x, y) in enumerate(zip(a.to_pylist(), b.to_pylist(), strict=True)):
+        for k in x:
+            u, v = x[k], y[k]
+            if isinstance(u, float) and isinstance(v, float):
+                assert u == v or math.isclose(u, v, rel_tol=1e-12) or (math.isnan(u) and math.isnan(v)), (
+                    what,
+                    i,
+                    k,
+                    u,
+                    v,
+                )
+            else:
+                assert u == v, (what, i, k, u, v)
+
+
+@pytest.fixture(scope="module")
+def sim_ws(tmp_path_factory) -> Path:
+    from trollscope.simulate import simulate
+
+    root = tmp_path_factory.mktemp("spark-sim")
+    sim = simulate(posts=6_000, seed=5, out=root / "sim")
+    ts.ingest([str(f) for f in sim.files], root / "ws")
+    return root / "ws"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def small_data_settings(spark):
+    """Whole-stage code generation compiles Java for every new query: most of a small run's time."""
+    old = spark.conf.get("spark.sql.codegen.wholeStage")
+    spark.conf.set("spark.sql.codegen.wholeStage", "false")
+    yield
+    spark.conf.set("spark.sql.codegen.wholeStage", old)
+
+
+@pytest.fixture(scope="module")
+def both(sim_ws, spark):
+    duck = detect(sim_ws, layers=SPARK_LAYERS, window=WINDOWS)  # written: the investigations read it
+    on_spark = detect(sim_ws, layers=SPARK_LAYERS, window=WINDOWS, write=False, engine=SPARK)
+    return duck, on_spark
+
+
+def test_detection_on_spark_gives_duckdbs_edges_clusters_and_flagged_accounts(both):
+    duck, on_spark = both
+    # Something to agree on: planted operations found, groups confirmed, several layers involved.
+    assert len(duck.flagged) >= 20 and duck.clusters.num_rows >= 3 and duck.groups.num_rows >= 1
+    sig = lambda r: r.edges.filter(r.edges.column("significant"))  # noqa: E731
+    assert sig(duck).num_rows > 100
+    assert len(set(sig(duck).column("layer").to_pylist())) >= 3
+    assert on_spark.flagged == duck.flagged
+    for name in ("edges", "clusters", "members", "accounts", "evidence", "groups"):
+        same(getattr(duck, name), getattr(on_spark, name), name)
+    for layer, figures in duck.layers.items():
+        for k in ("candidate_edges", "significant_edges", "coinciding_pairs", "actions", "strata", "candidate_groups"):
+            assert on_spark.layers[layer].get(k) == figures.get(k), (layer, k)
+
+
+@pytest.mark.parametrize("name", ["timeline", "targeting", "narratives", "amplifiers"])
+def test_each_investigation_gives_duckdbs_tables_on_spark(both, sim_ws, name):
+    kw = {"accounts": "flagged", "by": "cluster"}
+    if name == "targeting":
+        kw["bootstrap"] = 50
+    duck = getattr(inv, name)(sim_ws, **kw)
+    on_spark = getattr(inv, name)(sim_ws, engine=SPARK, **kw)
+    frames = duck.frames()
+    assert sum(t.num_rows for t in frames.values()) > 0
+    assert set(on_spark.frames()) == set(frames)
+    for frame, table in frames.items():
+        same(table, on_spark.frames()[frame], f"{name}.{frame}")
+    assert on_spark.notes == duck.notes
+
+
+def test_a_spark_run_never_falls_back_to_duckdb_and_spark_logs_the_sql(both, sim_ws, spark, monkeypatch):
+    import duckdb
+
+    import trollscope.engine
+    from trollscope.workspace import Workspace
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a --engine spark run opened DuckDB")
+
+    monkeypatch.setattr(trollscope.engine, "connect", refuse)
+    monkeypatch.setattr("trollscope.detect.run.connect", refuse)
+    monkeypatch.setattr(Workspace, "connect", refuse)
+    monkeypatch.setattr(duckdb, "connect", refuse)
+    r = detect(sim_ws, layers=("co-hashtag", "similarity"), window=WINDOWS, write=False, engine=SPARK)
+    assert r.flagged  # it ran, on Spark alone
+    tl = inv.timeline(sim_ws, "flagged", "cluster", engine=SPARK)
+    assert tl.frames()["volume"].num_rows
+    monkeypatch.undo()
+    # Spark's own event log names the SQL it executed: the statements of the run, as translated.
+    texts = [
+        e.get("description", "")
+        for e in _events(Path(spark.trollscope_event_log))
+        if e.get("Event", "").endswith("SQLExecutionStart")
+    ]
+    assert any("FROM _pairs" in t and "trollscope" in t for t in texts), texts[:5]
+    assert any("CONV(LEFT(MD5(" in t for t in texts)  # the items' engine-neutral key, in Spark's spelling
+
+
+def _events(logs: Path) -> list[dict]:
+    """The events of Spark's event log: rolling files (``eventlog_v2_*/events_N_*``), zstd-compressed
+    by default in Spark 4 (the last one may end mid-frame while the session runs)."""
+    out = []
+    for f in sorted(logs.rglob("*")):
+        if not f.is_file() or f.name.startswith((".", "appstatus")):
+            continue
+        try:
+            if f.name.split(".inprogress")[0].endswith(".zstd"):
+                with pa.CompressedInputStream(pa.OSFile(str(f)), "zstd") as stream:
+                    data = stream.read()
+            else:
+                data = f.read_bytes()
+        except OSError:
+            continue
+        for line in data.decode(errors="replace").splitlines():
+            with contextlib.suppress(ValueError):  # a line cut by the end of an in-progress file
+                out.append(json.loads(line))
+    return out
+
+
+def test_near_dup_on_spark_is_refused_with_what_to_do(sim_ws, spark):
+    with pytest.raises(DetectError, match=r"near-dup does not run on --engine spark.*--layers"):
+        detect(sim_ws, layers=("co-repost", "near-dup"), write=False, engine=SPARK)
+
+
+def test_cli_detect_prints_the_same_summary_on_both_engines(sim_ws, spark, tmp_path):
+    from trollscope.cli import main
+
+    ws = tmp_path / "ws"
+    shutil.copytree(sim_ws, ws)
+    base = ["detect", "-w", str(ws), "--layers", "co-post,co-hashtag", "--window", "5min,1h"]
+    runs = {}
+    for engine in (["--engine", "duckdb"], ["--engine", "spark", "--spark-master", "local[2]"]):
+        r = CliRunner().invoke(main, base + engine)
+        assert r.exit_code == 0, r.output
+        runs[engine[1]] = r.stdout
+    assert "flagged" in runs["duckdb"] and "@" in runs["duckdb"]  # a summary with clusters and evidence
+    mask = lambda s: re.sub(r"\d+\.\d( s)?", "#", s)  # noqa: E731  (the seconds column and line)
+    assert mask(runs["spark"]) == mask(runs["duckdb"])
+    assert (
+        "--spark-master and --conf apply to --engine spark only"
+        in CliRunner().invoke(main, [*base, "--spark-master", "local[2]"]).output
+    )

@@ -49,24 +49,20 @@ def _check_counts(m, ira_csv: Path) -> None:
     assert m.shifted is None  # the IRA posted in every window of these three collections
 
 
-@pytest.mark.xfail(
-    reason="the seven-account group is confirmed on some random item splits and not others: with the "
-    "engine-neutral item key (issue 14) the split changed; of five splits tried (DuckDB's hash, bits 0-3 "
-    "of the md5 key) three confirm it. For the lead (issue 13): make the claim hold over splits",
-    strict=False,
-)
 def test_ira_in_the_airline_crowd(shared, tmp_path, ira_tweets):
-    """Nine days of February 2015: a seven-account hashtag group is found, no airline customer."""
+    """Nine days of February 2015 among thousands of airline customers: no customer is flagged.
+
+    The IRA's one seven-account hashtag group of these days is confirmed on some random splits of the
+    items and not on others (DuckDB's hash split and two of four md5 bits confirm it; the
+    engine-neutral key detection now uses does not), so no recall is claimed here
+    (docs/detection.md, "Evaluation on real data")."""
     m = re_.mixed(shared, ira_tweets["airline-2015"], "airline-2015", tmp_path)
     assert all("2015-02-16" <= r["publish_date"] < "2015-02-25" for r in _csv_rows(ira_tweets["airline-2015"]))
     _check_counts(m, ira_tweets["airline-2015"])
     airline = {r["name"].lower() for r in _csv_rows(shared / "airline-2015" / "Tweets.csv")}
     assert m.organic_accounts == len(airline)
-    assert m.flagged_organic == 0 and m.precision == 1.0, m
-    # Floor: measured 7 of 49 (0.14), one co-hashtag group over two days; the rest of the IRA
-    # accounts of these days post too little together (RESULTS.md, missed by kind).
-    assert m.recall >= 5 / 49, m
-    assert any(g["ira_members"] == g["members"] >= 5 for g in m.groups), m.groups
+    assert m.flagged_organic == 0, m
+    assert m.precision in (None, 1.0), m
 
 
 def test_ira_in_the_debate_night_crowd(shared, tmp_path, ira_tweets):
@@ -75,7 +71,7 @@ def test_ira_in_the_debate_night_crowd(shared, tmp_path, ira_tweets):
     _check_counts(m, ira_tweets["debates-2016"])
     assert m.organic_accounts == 3137
     assert m.organic_fp_rate <= 0.002, m  # the issue's ceiling; measured 3 of 3,137
-    # Floor: measured 38 of 151 (0.25), precision 0.93; the pairwise design finds 10 (0.07). Below
+    # Floor: measured 35 of 151 (0.23), precision 0.92; the pairwise design finds 10 (0.07). Below
     # 0.2 the group test has lost the IRA's debate-night groups.
     assert m.recall >= 0.2 and m.precision >= 0.9, m
 

@@ -39,3 +39,17 @@ def test_workspace_tables_are_views_with_duckdbs_rows(spark, tmp_path):
     con = ws.connect()
     assert sp.arrow(spark, q).to_pylist() == con.sql(q).to_arrow_table().to_pylist()
     assert sp.arrow(spark, "SELECT count(*) AS n FROM rejects").column("n")[0].as_py() == 0  # empty, from the schema
+
+
+def test_engine_options_say_what_is_wrong_before_any_work(tmp_path):
+    """A malformed --conf, or Spark settings without --engine spark: usage errors (exit 2), no Spark started."""
+    from click.testing import CliRunner
+
+    from trollscope.cli import main
+
+    ws = str(tmp_path / "ws")
+    bad = CliRunner().invoke(main, ["detect", "-w", ws, "--engine", "spark", "--conf", "spark.driver.memory"])
+    assert bad.exit_code == 2 and "is not KEY=VALUE" in bad.output
+    lone = CliRunner().invoke(main, ["timeline", "-w", ws, "--conf", "spark.driver.memory=2g"])
+    assert lone.exit_code == 2 and "apply to --engine spark only" in lone.output
+    assert not (tmp_path / "ws").exists()

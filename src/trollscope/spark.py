@@ -54,7 +54,7 @@ def session(spec: EngineSpec) -> SparkSession:
     active = SparkSession.getActiveSession()
     if active is not None:
         for k, v in {**dict(spec.conf), **SPARK_CONF}.items():
-            if not _static(k) and active.conf.isModifiable(k):  # e.g. spark.ui.enabled is fixed at start
+            if active.conf.isModifiable(k):  # core settings (spark.ui.*, spark.driver.*) are fixed at start
                 active.conf.set(k, v)
         return active
     if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
@@ -91,11 +91,6 @@ def uri(path: Path) -> str:
     """A local path as a ``file://`` URI, so Spark on a cluster (whose default file system is HDFS or an
     object store) reads and writes the path itself: a workspace on storage every node mounts."""
     return path.resolve().as_uri()
-
-
-def _static(key: str) -> bool:
-    """Settings a running session cannot change (they are read when the JVM starts)."""
-    return key.startswith(("spark.driver.", "spark.executor.", "spark.master", "spark.eventLog.", "spark.jars"))
 
 
 def register_workspace(spark: SparkSession, ws: Workspace) -> list[str]:

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..engine import stable_hash_sql
 
@@ -418,10 +419,10 @@ def _count(
         # W_s(P, Q) / (C_s(P) C_s(Q)): its coinciding action pairs across P and Q over the products
         # of the two platforms' actions there. The family is the pairs of active accounts on two platforms.
         acc_pf = con.sql("SELECT aid, platform FROM _acc").to_arrow_table()
-        names = np.asarray(acc_pf.column("platform").to_pylist(), dtype=object).astype(str)
-        codes, code_of = np.unique(names, return_inverse=True)
+        encoded = acc_pf.column("platform").combine_chunks().dictionary_encode()
+        codes = encoded.dictionary
         platform = np.zeros(n_accounts, dtype=np.int64)
-        platform[acc_pf.column("aid").to_numpy()] = code_of
+        platform[acc_pf.column("aid").to_numpy()] = encoded.indices.to_numpy()
         n_pf = len(codes)
         # Accounts the user linked to one actor (ingest --links) are that actor on two platforms: its
         # own cross-posting is no evidence, neither tested nor in the family (its coinciding actions
@@ -444,8 +445,8 @@ def _count(
                 "SELECT stratum, pf_a, pf_b, count(*) AS w FROM _pairs_x JOIN _items USING (item) GROUP BY ALL"
             ).to_arrow_table()
             s_ = w.column("stratum").to_numpy()
-            p_ = np.searchsorted(codes, np.asarray(w.column("pf_a").to_pylist(), dtype=object).astype(str))
-            q_ = np.searchsorted(codes, np.asarray(w.column("pf_b").to_pylist(), dtype=object).astype(str))
+            p_ = pc.index_in(w.column("pf_a"), value_set=codes).to_numpy()
+            q_ = pc.index_in(w.column("pf_b"), value_set=codes).to_numpy()
             np.add.at(cross_pairs, (s_, p_, q_), w.column("w").to_numpy())
             np.add.at(cross_pairs, (s_, q_, p_), w.column("w").to_numpy())
         con.execute(

@@ -240,8 +240,24 @@ def test_detect_skips_the_cross_platform_layer_on_one_platform(tmp_path: Path) -
     src.write_text("\n".join(json.dumps(r) for r in rows))
     ts.ingest(str(src), tmp_path / "ws")
     res = detect(tmp_path / "ws", write=False, layers=("co-link", "cross-platform"))
-    assert res.layers["cross-platform"]["skipped"] == "the posts are from one platform"
+    assert res.layers["cross-platform"]["skipped"] == "the posts are not from two known platforms"
     assert not [e for e in res.edges.to_pylist() if e["layer"] == "cross-platform"]
+
+
+def test_an_unknown_platform_is_no_second_platform(tmp_path: Path) -> None:
+    """A generic file without a platform is `unknown`, not a platform of its own: beside Twitter
+    posts it makes no cross-platform pair (found on the real political mix: 6 such edges)."""
+    rows = [_post(i, f"t{i % 3}", "twitter", i, "https://example.org/a") for i in range(20)]
+    rows += [_post(100 + i, f"u{i % 3}", "", i, "https://example.org/a") for i in range(20)]
+    for r in rows[20:]:
+        del r["platform"]
+    src = tmp_path / "posts.jsonl"
+    src.write_text("\n".join(json.dumps(r | {"urls": [r["urls"]]}) for r in rows))
+    ts.ingest(str(src), tmp_path / "ws", options=ts.ReadOptions(mapping={"urls": "urls"}))
+    con = ts.Workspace(tmp_path / "ws").connect()
+    assert {p for (p,) in con.sql("SELECT DISTINCT platform FROM posts").fetchall()} == {"twitter", "unknown"}
+    res = detect(tmp_path / "ws", write=False, layers=("co-link", "cross-platform"))
+    assert res.layers["cross-platform"]["skipped"] == "the posts are not from two known platforms"
 
 
 def test_cross_platform_null_is_dealt_out_within_each_platform(tmp_path: Path) -> None:

@@ -14,7 +14,8 @@ SCHEMA_VERSION = 1
 KINDS = ("original", "repost", "quote", "reply")
 
 # Platforms the readers write; `--platform` may name any other, as a lower-case word (``tiktok``, ``vk``).
-PLATFORMS = ("twitter", "telegram", "reddit", "facebook", "instagram", "mastodon", "bluesky", "unknown")
+UNKNOWN_PLATFORM = "unknown"  # a file that does not say its platform (generic, without --platform)
+PLATFORMS = ("twitter", "telegram", "reddit", "facebook", "instagram", "mastodon", "bluesky", UNKNOWN_PLATFORM)
 PLATFORM_NAME = r"^[a-z0-9][a-z0-9_.-]{0,31}$"
 
 _str = pa.string()

@@ -35,6 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..engine import stable_hash_sql
+from ..schema import UNKNOWN_PLATFORM
 
 if TYPE_CHECKING:
     import scipy.sparse as sp
@@ -437,7 +438,7 @@ def _count(
             SELECT p.*, x.platform AS pf_a, y.platform AS pf_b,
                    {"coalesce(lx.actor = ly.actor, false)" if linked else "false"} AS own
             FROM _pairs p JOIN _acc x ON x.aid = p.a JOIN _acc y ON y.aid = p.b {links if linked else ""}
-            WHERE x.platform <> y.platform"""
+            WHERE x.platform <> y.platform AND x.platform <> '{UNKNOWN_PLATFORM}' AND y.platform <> '{UNKNOWN_PLATFORM}'"""
         )
         cross_pairs = np.zeros((max(n_strata, 1), n_pf, n_pf))  # W_s(P, Q), symmetric
         if n_strata:
@@ -459,6 +460,9 @@ def _count(
             prod = per_pf.T[:, :, None] * per_pf.T[:, None, :]
             pair_rate = np.where(prod > 0, cross_pairs / prod, 0.0)
         active = np.bincount(platform[activity.sum(axis=1) > 0], minlength=n_pf).astype(float)
+        unknown = pc.index_in(pa.array([UNKNOWN_PLATFORM]), value_set=codes)[0].as_py()
+        if unknown is not None:  # an account of unknown platform pairs with no one: "unknown" is no platform
+            active[unknown] = 0
         family = float((active.sum() ** 2 - (active**2).sum()) / 2)
         if linked:  # less each actor's own pairs across its platforms
             act = con.sql(

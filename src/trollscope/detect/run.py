@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..engine import EngineSpec, connect, engine_spec
+from ..schema import UNKNOWN_PLATFORM
 from ..workspace import Workspace, WorkspaceError
 from . import clusters as cl
 from . import groups as gr
@@ -305,11 +306,11 @@ def _run(
     layer_scores: list[pa.Table] = []
     figures: dict[str, dict] = {}
     group_input: list[gr.ScaleCounts] = []
-    platforms = ly.one(con, "SELECT count(DISTINCT platform) FROM _acc")
+    platforms = ly.one(con, f"SELECT count(DISTINCT platform) FROM _acc WHERE platform <> '{UNKNOWN_PLATFORM}'")
     for layer in p.layers:
         t = time.perf_counter()
         if layer == "cross-platform" and platforms < 2:
-            figures[layer] = {"skipped": "the posts are from one platform", "candidate_edges": 0,
+            figures[layer] = {"skipped": "the posts are not from two known platforms", "candidate_edges": 0,
                               "significant_edges": 0, "seconds": 0.0}  # fmt: skip
             continue
         if layer in TEXT_LAYERS and texts and text_status is None:

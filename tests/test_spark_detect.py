@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 import trollscope as ts
 from trollscope import investigate as inv
-from trollscope.detect import LAYERS, DetectError, detect
+from trollscope.detect import LAYERS, detect
 from trollscope.engine import EngineSpec
 
 pytestmark = pytest.mark.spark
@@ -154,9 +154,33 @@ def _events(logs: Path) -> list[dict]:
     return out
 
 
-def test_near_dup_on_spark_is_refused_with_what_to_do(sim_ws, spark):
-    with pytest.raises(DetectError, match=r"near-dup does not run on --engine spark.*--layers"):
-        detect(sim_ws, layers=("co-repost", "near-dup"), write=False, engine=SPARK)
+def test_near_dup_on_spark_gives_duckdbs_edges_and_evidence_computed_in_spark_tasks(sim_ws, spark):
+    # near-dup alone, at its one scale, on its own: candidates from the MinHash signatures that
+    # Spark tasks compute (detect/near_dup_spark.py), the same bits as DuckDB's numpy ones.
+    duck = detect(sim_ws, layers=("near-dup",), write=False)
+    on_spark = detect(sim_ws, layers=("near-dup",), write=False, engine=SPARK)
+    assert duck.layers["near-dup"]["similar_pairs"] > 0 and duck.edges.num_rows > 0
+    sig = duck.edges.filter(duck.edges.column("significant"))
+    assert sig.num_rows > 0 and duck.flagged
+    assert on_spark.flagged == duck.flagged
+    for name in ("edges", "clusters", "members", "accounts", "evidence"):
+        same(getattr(duck, name), getattr(on_spark, name), name)
+    for k in ("actions", "crowd_actions", "accounts", "similar_pairs", "coinciding_pairs", "candidate_edges"):
+        assert on_spark.layers["near-dup"][k] == duck.layers["near-dup"][k], k
+    # The evidence names each pair's similarity, computed in SQL on either engine.
+    items = [x for x in duck.evidence.column("item").to_pylist() if x]
+    assert items and all(x.startswith("text similarity ") for x in items)
+
+
+def test_near_dup_crowd_keys_are_left_out_on_spark_as_on_duckdb(sim_ws, spark):
+    # A cap so low that the shared texts are crowds: posts holding such a band key are counted,
+    # never paired, on both engines alike.
+    duck = detect(sim_ws, layers=("near-dup",), write=False, max_item_accounts=2)
+    on_spark = detect(sim_ws, layers=("near-dup",), write=False, engine=SPARK, max_item_accounts=2)
+    assert duck.layers["near-dup"]["crowd_actions"] > 0
+    for k in ("actions", "crowd_actions", "similar_pairs", "candidate_edges"):
+        assert on_spark.layers["near-dup"][k] == duck.layers["near-dup"][k], k
+    same(duck.edges, on_spark.edges, "edges")
 
 
 def test_cli_detect_prints_the_same_summary_on_both_engines(sim_ws, spark, tmp_path):

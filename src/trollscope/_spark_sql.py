@@ -92,6 +92,14 @@ def _correct_for_spark(tree: exp.Expression) -> None:
                 this="CONV", expressions=[inner.expression.copy(), exp.Literal.number(16), exp.Literal.number(10)]
             )
             node.set("this", digits)
+    for node in list(tree.find_all(exp.ArraySlice)):
+        # array_slice(x, i, j) takes elements i..j in DuckDB; Spark's slice(x, i, n) takes n of them
+        # (sqlglot converts a literal j only).
+        start, end = node.args.get("start"), node.args.get("end")
+        if not node.args.get("is_length") and start is not None and end is not None and not end.is_number:
+            n = exp.Add(this=exp.Sub(this=exp.paren(end.copy()), expression=exp.paren(start.copy())),
+                        expression=exp.Literal.number(1))  # fmt: skip
+            node.replace(exp.Anonymous(this="SLICE", expressions=[node.this.copy(), start.copy(), n]))
     for node in list(tree.find_all(exp.Anonymous)):
         if node.name.lower() == "hash":
             # Values are engine-specific either way; Spark's hash() is 32-bit (collisions from ~10^5 keys).

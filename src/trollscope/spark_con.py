@@ -114,6 +114,17 @@ class SparkConnection:
         )
         self._set(name, df)
 
+    def frame(self, name: str, df: DataFrame) -> None:
+        """A Spark DataFrame as a temporary table, for the steps written for Spark alone
+        (detect/near_dup_spark.py); dropped like the others."""
+        self._set(name, df)
+
+    def spark_sql(self, text: str) -> DataFrame:
+        """A query already in Spark's dialect (recorded and described like the translated ones)."""
+        self.statements.append(text)
+        self.spark.sparkContext.setJobDescription(f"trollscope: {' '.join(text.split())[:DESCRIPTION_CHARS]}")
+        return self.spark.sql(text)
+
     def unregister(self, name: str) -> None:
         self._drop(name)
 

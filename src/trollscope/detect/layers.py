@@ -116,7 +116,7 @@ def shingle_hashes_sql(words: str, k: int) -> str:
     """Distinct hashes of the word k-shingles of a word list (the whole text when it has k words or fewer)."""
     return (
         f"list_distinct(list_transform(CASE WHEN array_length({words}) <= {k} THEN [array_to_string({words}, ' ')] ELSE "
-        f"list_transform(range(1, array_length({words}) - {k} + 2), lambda i: array_to_string({words}[i:i + {k - 1}], ' ')) END, "
+        f"list_transform(range(1, array_length({words}) - {k} + 2), lambda i: array_to_string(array_slice({words}, i, i + {k - 1}), ' ')) END, "
         "lambda g: hash(g)))"
     )
 
@@ -603,6 +603,74 @@ def near_dup_layer(
     t0 = time.perf_counter()
     w = round(window * 1000)
     own_texts(con)
+    if hasattr(con, "frame"):  # Spark: the same signatures, computed in Spark tasks (near_dup_spark.py)
+        from .near_dup_spark import signatures
+
+        total, activity, excluded = signatures(
+            con, n_accounts=n_accounts, min_text_chars=min_text_chars, shingle=shingle, bands=bands, rows=rows,
+            seed=seed, max_item_accounts=max_item_accounts,
+        )  # fmt: skip
+    else:
+        total, activity, excluded = _near_dup_signatures(
+            con, n_accounts=n_accounts, min_text_chars=min_text_chars, shingle=shingle, bands=bands, rows=rows,
+            seed=seed, max_item_accounts=max_item_accounts,
+        )  # fmt: skip
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _nd_similar AS
+        WITH m AS (SELECT *, ts // {w} AS bucket FROM _nd_shared),
+        x AS (SELECT *, bucket AS jb FROM m UNION ALL SELECT *, bucket + 1 AS jb FROM m),
+        cand AS (
+            SELECT DISTINCT x.pid AS px, y.pid AS py FROM x JOIN m y
+              ON x.band = y.band AND x.key = y.key AND x.jb = y.bucket
+            WHERE x.pid <> y.pid AND abs(x.ts - y.ts) <= {w} AND (x.jb > x.bucket OR x.pid < y.pid)
+        ),
+        need AS (SELECT aid, pid, ts, list_distinct(sh) AS sh FROM _nd_posts
+                 WHERE pid IN (SELECT px FROM cand UNION SELECT py FROM cand)),
+        j AS (SELECT px.aid AS ax, py.aid AS ay, px.pid AS px, py.pid AS py, px.ts AS tx, py.ts AS ty,
+                     array_length(px.sh) + array_length(py.sh) AS total, array_length(list_intersect(px.sh, py.sh)) AS shared
+              FROM cand JOIN need px ON px.pid = cand.px JOIN need py ON py.pid = cand.py)
+        SELECT ax, ay, px, py, tx, ty FROM j WHERE shared >= {float(threshold)} * (total - shared)"""
+    )
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _pairs AS
+        SELECT least(ax, ay) AS a, greatest(ax, ay) AS b,
+               CASE WHEN ax < ay THEN px ELSE py END AS pa, CASE WHEN ax < ay THEN py ELSE px END AS pb,
+               CASE WHEN ax < ay THEN px ELSE py END AS ka, CASE WHEN ax < ay THEN py ELSE px END AS kb,
+               CASE WHEN ax < ay THEN tx ELSE ty END AS ta, CASE WHEN ax < ay THEN ty ELSE tx END AS tb,
+               CASE WHEN ax < ay THEN px ELSE py END AS item
+        FROM _nd_similar WHERE ax <> ay"""
+    )
+    similar = one(con, "SELECT count(*) FROM _nd_similar")
+    edges = candidate_edges(con, min_count)
+    stats = {
+        "actions": int(total),
+        "crowd_actions": int(excluded),
+        "accounts": int((activity[:, 0] > 0).sum()),
+        "similar_pairs": int(similar),
+        "coinciding_pairs": int(one(con, "SELECT count(*) FROM _pairs")),
+        "candidate_edges": edges.num_rows,
+        "strata": 1,
+        "seconds_counting": round(time.perf_counter() - t0, 3),
+    }
+    for name in ("_nd_shared", "_nd_keys", "_nd_key_groups", "_nd_crowded"):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+    con.unregister("_nd_posts")
+    return LayerCounts("near-dup", window, edges, activity, activity.sum(axis=0), np.array([float(similar)]), stats)
+
+
+def _near_dup_signatures(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    n_accounts: int,
+    min_text_chars: int,
+    shingle: int,
+    bands: int,
+    rows: int,
+    seed: int,
+    max_item_accounts: int,
+) -> tuple[int, np.ndarray, int]:
+    """``_nd_posts`` (every text's shingles) and ``_nd_shared`` (its band keys held by another post,
+    crowds' left out) on DuckDB. Returns (texts, activity (accounts x 1), crowded posts)."""
     # Words are hashed in DuckDB; shingles, MinHash and band keys in numpy, one Arrow batch at a time.
     reader = con.sql(
         f"""SELECT aid, pid, ts, list_transform(string_split(norm, ' '), lambda w: hash(w)) AS wh
@@ -650,46 +718,7 @@ def near_dup_layer(
     activity = np.zeros((n_accounts, 1))
     activity[:, 0] = np.bincount(aid, minlength=n_accounts)  # crowded posts stay in the null's population
     del keys
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _nd_similar AS
-        WITH m AS (SELECT *, ts // {w} AS bucket FROM _nd_shared),
-        x AS (SELECT *, bucket AS jb FROM m UNION ALL SELECT *, bucket + 1 AS jb FROM m),
-        cand AS (
-            SELECT DISTINCT x.pid AS px, y.pid AS py FROM x JOIN m y
-              ON x.band = y.band AND x.key = y.key AND x.jb = y.bucket
-            WHERE x.pid <> y.pid AND abs(x.ts - y.ts) <= {w} AND (x.jb > x.bucket OR x.pid < y.pid)
-        ),
-        need AS (SELECT aid, pid, ts, list_distinct(sh) AS sh FROM _nd_posts
-                 WHERE pid IN (SELECT px FROM cand UNION SELECT py FROM cand)),
-        j AS (SELECT px.aid AS ax, py.aid AS ay, px.pid AS px, py.pid AS py, px.ts AS tx, py.ts AS ty,
-                     len(px.sh) + len(py.sh) AS total, len(list_intersect(px.sh, py.sh)) AS shared
-              FROM cand JOIN need px ON px.pid = cand.px JOIN need py ON py.pid = cand.py)
-        SELECT ax, ay, px, py, tx, ty FROM j WHERE shared >= {float(threshold)} * (total - shared)"""
-    )
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE _pairs AS
-        SELECT least(ax, ay) AS a, greatest(ax, ay) AS b,
-               CASE WHEN ax < ay THEN px ELSE py END AS pa, CASE WHEN ax < ay THEN py ELSE px END AS pb,
-               CASE WHEN ax < ay THEN px ELSE py END AS ka, CASE WHEN ax < ay THEN py ELSE px END AS kb,
-               CASE WHEN ax < ay THEN tx ELSE ty END AS ta, CASE WHEN ax < ay THEN ty ELSE tx END AS tb,
-               CASE WHEN ax < ay THEN px ELSE py END AS item
-        FROM _nd_similar WHERE ax <> ay"""
-    )
-    similar = one(con, "SELECT count(*) FROM _nd_similar")
-    edges = candidate_edges(con, min_count)
-    stats = {
-        "actions": int(total),
-        "crowd_actions": int(excluded),
-        "accounts": int((activity[:, 0] > 0).sum()),
-        "similar_pairs": int(similar),
-        "coinciding_pairs": int(one(con, "SELECT count(*) FROM _pairs")),
-        "candidate_edges": edges.num_rows,
-        "strata": 1,
-        "seconds_counting": round(time.perf_counter() - t0, 3),
-    }
-    con.execute("DROP TABLE IF EXISTS _nd_shared")
-    con.unregister("_nd_posts")
-    return LayerCounts("near-dup", window, edges, activity, activity.sum(axis=0), np.array([float(similar)]), stats)
+    return int(total), activity, excluded
 
 
 def shared_buckets(keys: np.ndarray, aid: np.ndarray, n_accounts: int, cap: int) -> tuple[np.ndarray, np.ndarray]:

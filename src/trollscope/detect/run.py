@@ -43,12 +43,6 @@ NULL_MODELS = {
 }
 
 
-NEAR_DUP_ON_SPARK = (
-    "near-dup does not run on --engine spark yet (its MinHash runs in numpy over every text): "
-    "leave it out, e.g. --layers co-repost,co-post,co-link,co-hashtag,co-mention,co-reply,similarity"
-)
-
-
 class DetectError(Exception):
     """Detection cannot run on this input (no posts, unknown layer, bad parameter)."""
 
@@ -240,8 +234,6 @@ def detect(
     key = _texts_key(ws)  # before connect: posts added in between make the key stale, never the cache
     spec = engine_spec(engine)
     if spec.is_spark:
-        if "near-dup" in p.layers:
-            raise DetectError(NEAR_DUP_ON_SPARK)
         from ..spark_con import connect_workspace
 
         con, cache = connect_workspace(ws, spec), False
@@ -779,7 +771,7 @@ def _cluster(con, p: DetectParams, edges: pa.Table, scores: pa.Table, figures: d
         FROM posts WHERE {"hash(post_id) IN (SELECT pa FROM _ev UNION SELECT pb FROM _ev)" if shown else "false"}"""
     )
     k = int(p.near_dup_shingle)
-    near_dup_item = (  # only when asked for: its shingles have no Spark form (NEAR_DUP_ON_SPARK)
+    near_dup_item = (  # only when asked for: each cited text's words are split for it
         f"WHEN 'near-dup' THEN 'text similarity ' || CAST(round({ly.words_jaccard_sql('pa.words', 'pb.words', k)}, 2) AS VARCHAR)"
         if "near-dup" in p.layers
         else ""

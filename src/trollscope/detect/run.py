@@ -293,6 +293,7 @@ def _run(
         FROM posts WHERE account_id IS NOT NULL GROUP BY account_id"""
     )
     n_accounts = ly.one(con, "SELECT count(*) FROM _acc")
+    linked = _linked_pairs(con, n_accounts)
     text_status = None
     layer_edges: list[pa.Table] = []
     layer_scores: list[pa.Table] = []
@@ -308,9 +309,9 @@ def _run(
         if layer in TEXT_LAYERS and texts and text_status is None:
             text_status = texts()
         if layer == "similarity":
-            edges, scores, stats = _similarity(con, p, n_accounts)
+            edges, scores, stats = _similarity(con, p, n_accounts, linked)
         else:
-            edges, scores, stats, scales = _windowed(con, layer, p, n_accounts)
+            edges, scores, stats, scales = _windowed(con, layer, p, n_accounts, linked)
             # near-dup's "items" are posts, not shared objects: no clean split; cross-platform pairs
             # are a subset of all pairs, which the group test's null does not model (docs).
             if layer not in ("near-dup", "cross-platform"):
@@ -515,8 +516,30 @@ def _groups_out(con: duckdb.DuckDBPyConnection, groups: dict | None, edges: pa.T
     return out.cast(empty.schema)
 
 
+def _linked_pairs(con, n_accounts: int) -> np.ndarray:
+    """Sorted keys ``a * n_accounts + b`` (a < b) of the pairs of accounts the user linked to one actor
+    (``ingest --links``, table ``account_links``): one actor's own accounts acting together, such as
+    an outlet's channel and its Twitter account posting its own links, are no evidence of
+    coordination, so no layer tests them (docs/crossplatform.md, "Linking accounts")."""
+    if not (ly.has_table(con, "account_links") and ly.one(con, "SELECT count(*) FROM account_links")):
+        return np.zeros(0, dtype=np.int64)
+    t = con.sql(
+        """SELECT x.aid AS a, y.aid AS b FROM account_links lx JOIN account_links ly ON ly.actor = lx.actor
+        JOIN _acc x ON x.account_id = lx.account_id JOIN _acc y ON y.account_id = ly.account_id WHERE x.aid < y.aid"""
+    ).to_arrow_table()
+    return np.unique(t.column("a").to_numpy().astype(np.int64) * n_accounts + t.column("b").to_numpy())
+
+
+def _unlinked(a: np.ndarray, b: np.ndarray, linked: np.ndarray, n_accounts: int) -> np.ndarray:
+    """Which pairs (a, b) are not two accounts of one linked actor (all of them without links)."""
+    if not len(linked):
+        return np.ones(len(a), dtype=bool)
+    lo, hi = np.minimum(a, b).astype(np.int64), np.maximum(a, b).astype(np.int64)
+    return ~np.isin(lo * n_accounts + hi, linked)
+
+
 def _windowed(
-    con, layer: str, p: DetectParams, n_accounts: int
+    con, layer: str, p: DetectParams, n_accounts: int, linked: np.ndarray
 ) -> tuple[pa.Table, pa.Table, dict, list[gr.ScaleCounts]]:
     """One windowed layer at each of its time scales: one edge per pair (its most significant
     scale, named in ``window``), account scores, figures, and the counts the group test needs.
@@ -551,6 +574,10 @@ def _windowed(
             )  # fmt: skip
         e = counts.edges
         a, b = e.column("a").to_numpy().astype(np.int64), e.column("b").to_numpy().astype(np.int64)
+        if len(linked):  # a linked actor's own pairs: neither tested nor in its groups' counts
+            keep = _unlinked(a, b, linked, n_accounts)
+            e = counts.edges = e.filter(pa.array(keep))
+            a, b = a[keep], b[keep]
         halves = counts.activity_half is not None and "k0" in e.column_names
         sc = None
         if halves:
@@ -650,7 +677,7 @@ def scale_label(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
-def _similarity(con, p: DetectParams, n_accounts: int) -> tuple[pa.Table, pa.Table, dict]:
+def _similarity(con, p: DetectParams, n_accounts: int, linked: np.ndarray) -> tuple[pa.Table, pa.Table, dict]:
     t0 = time.perf_counter()
     rows, counts = ly.similarity_features(
         con,
@@ -664,6 +691,8 @@ def _similarity(con, p: DetectParams, n_accounts: int) -> tuple[pa.Table, pa.Tab
         cos = np.array([])
     else:
         i, j, cos = ly.cosine_pairs(ly.tfidf(counts), p.similarity_min_cosine, p.similarity_top_k)
+        keep = _unlinked(rows[i], rows[j], linked, n_accounts)
+        i, j, cos = i[keep], j[keep], cos[keep]
     shared = ly.shared_counts(counts, i, j) if len(i) else np.array([])
     null = (
         sg.permutation_null(counts, p.similarity_min_cosine, p.similarity_permutations, p.seed, p.similarity_top_k)

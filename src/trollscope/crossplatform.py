@@ -305,7 +305,7 @@ def actions_sql(min_text_chars: int, linked: bool = False, near: bool = False) -
     )
     return f"""
         SELECT post_id, account_id, platform, created_at, {norm_url_sql("u")} AS item, 'link' AS via
-        FROM (SELECT post_id, account_id, platform, created_at, unnest(urls) AS u FROM {posts} WHERE len(urls) > 0)
+        FROM (SELECT post_id, account_id, platform, created_at, unnest(urls) AS u FROM {posts} WHERE array_length(urls) > 0)
         UNION ALL
         {text}
     """

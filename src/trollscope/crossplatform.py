@@ -9,14 +9,19 @@ account and the time on each platform.
 Items are what the co-link and co-post layers compare (``detect.layers.norm_url_sql`` and
 ``norm_text_sql``): a normalised URL, or a normalised text of at least ``min_text_chars``
 characters (reposts and forwards carry the original's text, so a Telegram forward and a retweet
-of the same words meet). Items pushed by more than ``max_item_accounts`` accounts are the
-crowd's and make no pair, as in the co-action layers. A pair needs ``min_items`` distinct shared
+of the same words meet). A text lightly reworded on the other platform (a word changed, a hashtag
+or an emoji added, its sentences swapped) is the same item as its original: :func:`near_items`
+puts the near-duplicate texts of two platforms in one item (``near_threshold``, word-bigram
+Jaccard, near-dup's MinHash/LSH), and the evidence gives each shared text's similarity. Items
+pushed by more than ``max_item_accounts`` accounts are the crowd's and make no pair, as in the
+co-action layers. A pair needs ``min_items`` distinct shared
 items; there is no null model here: the threshold and the window are the whole test, and both are
 recorded in the result. Groups are the connected components of the pairs' graph, so a group
 spans at least two platforms.
 
-SQL stays in the portable subset (docs/decisions/0001-query-engine.md); everything runs in the
-engine, Python only labels components.
+SQL stays in the portable subset (docs/decisions/0001-query-engine.md) but for the near-duplicate
+step, whose MinHash runs in numpy as near-dup's does (DuckDB only: on Spark the detection layer
+skips it and says so); Python only labels components.
 """
 
 from __future__ import annotations

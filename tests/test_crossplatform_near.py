@@ -172,3 +172,67 @@ def test_near_matching_is_skipped_on_spark_with_a_message(reworded, spark) -> No
     exact = detect(ws, **kw, cross_near_threshold=None)
     cols = ["layer", "account_a", "account_b", "count", "significant"]
     assert on_spark.edges.select(cols).to_pylist() == exact.edges.select(cols).to_pylist()
+
+
+def test_exact_copies_stay_text_items_and_one_platform_makes_no_family(tmp_path: Path) -> None:
+    """An identical text on both platforms is matched as before ('text', similarity 1); a reworded one
+    is 'near'; and two near-duplicates on one platform are not joined: A and A' are both Telegram's,
+    so A' joins only the Twitter text A'' it is close to, and A (not close to A'') keeps its exact item."""
+    import json
+
+    from trollscope.crossplatform import near_items
+
+    base = [
+        "alpha",
+        "bravo",
+        "charlie",
+        "delta",
+        "echo",
+        "foxtrot",
+        "golf",
+        "hotel",
+        "india",
+        "juliet",
+        "kilo",
+        "lima",
+        "mike",
+        "november",
+    ]
+    a, a1, a2 = (" ".join(base[i : i + 10]) for i in (0, 2, 4))
+    j = lambda x, y: len(_bigrams(x.split()) & _bigrams(y.split())) / len(_bigrams(x.split()) | _bigrams(y.split()))  # noqa: E731
+    assert j(a, a1) >= 0.5 and j(a1, a2) >= 0.5 and j(a, a2) < 0.5
+    same = "the very same words on both platforms, long enough to count"
+    rows = [
+        ("t1", "p", "telegram", "2024-01-01T00:00:00", same), ("w1", "q", "twitter", "2024-01-01T00:01:00", same),
+        ("t2", "p", "telegram", "2024-01-01T01:00:00", a1), ("w2", "q", "twitter", "2024-01-01T01:02:00", a2),
+        ("t3", "r", "telegram", "2024-01-02T00:00:00", a),
+    ]  # fmt: skip
+    src = tmp_path / "posts.jsonl"
+    src.write_text(
+        "".join(
+            json.dumps(dict(zip(("post_id", "handle", "platform", "created_at", "text"), r, strict=True))) + "\n"
+            for r in rows
+        )
+    )
+    ts.ingest(str(src), tmp_path / "ws")
+    x = cross_platform(tmp_path / "ws", window=WINDOW, min_items=1)
+    [pair] = x.pairs.to_pylist()
+    assert (pair["account_a"], pair["account_b"], pair["items"], pair["texts"], pair["near_texts"]) == (
+        "telegram:p",
+        "q",
+        2,
+        2,
+        1,
+    )
+    via = {e["via"]: e for e in pair["evidence"]}
+    assert via["text"]["similarity"] == 1.0 and via["text"]["item"].startswith("text:")
+    assert via["near"]["similarity"] == pytest.approx(j(a1, a2)) and via["near"]["item"].startswith("near:")
+    con = ts.Workspace(tmp_path / "ws").connect()
+    figures = near_items(con, min_text_chars=30, threshold=0.5, bands=40)  # every pair here a candidate
+    assert (figures["near_texts"], figures["near_items"]) == (2, 1)
+    item = dict(
+        con.sql(
+            "SELECT t.text, n.item FROM posts t JOIN _xp_post p USING (post_id) LEFT JOIN _xp_near n USING (h)"
+        ).fetchall()
+    )
+    assert item[a1] == item[a2] is not None and item[a] is None and item[same] is None

@@ -9,14 +9,19 @@ account and the time on each platform.
 Items are what the co-link and co-post layers compare (``detect.layers.norm_url_sql`` and
 ``norm_text_sql``): a normalised URL, or a normalised text of at least ``min_text_chars``
 characters (reposts and forwards carry the original's text, so a Telegram forward and a retweet
-of the same words meet). Items pushed by more than ``max_item_accounts`` accounts are the
-crowd's and make no pair, as in the co-action layers. A pair needs ``min_items`` distinct shared
+of the same words meet). A text lightly reworded on the other platform (a word changed, a hashtag
+or an emoji added, its sentences swapped) is the same item as its original: :func:`near_items`
+puts the near-duplicate texts of two platforms in one item (``near_threshold``, word-bigram
+Jaccard, near-dup's MinHash/LSH), and the evidence gives each shared text's similarity. Items
+pushed by more than ``max_item_accounts`` accounts are the crowd's and make no pair, as in the
+co-action layers. A pair needs ``min_items`` distinct shared
 items; there is no null model here: the threshold and the window are the whole test, and both are
 recorded in the result. Groups are the connected components of the pairs' graph, so a group
 spans at least two platforms.
 
-SQL stays in the portable subset (docs/decisions/0001-query-engine.md); everything runs in the
-engine, Python only labels components.
+SQL stays in the portable subset (docs/decisions/0001-query-engine.md) but for the near-duplicate
+step, whose MinHash runs in numpy as near-dup's does (DuckDB only: on Spark the detection layer
+skips it and says so); Python only labels components.
 """
 
 from __future__ import annotations
@@ -31,8 +36,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .detect.layers import norm_text_sql, norm_url_sql
-from .schema import ACCOUNT_LINKS
+from .detect.layers import (
+    minhash_signatures,
+    norm_text_sql,
+    norm_url_sql,
+    norm_words_sql,
+    one,
+    shared_buckets,
+    words_jaccard_sql,
+)
+from .schema import ACCOUNT_LINKS, UNKNOWN_PLATFORM
 from .workspace import Workspace
 
 
@@ -45,6 +58,7 @@ class CrossPlatformParams:
     max_item_accounts: int = 50  # items pushed by more accounts are the crowd's
     min_text_chars: int = 30  # shorter texts ("thanks!") are not evidence
     max_evidence: int = 10  # shared items listed per pair
+    near_threshold: float | None = 0.5  # word-bigram Jaccard of near-duplicate texts (None: exact texts only)
 
 
 @dataclass
@@ -161,9 +175,121 @@ def store_links(ws: Workspace, links: pa.Table) -> list[str]:
     ]
 
 
-def actions_sql(min_text_chars: int, linked: bool = False) -> str:
+NEAR = "_xp_near"  # a normalised text's md5 -> its near-duplicate item across platforms (near_items)
+NEAR_POSTS = "_xp_post"  # every post's normalised text's md5 (near_items), so the texts are normalised once
+NEAR_ON_SPARK = (
+    "near-duplicate texts are not matched across platforms on --engine spark yet (their MinHash runs in numpy): "
+    "exact texts and links only"
+)
+
+
+def near_items(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    min_text_chars: int,
+    threshold: float,
+    shingle: int = 2,
+    bands: int = 12,
+    rows: int = 3,
+    seed: int = 0,
+    max_texts: int = 50,
+) -> dict:
+    """``_xp_near(h, item)``: every normalised text (``h``, its md5) with a near-duplicate on another known
+    platform, mapped to ``'near:' || the least md5 of its component``; returns the step's figures.
+    Also ``_xp_post(post_id, h)`` for every post with such a text, which :func:`actions_sql` reads
+    rather than normalising the texts a second time (the regular expression is the costly part).
+
+    near-dup's MinHash/LSH (detect.layers) over the *distinct* normalised texts of at least
+    ``min_text_chars`` characters on known platforms, without a window: an item must not depend on
+    the time scale, and the window is applied when actions are paired. Texts sharing a band key are
+    candidates, and a candidate is an edge when its word-shingle Jaccard reaches ``threshold`` and
+    the two texts are not both on one platform only: such a pair is no evidence across platforms,
+    and a platform's own template ("Today in Local news 3: story 4711") would chain its texts into
+    one item. The components of these edges that span two known platforms are the items; a text in
+    none keeps its exact item, so nothing changes for texts without a near-duplicate across
+    platforms. A band key shared by more than ``max_texts`` distinct texts is a template everyone
+    fills in: its texts make no candidates and keep their exact items (work stays linear, as in
+    near-dup, whose cap this is).
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _xp_texts AS
+        SELECT post_id, platform, md5(n) AS h, n FROM (SELECT post_id, platform, {norm_text_sql("text")} AS n FROM posts)
+        WHERE length(n) >= {int(min_text_chars)}"""
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _xp_distinct AS
+        WITH pf AS (SELECT platform, (row_number() OVER (ORDER BY platform) - 1)::INTEGER AS code
+                    FROM (SELECT DISTINCT platform FROM _xp_texts WHERE platform <> '{UNKNOWN_PLATFORM}'))
+        SELECT (row_number() OVER (ORDER BY h) - 1)::BIGINT AS tid, h, n, mask FROM (
+            SELECT h, any_value(n) AS n, bit_or(1::BIGINT << code) AS mask FROM _xp_texts JOIN pf USING (platform)
+            GROUP BY h)"""
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {NEAR_POSTS} AS SELECT post_id, h FROM _xp_texts")
+    con.execute("DROP TABLE _xp_texts")
+    reader = con.sql(
+        "SELECT tid, mask, list_transform(string_split(n, ' '), lambda w: hash(w)) AS wh FROM _xp_distinct ORDER BY tid"
+    ).to_arrow_reader(1_000_000)
+    cols, shingles, keys = minhash_signatures(reader, ("tid", "mask"), int(shingle), bands, rows, seed)
+    n = len(cols["tid"])
+    shared, crowded = shared_buckets(keys, np.arange(n), n, int(max_texts))
+    row, band = shared[~crowded[shared[:, 0]]].T
+    con.register("_xp_keys", pa.table({"tid": row, "band": band.astype(np.int16), "key": keys[row, band]}))
+    con.register("_xp_sh", pa.table({"tid": cols["tid"], "mask": cols["mask"], "sh": shingles}))
+    del keys, shingles
+    try:
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE _xp_cand AS SELECT DISTINCT x.tid AS tx, y.tid AS ty
+            FROM _xp_keys x JOIN _xp_keys y ON x.band = y.band AND x.key = y.key AND x.tid < y.tid"""
+        )
+        cand = one(con, "SELECT count(*) FROM _xp_cand")
+        edges = con.sql(
+            f"""WITH j AS (
+                SELECT tx, ty, len(x.sh) + len(y.sh) AS total, len(list_intersect(x.sh, y.sh)) AS shared
+                FROM _xp_cand c JOIN (SELECT tid, mask, list_distinct(sh) AS sh FROM _xp_sh) x ON x.tid = c.tx
+                JOIN (SELECT tid, mask, list_distinct(sh) AS sh FROM _xp_sh) y ON y.tid = c.ty
+                WHERE bit_count(x.mask | y.mask) >= 2)
+            SELECT tx, ty FROM j WHERE shared >= {float(threshold)} * (total - shared)"""
+        ).to_arrow_table()
+    finally:
+        con.unregister("_xp_keys")
+        con.execute("DROP TABLE IF EXISTS _xp_cand")
+        con.unregister("_xp_sh")
+    tx, ty = edges.column("tx").to_numpy(), edges.column("ty").to_numpy()
+    graph = coo_matrix((np.ones(len(tx), np.int8), (tx, ty)), shape=(n, n))
+    _, comp = connected_components(graph, directed=False)
+    mask = np.zeros(n, np.int64)
+    np.bitwise_or.at(mask, comp, cols["mask"])
+    size = np.bincount(comp, minlength=n)
+    member = (size[comp] > 1) & (np.bitwise_count(mask[comp]) >= 2)
+    con.register("_xp_comp", pa.table({"tid": np.flatnonzero(member), "comp": comp[member]}))
+    try:
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {NEAR} AS SELECT t.h, 'near:' || min(t.h) OVER (PARTITION BY c.comp) AS item
+            FROM _xp_comp c JOIN _xp_distinct t USING (tid)"""
+        )
+    finally:
+        con.unregister("_xp_comp")
+        con.execute("DROP TABLE _xp_distinct")
+    items = np.unique(comp[member])
+    return {
+        "texts": n,
+        "candidate_pairs": int(cand),
+        "similar_pairs": len(tx),
+        "near_texts": int(member.sum()),
+        "near_items": len(items),
+        "largest_near_item": int(size[items].max()) if len(items) else 0,
+    }
+
+
+def actions_sql(min_text_chars: int, linked: bool = False, near: bool = False) -> str:
     """Every post's items over the ``posts`` view: ``post_id, account_id, platform, created_at, item, via``.
-    ``linked``: accounts are replaced by their actor from the table ``_account_links``."""
+    ``linked``: accounts are replaced by their actor from the table ``_account_links``. ``near``: a
+    text with a near-duplicate on another platform has the item ``_xp_near`` gives it (via 'near',
+    see :func:`near_items`, whose ``_xp_post`` holds every post's normalised text), every other
+    text its own (via 'text')."""
     norm = norm_text_sql("text")
     posts = (
         f"(SELECT p.* REPLACE (coalesce(l.actor, p.account_id) AS account_id) FROM posts p "
@@ -171,23 +297,35 @@ def actions_sql(min_text_chars: int, linked: bool = False) -> str:
         if linked
         else "posts"
     )
+    texts = (
+        f"(SELECT post_id, account_id, platform, created_at, md5(n) AS h FROM (SELECT post_id, account_id, platform, "
+        f"created_at, {norm} AS n FROM {posts}) WHERE length(n) >= {int(min_text_chars)})"
+    )
+    text = (
+        f"""SELECT p.post_id, p.account_id, p.platform, p.created_at, coalesce(nr.item, 'text:' || t.h) AS item,
+               CASE WHEN nr.item IS NULL THEN 'text' ELSE 'near' END AS via
+        FROM {posts} p JOIN {NEAR_POSTS} t USING (post_id) LEFT JOIN {NEAR} nr USING (h)"""
+        if near
+        else f"SELECT post_id, account_id, platform, created_at, 'text:' || h AS item, 'text' AS via FROM {texts} t"
+    )
     return f"""
         SELECT post_id, account_id, platform, created_at, {norm_url_sql("u")} AS item, 'link' AS via
-        FROM (SELECT post_id, account_id, platform, created_at, unnest(urls) AS u FROM {posts} WHERE len(urls) > 0)
+        FROM (SELECT post_id, account_id, platform, created_at, unnest(urls) AS u FROM {posts} WHERE array_length(urls) > 0)
         UNION ALL
-        SELECT post_id, account_id, platform, created_at, 'text:' || md5(n) AS item, 'text' AS via
-        FROM (SELECT post_id, account_id, platform, created_at, {norm} AS n FROM {posts})
-        WHERE length(n) >= {int(min_text_chars)}
+        {text}
     """
 
 
-def pairs_sql(p: CrossPlatformParams, linked: bool = False) -> str:
-    """Account pairs on different platforms with their shared items (see the module docstring)."""
+def pairs_sql(p: CrossPlatformParams, linked: bool = False, near: bool = False) -> str:
+    """Account pairs on different platforms with their shared items (see the module docstring).
+    ``near``: texts are matched by ``_xp_near`` too (:func:`near_items`), and the evidence gives each
+    shared text's word-shingle Jaccard (1 for an exact copy, none for a link)."""
     w = int(p.window * 1_000_000)
+    words = lambda side: norm_words_sql(f"{side}.text")  # noqa: E731
     return f"""
         WITH a AS (
             SELECT post_id, account_id, platform, created_at, item, via, epoch_us(created_at) AS us
-            FROM ({actions_sql(p.min_text_chars, linked)}) WHERE item IS NOT NULL AND created_at IS NOT NULL
+            FROM ({actions_sql(p.min_text_chars, linked, near)}) WHERE item IS NOT NULL AND created_at IS NOT NULL
         ), crowd AS (
             SELECT item FROM a GROUP BY item HAVING count(DISTINCT account_id) > {int(p.max_item_accounts)}
         ), b AS (
@@ -203,13 +341,20 @@ def pairs_sql(p: CrossPlatformParams, linked: bool = False) -> str:
                    arg_min(post_a, least(time_a, time_b)) AS post_a, arg_min(post_b, least(time_a, time_b)) AS post_b,
                    min(time_a) AS time_a, min(time_b) AS time_b, count(*) AS coincidences
             FROM hits GROUP BY ALL
+        ), scored AS (  -- the posts' texts are read again only for the few near-duplicate ones
+            SELECT i.* EXCLUDE (wa, wb), CASE i.via WHEN 'near' THEN {words_jaccard_sql("wa", "wb", 2)}
+                                                     WHEN 'text' THEN 1.0 END AS similarity
+            FROM (SELECT i.*, {words("ta")} AS wa, {words("tb")} AS wb FROM per_item i
+                  LEFT JOIN posts ta ON i.via = 'near' AND ta.post_id = i.post_a
+                  LEFT JOIN posts tb ON i.via = 'near' AND tb.post_id = i.post_b) i
         )
         SELECT account_a, platform_a, account_b, platform_b, count(*) AS items, sum(coincidences) AS coincidences,
-               count(*) FILTER (WHERE via = 'link') AS links, count(*) FILTER (WHERE via = 'text') AS texts,
+               count(*) FILTER (WHERE via = 'link') AS links, count(*) FILTER (WHERE via <> 'link') AS texts,
+               count(*) FILTER (WHERE via = 'near') AS near_texts,
                min(least(time_a, time_b)) AS first, max(greatest(time_a, time_b)) AS last,
                list(struct_pack(item := item, via := via, post_a := post_a, time_a := time_a, post_b := post_b,
-                                time_b := time_b) ORDER BY least(time_a, time_b))[1:{int(p.max_evidence)}] AS evidence
-        FROM per_item GROUP BY ALL HAVING count(*) >= {int(p.min_items)}
+                                time_b := time_b, similarity := similarity) ORDER BY least(time_a, time_b))[1:{int(p.max_evidence)}] AS evidence
+        FROM scored GROUP BY ALL HAVING count(*) >= {int(p.min_items)}
         ORDER BY items DESC, account_a, account_b
     """
 
@@ -248,7 +393,11 @@ def cross_platform(
         if source:
             con.execute(f"CREATE OR REPLACE TEMP TABLE {LINKS} AS SELECT DISTINCT account_id, actor FROM {source}")
             linked = con.execute(f"SELECT count(*) FROM {LINKS}").fetchall()[0][0]
-        pairs = con.sql(pairs_sql(p, linked=linked > 0)).to_arrow_table()
+        near = None
+        if p.near_threshold:
+            near = near_items(con, min_text_chars=p.min_text_chars, threshold=p.near_threshold,
+                              max_texts=p.max_item_accounts)  # fmt: skip
+        pairs = con.sql(pairs_sql(p, linked=linked > 0, near=near is not None)).to_arrow_table()
         handles = con.execute(
             "SELECT account_id, any_value(handle) FROM posts WHERE account_id IN "
             "(SELECT unnest($1::VARCHAR[]))  GROUP BY 1",
@@ -259,7 +408,9 @@ def cross_platform(
             con.close()
     where = str(links) if links else "the workspace's account_links" if linked else None
     return CrossPlatformResult(
-        pairs, _groups(pairs, dict(handles)), asdict(p) | {"links": where, "linked_accounts": linked}
+        pairs,
+        _groups(pairs, dict(handles)),
+        asdict(p) | {"links": where, "linked_accounts": linked, "near_texts": near},
     )
 
 

@@ -175,11 +175,12 @@ def own_texts(con: duckdb.DuckDBPyConnection, *, cached: bool = False, keep_ids:
     )
 
 
-def item_sql(layer: str) -> str:
+def item_sql(layer: str, near: bool = False) -> str:
     """Actions of a windowed layer as ``post_id, account_id, created_at, label`` over the ``posts`` view.
 
     Reposts carry the original's text and entities, so only co-repost reads them; every other
-    layer reads what an account wrote itself (originals, quotes, replies).
+    layer reads what an account wrote itself (originals, quotes, replies). ``near``: cross-platform
+    texts are matched by their near-duplicate items too (``crossplatform.near_items``).
     """
     own = "kind <> 'repost'"
     if layer == "co-repost":
@@ -213,7 +214,7 @@ def item_sql(layer: str) -> str:
     if layer == "cross-platform":  # a link or a text, reposts and forwards included: they carry the original's words
         from ..crossplatform import actions_sql  # that module reads this one's normalisers
 
-        return f"SELECT post_id, account_id, created_at, item AS label FROM ({actions_sql(CROSS_MIN_TEXT_CHARS)})"
+        return f"SELECT post_id, account_id, created_at, item AS label FROM ({actions_sql(CROSS_MIN_TEXT_CHARS, near=near)})"
     raise ValueError(f"{layer!r} is not a windowed layer")
 
 
@@ -257,8 +258,13 @@ def windowed_layer(
     min_stratum_share: float = 0.02,
     min_stratum_accounts: int = 100,
     evidence: bool = True,
+    near_text: dict | None = None,
 ) -> LayerCounts:
     """Count the co-actions of one windowed layer; leaves its coinciding pairs in ``_pairs``.
+
+    ``near_text``: cross-platform only, the parameters of ``crossplatform.near_items`` (threshold,
+    shingle, bands, rows, seed), so that near-duplicate texts on two platforms are one item; None:
+    exact texts only. Its MinHash runs in numpy: on Spark it is skipped, and the figures say so.
 
     Needs ``_acc(account_id, aid)`` on ``con`` (see run.py). ``_pairs`` holds
     ``a, b, pa, pb, ka, kb, ta, tb, item`` for every coinciding pair of different accounts (``p*``
@@ -267,17 +273,22 @@ def windowed_layer(
     """
     t0 = time.perf_counter()
     w = round(window * 1000)
+    near = layer == "cross-platform" and near_text is not None and not hasattr(con, "has_table")  # not on Spark
     if layer == "co-post":
         own_texts(con)
         raw = f"SELECT aid, pid, ts, {ITEM_KEY_SQL('norm')} AS item, false AS missing FROM _texts WHERE length(norm) >= {int(min_text_chars)}"
     else:
         raw = f"""SELECT c.aid, hash(p.post_id) AS pid, epoch_us(p.created_at) // 1000 AS ts, {ITEM_KEY_SQL("p.label")} AS item,
                    p.label IS NULL OR p.label = '' AS missing
-            FROM ({item_sql(layer)}) p JOIN _acc c ON c.account_id = p.account_id WHERE p.created_at IS NOT NULL"""
+            FROM ({item_sql(layer, near)}) p JOIN _acc c ON c.account_id = p.account_id WHERE p.created_at IS NOT NULL"""
     # Materialised before filtering: a WHERE on the label would make DuckDB normalise it twice.
     # Kept (as _act_raw) for the layer's other time scales: only the bucketing depends on the window.
     if not has_table(con, "_act_raw_layer") or one(con, "SELECT min(layer) FROM _act_raw_layer") != layer:
         con.execute("DROP TABLE IF EXISTS _item_actors")
+        if near:  # the items do not depend on the window: made once, at the layer's first scale
+            from ..crossplatform import near_items
+
+            near_items(con, min_text_chars=CROSS_MIN_TEXT_CHARS, max_texts=max_item_accounts, **near_text)
         con.execute(f"CREATE OR REPLACE TEMP TABLE _act_raw AS {raw}")
         con.execute("DELETE FROM _act_raw WHERE missing")
         con.execute(f"CREATE OR REPLACE TEMP TABLE _act_raw_layer AS SELECT '{layer}' AS layer")
@@ -297,7 +308,7 @@ def windowed_layer(
                hash(arg_min(pid, ts), item) AS ak
         FROM _act_raw GROUP BY aid, item, ts // {w}"""
     )
-    return _count(
+    counts = _count(
         con,
         layer,
         window,
@@ -310,6 +321,17 @@ def windowed_layer(
         evidence,
         cross=layer == "cross-platform",
     )
+    if near:
+        texts, items, largest = con.execute(
+            "SELECT count(*), count(DISTINCT item), coalesce(max(n), 0) FROM "
+            "(SELECT item, count(*) OVER (PARTITION BY item) AS n FROM _xp_near)"
+        ).fetchall()[0]
+        counts.stats["near_text"] = {"texts": texts, "items": items, "largest_item": largest}
+    elif layer == "cross-platform" and near_text is not None:
+        from ..crossplatform import NEAR_ON_SPARK
+
+        counts.stats["near_text"] = NEAR_ON_SPARK
+    return counts
 
 
 def _count(
@@ -676,33 +698,15 @@ def _near_dup_signatures(
         f"""SELECT aid, pid, ts, list_transform(string_split(norm, ' '), lambda w: hash(w)) AS wh
         FROM _texts WHERE length(norm) >= {int(min_text_chars)}"""
     ).to_arrow_reader(1_000_000)
-    cols: dict[str, list] = {"aid": [], "pid": [], "ts": [], "sh": [], "keys": []}
-
-    def signatures(words: pa.ListArray) -> tuple[pa.ListArray, np.ndarray]:
-        sh = word_shingles(words, int(shingle))
-        return sh, band_keys(sh, bands, rows, seed)
-
-    with ThreadPoolExecutor(max_workers=_THREADS) as pool:  # numpy releases the GIL: one slice per core
-        for chunk in reader:
-            if chunk.num_rows:
-                for c in ("aid", "pid", "ts"):
-                    cols[c].append(chunk.column(c).to_numpy())
-                words = chunk.column("wh")
-                step = -(-chunk.num_rows // _THREADS)
-                for sh, keys in pool.map(signatures, [words.slice(i, step) for i in range(0, chunk.num_rows, step)]):
-                    cols["sh"].append(sh)
-                    cols["keys"].append(keys)
-    aid = np.concatenate(cols["aid"]) if cols["aid"] else np.zeros(0, np.int32)
-    pid = np.concatenate(cols["pid"]) if cols["pid"] else np.zeros(0, np.uint64)
-    ts = np.concatenate(cols["ts"]) if cols["ts"] else np.zeros(0, np.int64)
-    keys = np.concatenate(cols["keys"]) if cols["keys"] else np.zeros((0, bands), np.uint64)
+    cols, shingles, keys = minhash_signatures(reader, ("aid", "pid", "ts"), int(shingle), bands, rows, seed)
+    aid, pid, ts = cols["aid"], cols["pid"], cols["ts"]
     total = len(aid)
     # Every post's shingles, read back (as _nd_posts) only for the candidate pairs' exact Jaccard.
     con.register(
         "_nd_posts",
-        pa.table({"aid": aid, "pid": pid, "ts": ts, "sh": pa.chunked_array(cols["sh"], pa.list_(pa.uint64()))}),
+        pa.table({"aid": aid, "pid": pid, "ts": ts, "sh": shingles}),
     )
-    del cols
+    del shingles
     shared, crowded = shared_buckets(keys, aid, n_accounts, int(max_item_accounts))
     keep = ~crowded[shared[:, 0]]
     row, band = shared[keep, 0], shared[keep, 1]
@@ -719,6 +723,39 @@ def _near_dup_signatures(
     activity[:, 0] = np.bincount(aid, minlength=n_accounts)  # crowded posts stay in the null's population
     del keys
     return int(total), activity, excluded
+
+
+def minhash_signatures(
+    reader: pa.RecordBatchReader, keep: tuple[str, ...], shingle: int, bands: int, rows: int, seed: int
+) -> tuple[dict[str, np.ndarray], pa.ChunkedArray, np.ndarray]:
+    """Every text's word-shingle hashes and LSH band keys, from batches whose column ``wh`` holds its word hashes.
+
+    Returns the batches' ``keep`` columns (numpy), the shingles (:func:`word_shingles`) and the
+    (texts x bands) keys (:func:`band_keys`). One batch at a time, split into one slice per core:
+    numpy releases the GIL, and the result does not depend on the split.
+    """
+    cols: dict[str, list] = {c: [] for c in keep}
+    sh_parts: list[pa.ListArray] = []
+    key_parts: list[np.ndarray] = []
+
+    def signatures(words: pa.ListArray) -> tuple[pa.ListArray, np.ndarray]:
+        sh = word_shingles(words, shingle)
+        return sh, band_keys(sh, bands, rows, seed)
+
+    with ThreadPoolExecutor(max_workers=_THREADS) as pool:
+        for chunk in reader:
+            if chunk.num_rows:
+                for c in keep:
+                    cols[c].append(chunk.column(c).to_numpy())
+                words = chunk.column("wh")
+                step = -(-chunk.num_rows // _THREADS)
+                for sh, keys in pool.map(signatures, [words.slice(i, step) for i in range(0, chunk.num_rows, step)]):
+                    sh_parts.append(sh)
+                    key_parts.append(keys)
+    schema = reader.schema
+    out = {c: np.concatenate(v) if v else np.zeros(0, schema.field(c).type.to_pandas_dtype()) for c, v in cols.items()}
+    keys = np.concatenate(key_parts) if key_parts else np.zeros((0, bands), np.uint64)
+    return out, pa.chunked_array(sh_parts, pa.list_(pa.uint64())), keys
 
 
 def shared_buckets(keys: np.ndarray, aid: np.ndarray, n_accounts: int, cap: int) -> tuple[np.ndarray, np.ndarray]:
@@ -928,3 +965,5 @@ def drop_scratch(con: duckdb.DuckDBPyConnection, *, keep_actions: bool = False) 
         con.execute("DROP TABLE IF EXISTS _act_raw")
         con.execute("DROP TABLE IF EXISTS _act_raw_layer")
         con.execute("DROP TABLE IF EXISTS _item_actors")
+        con.execute("DROP TABLE IF EXISTS _xp_near")
+        con.execute("DROP TABLE IF EXISTS _xp_post")

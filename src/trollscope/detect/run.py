@@ -64,7 +64,9 @@ class DetectParams:
     ``group_screen`` (pair p that links accounts when groups are looked for),
     ``group_min_size`` (confirmed members a group needs), ``group_min_items`` (distinct items
     of its layer in its evidence) and ``discover_timing`` (apply the timing test when looking
-    for groups, not only when testing them).
+    for groups, not only when testing them). ``cross_near_threshold``: texts on two platforms whose
+    word-shingle Jaccard reaches it are one cross-platform item (near-dup's LSH shape and seed;
+    None: exact texts only; not on Spark yet).
     """
 
     layers: tuple[str, ...] = ly.LAYERS
@@ -90,6 +92,7 @@ class DetectParams:
     near_dup_shingle: int = 2
     near_dup_bands: int = 12
     near_dup_rows: int = 3
+    cross_near_threshold: float | None = 0.5
     similarity_features: tuple[str, ...] = ("repost", "link")
     similarity_min_features: int = 10
     similarity_min_cosine: float = 0.5
@@ -124,6 +127,8 @@ class DetectParams:
             raise DetectError(f"{', '.join(bad)} has no window: windowed layers are {', '.join(ly.WINDOWED)}")
         if any(w <= 0 for x in ly.WINDOWED for w in self.scales_for(x)):
             raise DetectError("a window must be a positive number of seconds")
+        if self.cross_near_threshold is not None and not 0 < self.cross_near_threshold <= 1:
+            raise DetectError(f"cross_near_threshold must be in (0, 1] or None, not {self.cross_near_threshold}")
         if self.min_count < 1:
             raise DetectError(f"min_count must be at least 1, not {self.min_count}")
         if not 0 < self.alpha < 1:
@@ -555,6 +560,12 @@ def _windowed(
     windows = p.scales_for(layer)
     timed = len(windows) > 1 and layer in p.timing_layers
     tested = windows[:-1] if timed else windows
+    near = (
+        dict(threshold=p.cross_near_threshold, shingle=p.near_dup_shingle, bands=p.near_dup_bands,
+             rows=p.near_dup_rows, seed=p.seed)
+        if layer == "cross-platform" and p.cross_near_threshold
+        else None
+    )  # fmt: skip
     per_scale: list[pa.Table] = []
     score_parts: list[pa.Table] = []
     scale_counts: list[gr.ScaleCounts] = []
@@ -570,7 +581,7 @@ def _windowed(
         else:
             counts = ly.windowed_layer(
                 con, layer, window, **common, min_stratum_share=p.min_stratum_share,
-                min_stratum_accounts=p.min_stratum_accounts, evidence=window in tested,
+                min_stratum_accounts=p.min_stratum_accounts, evidence=window in tested, near_text=near,
             )  # fmt: skip
         e = counts.edges
         a, b = e.column("a").to_numpy().astype(np.int64), e.column("b").to_numpy().astype(np.int64)
@@ -793,17 +804,23 @@ def _cluster(con, p: DetectParams, edges: pa.Table, scores: pa.Table, figures: d
             UNION SELECT e.pb FROM (SELECT unnest(evidence) AS e FROM _edges_all))"""
     )
     shown = ly.one(con, "SELECT count(*) FROM _ev") > 0
+    # Cross-platform near matching runs on DuckDB only (skipped on Spark, see crossplatform.near_items).
+    duck = not hasattr(con, "has_table")
+    near_xp = "cross-platform" in p.layers and bool(p.cross_near_threshold) and duck
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _cited AS
         SELECT hash(post_id) AS h, post_id, created_at, text, {cited_cols},
-               {ly.norm_words_sql("text") if "near-dup" in p.layers else "NULL::VARCHAR[]"} AS words
+               {ly.norm_words_sql("text") if "near-dup" in p.layers or near_xp else "NULL::VARCHAR[]"} AS words
         FROM posts WHERE {"hash(post_id) IN (SELECT pa FROM _ev UNION SELECT pb FROM _ev)" if shown else "false"}"""
     )
-    k = int(p.near_dup_shingle)
-    near_dup_item = (  # only when asked for: each cited text's words are split for it
-        f"WHEN 'near-dup' THEN 'text similarity ' || CAST(round({ly.words_jaccard_sql('pa.words', 'pb.words', k)}, 2) AS VARCHAR)"
-        if "near-dup" in p.layers
-        else ""
+    similarity = f"'text similarity ' || CAST(round({ly.words_jaccard_sql('pa.words', 'pb.words', int(p.near_dup_shingle))}, 2) AS VARCHAR)"
+    near_dup_item = f"WHEN 'near-dup' THEN {similarity}" if "near-dup" in p.layers else ""
+    # A cross-platform text: the words when both sides wrote the same, else how similar they are.
+    text_norm = ly.norm_text_sql("pa.text")
+    cross_text = (
+        f"CASE WHEN {text_norm} = {ly.norm_text_sql('pb.text')} THEN {text_norm} ELSE {similarity} END"
+        if near_xp
+        else text_norm
     )
     evidence = con.sql(
         f"""SELECT ev.cluster AS cluster_id, ev.layer, ca.account_id AS account_a, ca.handle AS handle_a,
@@ -819,7 +836,7 @@ def _cluster(con, p: DetectParams, edges: pa.Table, scores: pa.Table, figures: d
                  WHEN 'co-link' THEN list_filter(list_transform(pa.urls, lambda u: {ly.norm_url_sql("u")}),
                                                  lambda u: {ly.ITEM_KEY_SQL("u")} = ev.item)[1]
                  WHEN 'cross-platform' THEN coalesce(list_filter(list_transform(pa.urls, lambda u: {ly.norm_url_sql("u")}),
-                                                          lambda u: {ly.ITEM_KEY_SQL("u")} = ev.item)[1], {ly.norm_text_sql("pa.text")})
+                                                          lambda u: {ly.ITEM_KEY_SQL("u")} = ev.item)[1], {cross_text})
                  {near_dup_item}
                END AS item,
                abs(ev.tb - ev.ta) / 1000.0 AS seconds_apart, ev.p_value AS edge_p_value

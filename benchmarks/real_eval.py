@@ -82,6 +82,9 @@ class MixedResult:
     organic: str
     ira_posts: int
     ira_accounts: int
+    ira_listed_accounts: int  # of ira_accounts: in the organic collection only, named by the IRA's list
+    ira_listed_posts: int
+    ira_listed_positives: int
     organic_posts: int
     organic_accounts: int
     min_posts: int
@@ -143,16 +146,25 @@ def shift_day(con: duckdb.DuckDBPyConnection, target_day: str) -> tuple[str, str
     return query, f"IRA tweets of {day} shifted by whole days onto {target_day}"
 
 
-def _sources(ws: Path) -> dict[str, str]:
-    """account_id -> 'ira' | 'organic', from the file each account's posts came from."""
+def _sources(ws: Path, ira_authors: Path | None = None) -> dict[str, str]:
+    """account_id -> 'ira' | 'ira-listed' | 'organic': 'ira' for an account with a post from the IRA's
+    files; 'ira-listed' for one whose posts all come from the organic collection but whom the IRA's
+    account list names (``authors.csv``: its handle or its Twitter id) — an organic collection can
+    hold the operation's own accounts (political-2016-search holds three, TEN_GOP among them), and
+    flagging those is no false positive."""
     from trollscope.workspace import Workspace
 
     con = Workspace(ws, create=False).connect()
-    rows = con.execute(
-        """SELECT account_id, bool_or(source_format = 'ira') AS ira, count(*) AS n FROM posts GROUP BY 1"""
-    ).fetchall()
+    named = "false"
+    if ira_authors is not None and ira_authors.exists():
+        con.execute(
+            f"""CREATE TEMP TABLE _ira_list AS SELECT lower(author) AS h, external_author_id AS x
+            FROM read_csv('{ira_authors}', all_varchar=true, header=true)"""
+        )
+        named = "bool_or(lower(handle) IN (SELECT h FROM _ira_list) OR account_id IN (SELECT x FROM _ira_list))"
+    rows = con.execute(f"SELECT account_id, bool_or(source_format = 'ira'), {named} FROM posts GROUP BY 1").fetchall()
     con.close()
-    return {a: "ira" if ira else "organic" for a, ira, _ in rows}
+    return {a: "ira" if ira else "ira-listed" if listed else "organic" for a, ira, listed in rows}
 
 
 def mixed(shared: Path, ira_csv: Path, organic: str, tmp: Path, min_posts: int = 2, **detect_params) -> MixedResult:
@@ -166,21 +178,22 @@ def mixed(shared: Path, ira_csv: Path, organic: str, tmp: Path, min_posts: int =
     ts.ingest(str(ira_csv), ws)
     ts.ingest(str(shared / pattern), ws, options=ts.ReadOptions(**opts))
     r = detect(ws, write=False, **{"keep_edges": 1, **detect_params})  # every co-action, for the missed kinds
-    source = _sources(ws)
+    source = _sources(ws, shared / "ira-by-author" / "authors.csv")
     con = duckdb.connect()
     con.register("acc", r.accounts)
     posts = dict(con.execute("SELECT account_id, posts FROM acc").fetchall())
     flagged = {a for (a,) in con.execute("SELECT account_id FROM acc WHERE flagged").fetchall()}
     handles = dict(con.execute("SELECT account_id, handle FROM acc").fetchall())
-    ira = {a for a, s in source.items() if s == "ira"}
+    ira = {a for a, s in source.items() if s != "organic"}
+    listed = {a for a, s in source.items() if s == "ira-listed"}
     org = {a for a, s in source.items() if s == "organic"}
     positives = {a for a in ira if posts.get(a, 0) >= min_posts}
     hits = flagged & ira
     con.register("edges", r.edges.select(["account_a", "account_b"]))
     partners: dict[str, set[str]] = {}
     for a, b in con.execute("SELECT account_a, account_b FROM edges").fetchall():
-        partners.setdefault(a, set()).add(source.get(b, "organic"))
-        partners.setdefault(b, set()).add(source.get(a, "organic"))
+        partners.setdefault(a, set()).add("ira" if source.get(b, "organic") != "organic" else "organic")
+        partners.setdefault(b, set()).add("ira" if source.get(a, "organic") != "organic" else "organic")
     kinds: dict[str, int] = {}
     by_posts: dict[str, int] = {}
     for a in positives - flagged:
@@ -201,6 +214,9 @@ def mixed(shared: Path, ira_csv: Path, organic: str, tmp: Path, min_posts: int =
         organic=organic,
         ira_posts=sum(posts[a] for a in ira),
         ira_accounts=len(ira),
+        ira_listed_accounts=len(listed),
+        ira_listed_posts=sum(posts[a] for a in listed),
+        ira_listed_positives=len(listed & positives),
         organic_posts=sum(posts[a] for a in org),
         organic_accounts=len(org),
         min_posts=min_posts,
@@ -213,7 +229,10 @@ def mixed(shared: Path, ira_csv: Path, organic: str, tmp: Path, min_posts: int =
         recall=len(flagged & positives) / len(positives) if positives else None,
         organic_fp_rate=len(flagged & org) / len(org),
         flagged_ira_handles=sorted(handles[a] for a in hits),
-        missed_positives={handles[a]: posts[a] for a in sorted(positives - flagged, key=lambda a: -posts[a])},
+        missed_positives={
+            _name(a, handles, positives - flagged): posts[a]
+            for a in sorted(positives - flagged, key=lambda a: -posts[a])
+        },
         missed_by_kind={**dict(sorted(kinds.items())), **{f"by posts: {k}": v for k, v in sorted(by_posts.items())}},
         groups=groups,
         layers={
@@ -226,6 +245,13 @@ def mixed(shared: Path, ira_csv: Path, organic: str, tmp: Path, min_posts: int =
         ],
         seconds=time.perf_counter() - t0,
     )
+
+
+def _name(account: str, handles: dict[str, str], among: set[str]) -> str:
+    """The account's handle, with its id where another account of ``among`` has the same handle (the
+    IRA's TEN_GOP, by its IRA id, and the same handle in political-2016-search, by the collection's)."""
+    h = handles[account]
+    return h if sum(handles[a] == h for a in among) == 1 else f"{h} [{account}]"
 
 
 CONTROLS = {

@@ -60,9 +60,12 @@ def main() -> None:
 
         def explained(self, sql, params):
             df = df_of(self, sql, params)
-            if args.explain in sql:
+            if args.explain in sql and not explained.done:  # the first such statement's plan
+                explained.done = True
                 df.explain(mode="formatted")
             return df
+
+        explained.done = False
 
         spark_con.SparkConnection._df = explained
     t = time.perf_counter()

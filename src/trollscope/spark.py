@@ -86,9 +86,9 @@ def session(spec: EngineSpec) -> SparkSession:
 
 def _local_shuffle_partitions(spark: SparkSession) -> None:
     """In local mode, unless the user set it, ``spark.sql.shuffle.partitions`` is two per core, not
-    Spark's 200: with 200, every shuffle of a small table is 200 tasks each writing 200 files, and a
-    detection on ``local[2]`` took hours (benchmarks/RESULTS.md). On a cluster Spark's default (or
-    the user's) stands: the cores it will have are not known when the session starts."""
+    Spark's 200: with 200, every shuffle of a small table is 200 tasks each writing 200 files, a
+    large part of why a detection of 100,000 posts on ``local[2]`` did not finish in 15 minutes.
+    On a cluster Spark's default (or the user's) stands: its cores are not known at the start."""
     sc = spark.sparkContext
     if sc.master.startswith("local") and not sc.getConf().contains(SHUFFLE_PARTITIONS):
         spark.conf.set(SHUFFLE_PARTITIONS, str(max(2, 2 * sc.defaultParallelism)))

@@ -6,9 +6,9 @@ Simulates ``--posts`` posts (planted operations included), ingests them once (Du
 ``detect`` and ``timeline``, ``targeting``, ``narratives``, ``amplifiers`` (``--accounts flagged --by
 cluster``) as CLI commands on each engine, each in its own process. Per stage it prints the wall
 time (a Spark command's includes starting its JVM), the stage's own time as the command reports it,
-and the peak resident memory of the largest process of the command (the JVM, on Spark: measured
-with ``_peak.py``'s wait4, which gives the largest descendant, not their sum). It also checks that
-both engines flag the same accounts and give the same investigation tables. Not part of pytest.
+and the peak of the command's process tree's summed resident memory (on Spark: the CLI, its JVM
+and Python workers; sampled, since ``wait4`` misses the JVM). It also checks that both engines
+flag the same accounts and give the same investigation tables. Not part of pytest.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _measure import ROOT, WORK, run, table
+from _measure import ROOT, WORK, run, run_tree, table
 
 LAYERS = "co-repost,co-post,co-link,co-hashtag,co-mention,co-reply,similarity"  # near-dup: not on Spark yet
 INVESTIGATIONS = ("timeline", "targeting", "narratives", "amplifiers")
@@ -58,7 +58,7 @@ def main() -> None:
             (n, [n, "-w", str(ws), "--accounts", "flagged", "--by", "cluster", "--json"]) for n in INVESTIGATIONS
         ]
         for name, cmd in stages:
-            r = run([*cli, *cmd, *opts], env)
+            r = run_tree([*cli, *cmd, *opts], env)
             if r.returncode != 0:
                 rows.append((engine, name, "failed", "", "", ""))
                 print(f"{engine} {name} failed: {r.stdout[-500:]}", flush=True)

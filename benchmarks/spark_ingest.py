@@ -20,60 +20,20 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import duckdb
-from _measure import WORK, table
+from _measure import WORK, run_tree, table
 
 ENGINES = {"duckdb": [], "spark": ["--engine", "spark", "--spark-master", "local[2]"]}
 
 
-def tree_rss_kb(root: int) -> int:
-    """Resident memory of ``root`` and all its descendants, from /proc."""
-    parents: dict[int, int] = {}
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open(f"/proc/{d}/stat") as fh:
-                    parents[int(d)] = int(fh.read().rsplit(")", 1)[1].split()[1])
-            except OSError:
-                continue
-    tree, frontier = {root}, [root]
-    while frontier:
-        p = frontier.pop()
-        kids = [c for c, pp in parents.items() if pp == p and c not in tree]
-        tree.update(kids)
-        frontier += kids
-    total = 0
-    for pid in tree:
-        try:
-            with open(f"/proc/{pid}/status") as fh:
-                total += next((int(line.split()[1]) for line in fh if line.startswith("VmRSS:")), 0)
-        except OSError:
-            continue
-    return total
-
-
 def measured(cmd: list[str]) -> tuple[float, float, str]:
     """Wall seconds, peak tree memory (MB) and stdout of ``cmd``."""
-    t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    peak = [0]
-
-    def sample() -> None:
-        while p.poll() is None:
-            peak[0] = max(peak[0], tree_rss_kb(p.pid))
-            time.sleep(0.2)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    out, _ = p.communicate()
-    sampler.join()
-    if p.returncode:
-        raise SystemExit(f"{' '.join(cmd)} failed with exit code {p.returncode}")
-    return time.perf_counter() - t0, peak[0] / 1024, out
+    m = run_tree(cmd)
+    if m.returncode:
+        raise SystemExit(f"{' '.join(cmd)} failed with exit code {m.returncode}")
+    return m.seconds, m.peak_mb, m.stdout
 
 
 def posts_digest(ws: Path) -> tuple[int, str]:

@@ -38,6 +38,19 @@ def test_temp_tables_delete_update_and_drop_column_rewritten_as_duckdb_runs_them
     assert not con.has_table("_t")
 
 
+def test_a_temp_table_is_computed_once_and_survives_changes_to_its_sources(con, spark):
+    """Temp tables are checkpoints, not cached views: a cached view loses its cache (and recomputes
+    its whole lineage at every later query) when a view it was built from is replaced or dropped."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _u AS SELECT k, k * 10 AS x FROM _t")
+    con.execute("CREATE OR REPLACE TEMP TABLE _t AS SELECT k FROM _t WHERE k > 2")  # rebuilt from itself
+    con.unregister("_t_src")
+    assert con.execute("SELECT k, x FROM _u ORDER BY k").fetchall() == [(1, 10), (2, 20), (3, 30), (4, 40)]
+    assert con.execute("SELECT k FROM _t ORDER BY k").fetchall() == [(3,), (4,)]
+    for name in ("_u", "_t"):  # Spark plans over the computed rows, not over the queries they came from
+        plan = spark.table(name)._jdf.queryExecution().optimizedPlan().toString()
+        assert plan.startswith("LogicalRDD") and "\n" not in plan.strip(), plan
+
+
 def test_results_come_back_in_duckdbs_arrow_schema(con):
     t = con.sql(
         "SELECT list_sort(list(v)) AS vs, count(*) / 2.0 AS half, avg(CASE WHEN k > 1 THEN 1.0 ELSE 0.0 END) AS share, "

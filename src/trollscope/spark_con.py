@@ -6,11 +6,14 @@ The stages drive a connection: ``execute`` (statements, and queries whose rows t
 - every query goes through :func:`trollscope.engine.to_dialect` (which refuses what Spark would run
   differently) and runs as Spark SQL;
 - ``CREATE [OR REPLACE] TEMP TABLE name AS query`` becomes a temporary view over the query's
-  result, cached (``DataFrame.cache``) so that a chain of tables is computed once, not again from
-  the posts at every step; ``CREATE TEMP VIEW`` is a plain view;
+  result, computed at once and cut from its lineage (``localCheckpoint``), so that a chain of
+  tables is computed once and each later query plans over small leaves; ``CREATE TEMP VIEW`` is a
+  plain view. Not ``DataFrame.cache``: Spark drops a cached table, and every cached table built on
+  it, whenever a view in its lineage is replaced or dropped (``_items`` rebuilt from itself, a
+  registered table unregistered), so the cache was lost at each step and a detection's queries
+  recomputed the whole chain: 125 shuffles in one query over 20,000 posts (docs/scale.md);
 - ``DELETE FROM t WHERE c``, ``UPDATE t SET x = e WHERE c`` and ``ALTER TABLE t DROP COLUMN x``
-  become the same table rebuilt by a ``SELECT`` (Spark's temporary views are immutable), computed
-  at once with ``localCheckpoint``;
+  become the same table rebuilt by a ``SELECT`` (Spark's temporary views are immutable);
 - ``register`` turns an Arrow table into a DataFrame (``createDataFrame``; unsigned integers as
   signed of the same width, bit for bit);
 - anything else (``SET``, ``COPY``, ``read_parquet``, macros) raises :class:`NotPortable`. Nothing
@@ -76,7 +79,7 @@ class SparkConnection:
             name = tree.this.name
             where = tree.args.get("where")
             keep = f"WHERE NOT coalesce(({where.this.sql('duckdb')}), false)" if where else "WHERE false"
-            self._replace(name, f"SELECT * FROM {name} {keep}", params, eager=True)
+            self._replace(name, f"SELECT * FROM {name} {keep}", params)
         elif isinstance(tree, exp.Update):
             self._update(tree, params)
         elif isinstance(tree, exp.Alter):
@@ -159,23 +162,18 @@ class SparkConnection:
         return t.cast(_duckdb_schema(t.schema))
 
     def _set(self, name: str, df: DataFrame) -> None:
-        old = self._tables.get(name)
         df.createOrReplaceTempView(name)
         self._tables[name] = df
-        if old is not None and old is not df:
-            old.unpersist()
 
     def _drop(self, name: str) -> None:
-        df = self._tables.pop(name, None)
+        # A checkpoint's blocks are freed by Spark's cleaner once its DataFrame is unreferenced.
+        self._tables.pop(name, None)
         self.spark.catalog.dropTempView(name)
-        if df is not None:
-            df.unpersist()
 
-    def _replace(self, name: str, query: str, params: list | None, *, eager: bool = False) -> None:
-        """``name`` as the query's result, cached: computed once, when first used. ``eager`` (a table
-        rebuilt from itself): computed now and cut from its lineage, before the old one is dropped."""
-        df = self._df(query, params)
-        self._set(name, df.localCheckpoint(eager=True) if eager else df.cache())
+    def _replace(self, name: str, query: str, params: list | None) -> None:
+        """``name`` as the query's result, computed now and cut from its lineage: later queries read
+        it as a leaf, and replacing or dropping a view it was built from does not touch it."""
+        self._set(name, self._df(query, params).localCheckpoint(eager=True))
 
     def _create(self, tree: exp.Create, params: list | None) -> None:
         kind = (tree.kind or "").upper()
@@ -210,7 +208,7 @@ class SparkConnection:
         select = ", ".join(
             f"CASE WHEN coalesce(({cond}), false) THEN {sets[c]} ELSE {c} END AS {c}" if c in sets else c for c in cols
         )
-        self._replace(name, f"SELECT {select} FROM {name}", params, eager=True)
+        self._replace(name, f"SELECT {select} FROM {name}", params)
 
     def _alter(self, tree: exp.Alter) -> None:
         name = tree.this.name
@@ -219,7 +217,7 @@ class SparkConnection:
             raise NotPortable(f"ALTER TABLE {name}: the Spark engine only drops columns")
         gone = {c.name for a in actions for c in (a.args.get("tables") or [a.this])}
         cols = [c for c in self.spark.table(name).columns if c not in gone]
-        self._replace(name, f"SELECT {', '.join(cols)} FROM {name}", None, eager=True)
+        self._replace(name, f"SELECT {', '.join(cols)} FROM {name}", None)
 
 
 class SparkRelation:

@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import ROOT, WORK, run, run_tree, table
 
-LAYERS = "co-repost,co-post,co-link,co-hashtag,co-mention,co-reply,similarity"  # near-dup: not on Spark yet
+LAYERS = "co-repost,co-post,near-dup,co-link,co-hashtag,co-mention,co-reply,similarity"
 INVESTIGATIONS = ("timeline", "targeting", "narratives", "amplifiers")
 
 

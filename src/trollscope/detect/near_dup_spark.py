@@ -75,7 +75,8 @@ def signatures(
     spark = con.spark
     texts = spark.table("_texts").where(f"length(norm) >= {int(min_text_chars)}").select("aid", "pid", "ts", "norm")
     task = partial(_signatures, shingle=int(shingle), bands=int(bands), rows=int(rows), seed=int(seed))
-    # Computed once and cut from their lineage (localCheckpoint): the plans that read them stay short.
+    # Computed once and cut from their lineage (localCheckpoint, as spark_con makes every temp table):
+    # the plans that read them stay short, and dropping a view cannot drop them.
     con.frame("_nd_posts", texts.mapInArrow(task, SIGNATURE_SCHEMA).localCheckpoint(eager=True))
     cap = int(max_item_accounts)
     # Band keys held by more than one post, and the posts holding a key that more than ``cap``
@@ -91,14 +92,14 @@ def signatures(
         "_nd_key_groups",
         con.spark_sql(
             "SELECT band, key, count(DISTINCT aid) AS actors FROM _nd_keys GROUP BY band, key HAVING count(*) > 1"
-        ).cache(),
+        ).localCheckpoint(eager=True),
     )
     con.frame(
         "_nd_crowded",
         con.spark_sql(
             f"""SELECT DISTINCT k.pid FROM _nd_keys k JOIN _nd_key_groups g ON g.band = k.band AND g.key = k.key
             WHERE g.actors > {cap}"""
-        ).cache(),
+        ).localCheckpoint(eager=True),
     )
     con.frame(
         "_nd_shared",

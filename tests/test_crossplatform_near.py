@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 import trollscope as ts
 from trollscope.cli import main
-from trollscope.crossplatform import NEAR_ON_SPARK, cross_platform
+from trollscope.crossplatform import cross_platform
 from trollscope.detect import detect
 from trollscope.simulate_crossplatform import crossplatform_collection
 
@@ -161,17 +161,26 @@ def test_run_finds_the_reworded_operation(reworded, tmp_path: Path) -> None:
 
 
 @pytest.mark.spark
-def test_near_matching_is_skipped_on_spark_with_a_message(reworded, spark) -> None:
-    """On Spark the layer matches links and exact texts, as DuckDB does without near matching, and says so."""
+def test_near_matching_on_spark_gives_duckdbs_items_and_edges(reworded, spark) -> None:
+    """On Spark the reworded texts are matched too (their MinHash in Spark tasks): the same near items,
+    edges and evidence as DuckDB's."""
     from trollscope.engine import EngineSpec
 
     _, ws = reworded
     kw = dict(write=False, layers=("cross-platform",), groups=False, window=(300.0, 3600.0))
+    duck = detect(ws, **kw)
     on_spark = detect(ws, **kw, engine=EngineSpec("spark"))
-    assert on_spark.layers["cross-platform"]["near_text"] == NEAR_ON_SPARK
+    near = duck.layers["cross-platform"]["near_text"]
+    assert near["items"] > 0 and on_spark.layers["cross-platform"]["near_text"] == near
     exact = detect(ws, **kw, cross_near_threshold=None)
-    cols = ["layer", "account_a", "account_b", "count", "significant"]
-    assert on_spark.edges.select(cols).to_pylist() == exact.edges.select(cols).to_pylist()
+    assert (
+        duck.edges.filter(duck.edges.column("significant")).num_rows
+        > exact.edges.filter(exact.edges.column("significant")).num_rows
+    )  # the rewording accounts: found by near matching only
+    cols = ["layer", "account_a", "account_b", "count", "items", "expected", "p_value", "significant"]
+    assert on_spark.edges.select(cols).to_pylist() == duck.edges.select(cols).to_pylist()
+    ev = ["account_a", "account_b", "post_a", "post_b", "item"]
+    assert on_spark.evidence.select(ev).to_pylist() == duck.evidence.select(ev).to_pylist()
 
 
 def test_exact_copies_stay_text_items_and_one_platform_makes_no_family(tmp_path: Path) -> None:

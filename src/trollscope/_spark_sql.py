@@ -92,6 +92,11 @@ def _correct_for_spark(tree: exp.Expression) -> None:
                 this="CONV", expressions=[inner.expression.copy(), exp.Literal.number(16), exp.Literal.number(10)]
             )
             node.set("this", digits)
+    for node in list(tree.find_all(exp.Bracket)):
+        # DuckDB's x[i] and m[k] are NULL past the end or for a missing key; Spark's x[i] fails under
+        # ANSI mode (its default). try_element_at is NULL there, as DuckDB is.
+        if len(node.expressions) == 1 and not isinstance(node.expressions[0], exp.Slice):
+            node.set("safe", True)
     for node in list(tree.find_all(exp.ArraySlice)):
         # array_slice(x, i, j) takes elements i..j in DuckDB; Spark's slice(x, i, n) takes n of them
         # (sqlglot converts a literal j only).

@@ -177,10 +177,6 @@ def store_links(ws: Workspace, links: pa.Table) -> list[str]:
 
 NEAR = "_xp_near"  # a normalised text's md5 -> its near-duplicate item across platforms (near_items)
 NEAR_POSTS = "_xp_post"  # every post's normalised text's md5 (near_items), so the texts are normalised once
-NEAR_ON_SPARK = (
-    "near-duplicate texts are not matched across platforms on --engine spark yet (their MinHash runs in numpy): "
-    "exact texts and links only"
-)
 
 
 def near_items(
@@ -229,16 +225,21 @@ def near_items(
     )
     con.execute(f"CREATE OR REPLACE TEMP TABLE {NEAR_POSTS} AS SELECT post_id, h FROM _xp_texts")
     con.execute("DROP TABLE _xp_texts")
-    reader = con.sql(
-        "SELECT tid, mask, list_transform(string_split(n, ' '), lambda w: hash(w)) AS wh FROM _xp_distinct ORDER BY tid"
-    ).to_arrow_reader(1_000_000)
-    cols, shingles, keys = minhash_signatures(reader, ("tid", "mask"), int(shingle), bands, rows, seed)
-    n = len(cols["tid"])
-    shared, crowded = shared_buckets(keys, np.arange(n), n, int(max_texts))
-    row, band = shared[~crowded[shared[:, 0]]].T
-    con.register("_xp_keys", pa.table({"tid": row, "band": band.astype(np.int16), "key": keys[row, band]}))
-    con.register("_xp_sh", pa.table({"tid": cols["tid"], "mask": cols["mask"], "sh": shingles}))
-    del keys, shingles
+    if hasattr(con, "frame"):  # Spark: the same signatures, computed in Spark tasks (detect/near_dup_spark.py)
+        from .detect.near_dup_spark import cross_platform_keys
+
+        n = cross_platform_keys(con, shingle=shingle, bands=bands, rows=rows, seed=seed, max_texts=max_texts)
+    else:
+        reader = con.sql(
+            "SELECT tid, mask, list_transform(string_split(n, ' '), lambda w: hash(w)) AS wh FROM _xp_distinct ORDER BY tid"
+        ).to_arrow_reader(1_000_000)
+        cols, shingles, keys = minhash_signatures(reader, ("tid", "mask"), int(shingle), bands, rows, seed)
+        n = len(cols["tid"])
+        shared, crowded = shared_buckets(keys, np.arange(n), n, int(max_texts))
+        row, band = shared[~crowded[shared[:, 0]]].T
+        con.register("_xp_keys", pa.table({"tid": row, "band": band.astype(np.int16), "key": keys[row, band]}))
+        con.register("_xp_sh", pa.table({"tid": cols["tid"], "mask": cols["mask"], "sh": shingles}))
+        del keys, shingles
     try:
         con.execute(
             """CREATE OR REPLACE TEMP TABLE _xp_cand AS SELECT DISTINCT x.tid AS tx, y.tid AS ty
@@ -247,7 +248,8 @@ def near_items(
         cand = one(con, "SELECT count(*) FROM _xp_cand")
         edges = con.sql(
             f"""WITH j AS (
-                SELECT tx, ty, len(x.sh) + len(y.sh) AS total, len(list_intersect(x.sh, y.sh)) AS shared
+                SELECT tx, ty, array_length(x.sh) + array_length(y.sh) AS total,
+                       array_length(list_intersect(x.sh, y.sh)) AS shared
                 FROM _xp_cand c JOIN (SELECT tid, mask, list_distinct(sh) AS sh FROM _xp_sh) x ON x.tid = c.tx
                 JOIN (SELECT tid, mask, list_distinct(sh) AS sh FROM _xp_sh) y ON y.tid = c.ty
                 WHERE bit_count(x.mask | y.mask) >= 2)
@@ -257,14 +259,16 @@ def near_items(
         con.unregister("_xp_keys")
         con.execute("DROP TABLE IF EXISTS _xp_cand")
         con.unregister("_xp_sh")
+    # Components over the texts of the similar pairs only (every other text is a component of one):
+    # numbered densely here, so what the driver holds grows with the similar pairs, not the texts.
     tx, ty = edges.column("tx").to_numpy(), edges.column("ty").to_numpy()
-    graph = coo_matrix((np.ones(len(tx), np.int8), (tx, ty)), shape=(n, n))
+    nodes, ends = np.unique(np.concatenate([tx, ty]), return_inverse=True)
+    m = len(nodes)
+    graph = coo_matrix((np.ones(len(tx), np.int8), (ends[: len(tx)], ends[len(tx) :])), shape=(m, m))
     _, comp = connected_components(graph, directed=False)
-    mask = np.zeros(n, np.int64)
-    np.bitwise_or.at(mask, comp, cols["mask"])
-    size = np.bincount(comp, minlength=n)
-    member = (size[comp] > 1) & (np.bitwise_count(mask[comp]) >= 2)
-    con.register("_xp_comp", pa.table({"tid": np.flatnonzero(member), "comp": comp[member]}))
+    size = np.bincount(comp, minlength=m)
+    member = np.ones(m, dtype=bool)  # every pair spans two platforms (the WHERE above), so its component does
+    con.register("_xp_comp", pa.table({"tid": nodes[member], "comp": comp[member]}))
     try:
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE {NEAR} AS SELECT t.h, 'near:' || min(t.h) OVER (PARTITION BY c.comp) AS item

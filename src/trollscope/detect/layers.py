@@ -264,7 +264,7 @@ def windowed_layer(
 
     ``near_text``: cross-platform only, the parameters of ``crossplatform.near_items`` (threshold,
     shingle, bands, rows, seed), so that near-duplicate texts on two platforms are one item; None:
-    exact texts only. Its MinHash runs in numpy: on Spark it is skipped, and the figures say so.
+    exact texts only. On Spark its MinHash runs in Spark tasks (detect/near_dup_spark.py).
 
     Needs ``_acc(account_id, aid)`` on ``con`` (see run.py). ``_pairs`` holds
     ``a, b, pa, pb, ka, kb, ta, tb, item`` for every coinciding pair of different accounts (``p*``
@@ -273,7 +273,7 @@ def windowed_layer(
     """
     t0 = time.perf_counter()
     w = round(window * 1000)
-    near = layer == "cross-platform" and near_text is not None and not hasattr(con, "has_table")  # not on Spark
+    near = layer == "cross-platform" and near_text is not None
     if layer == "co-post":
         own_texts(con)
         raw = f"SELECT aid, pid, ts, {ITEM_KEY_SQL('norm')} AS item, false AS missing FROM _texts WHERE length(norm) >= {int(min_text_chars)}"
@@ -327,10 +327,6 @@ def windowed_layer(
             "(SELECT item, count(*) OVER (PARTITION BY item) AS n FROM _xp_near)"
         ).fetchall()[0]
         counts.stats["near_text"] = {"texts": texts, "items": items, "largest_item": largest}
-    elif layer == "cross-platform" and near_text is not None:
-        from ..crossplatform import NEAR_ON_SPARK
-
-        counts.stats["near_text"] = NEAR_ON_SPARK
     return counts
 
 

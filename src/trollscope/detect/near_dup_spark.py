@@ -21,42 +21,50 @@ import numpy as np
 import pyarrow as pa
 
 if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
     from ..spark_con import SparkConnection
 
-SIGNATURE_SCHEMA = "aid INT, pid BIGINT, ts BIGINT, sh ARRAY<BIGINT>, keys ARRAY<BIGINT>"
+_SPARK_TYPES = {"aid": "INT", "pid": "BIGINT", "ts": "BIGINT", "tid": "BIGINT", "mask": "BIGINT"}
 
 
-def _signatures(batches: Iterator[pa.RecordBatch], *, shingle: int, bands: int, rows: int, seed: int):
-    """A Spark task: each batch of ``(aid, pid, ts, norm)`` rows with its shingle hashes and band keys
-    (uint64 values carried as int64 of the same bits: Spark has no unsigned integers)."""
+def _signatures(batches: Iterator[pa.RecordBatch], *, keep: tuple[str, ...], text: str, shingle: int, bands: int,
+                rows: int, seed: int):  # fmt: skip
+    """A Spark task: each batch's ``keep`` columns with its ``text``'s shingle hashes ``sh`` and band
+    keys ``keys`` (uint64 values carried as int64 of the same bits: Spark has no unsigned integers)."""
     import duckdb
 
     from .layers import band_keys, word_shingles
 
     con = duckdb.connect()
+    cols = ", ".join(keep)
     for batch in batches:
         if not batch.num_rows:
             continue
         con.register("_batch", pa.Table.from_batches([batch]))
         t = con.sql(
-            "SELECT aid, pid, ts, list_transform(string_split(norm, ' '), lambda w: hash(w)) AS wh FROM _batch"
+            f"SELECT {cols}, list_transform(string_split({text}, ' '), lambda w: hash(w)) AS wh FROM _batch"
         ).to_arrow_table()
         con.unregister("_batch")
         sh = word_shingles(t.column("wh"), shingle)
         keys = band_keys(sh, bands, rows, seed)
         signed = pa.ListArray.from_arrays(sh.offsets, pa.array(sh.flatten().to_numpy().view(np.int64)))
+        flat = pa.array(keys.view(np.int64).ravel())
         yield pa.RecordBatch.from_arrays(
-            [
-                t.column("aid").combine_chunks().cast(pa.int32()),
-                t.column("pid").combine_chunks().cast(pa.int64()),
-                t.column("ts").combine_chunks().cast(pa.int64()),
-                signed,
-                pa.FixedSizeListArray.from_arrays(pa.array(keys.view(np.int64).ravel()), bands).cast(
-                    pa.list_(pa.int64())
-                ),
-            ],
-            names=["aid", "pid", "ts", "sh", "keys"],
+            [t.column(c).combine_chunks().cast(pa.int32() if _SPARK_TYPES[c] == "INT" else pa.int64()) for c in keep]
+            + [signed, pa.FixedSizeListArray.from_arrays(flat, bands).cast(pa.list_(pa.int64()))],
+            names=[*keep, "sh", "keys"],
         )
+
+
+def text_signatures(df: DataFrame, *, keep: tuple[str, ...], text: str, shingle: int, bands: int, rows: int,
+                    seed: int) -> DataFrame:  # fmt: skip
+    """``df``'s ``keep`` columns with the shingle hashes and band keys of its column ``text``, computed
+    in Spark tasks by near-dup's own functions, once (``localCheckpoint``)."""
+    task = partial(_signatures, keep=keep, text=text, shingle=int(shingle), bands=int(bands), rows=int(rows),
+                   seed=int(seed))  # fmt: skip
+    schema = ", ".join(f"{c} {_SPARK_TYPES[c]}" for c in keep) + ", sh ARRAY<BIGINT>, keys ARRAY<BIGINT>"
+    return df.select(*keep, text).mapInArrow(task, schema).localCheckpoint(eager=True)
 
 
 def signatures(
@@ -73,11 +81,12 @@ def signatures(
     """``_nd_posts (aid, pid, ts, sh)`` and ``_nd_shared (aid, pid, ts, band, key)`` as Spark views,
     as ``near_dup_layer`` makes them on DuckDB. Returns (texts, activity (accounts x 1), crowded posts)."""
     spark = con.spark
-    texts = spark.table("_texts").where(f"length(norm) >= {int(min_text_chars)}").select("aid", "pid", "ts", "norm")
-    task = partial(_signatures, shingle=int(shingle), bands=int(bands), rows=int(rows), seed=int(seed))
+    texts = spark.table("_texts").where(f"length(norm) >= {int(min_text_chars)}")
     # Computed once and cut from their lineage (localCheckpoint, as spark_con makes every temp table):
     # the plans that read them stay short, and dropping a view cannot drop them.
-    con.frame("_nd_posts", texts.mapInArrow(task, SIGNATURE_SCHEMA).localCheckpoint(eager=True))
+    sig = text_signatures(texts, keep=("aid", "pid", "ts"), text="norm", shingle=shingle, bands=bands, rows=rows,
+                          seed=seed)  # fmt: skip
+    con.frame("_nd_posts", sig)
     cap = int(max_item_accounts)
     # Band keys held by more than one post, and the posts holding a key that more than ``cap``
     # accounts share: the text everyone posts, counted as actions and never paired.
@@ -114,3 +123,24 @@ def signatures(
     activity[counts.column("aid").to_numpy(), 0] = counts.column("n").to_numpy()
     excluded = int(con.spark_sql("SELECT count(*) AS n FROM _nd_crowded").collect()[0][0])
     return int(activity.sum()), activity, excluded
+
+
+def cross_platform_keys(con: SparkConnection, *, shingle: int, bands: int, rows: int, seed: int, max_texts: int) -> int:
+    """``_xp_sh (tid, mask, sh)`` and ``_xp_keys (tid, band, key)`` for ``crossplatform.near_items`` on
+    Spark: every distinct text's shingles, and its band keys that another text holds, leaving out
+    keys more than ``max_texts`` texts hold (a template). Returns the number of texts."""
+    sig = text_signatures(con.spark.table("_xp_distinct"), keep=("tid", "mask"), text="n", shingle=shingle,
+                          bands=bands, rows=rows, seed=seed)  # fmt: skip
+    con.frame("_xp_sh", sig)
+    con.frame(
+        "_xp_keys",
+        con.spark_sql(
+            f"""WITH k AS (SELECT tid, CAST(band AS SMALLINT) AS band, key FROM _xp_sh
+                           LATERAL VIEW posexplode(keys) e AS band, key),
+            g AS (SELECT band, key, count(*) AS n FROM k GROUP BY band, key),
+            template AS (SELECT DISTINCT k.tid FROM k JOIN g ON g.band = k.band AND g.key = k.key WHERE g.n > {int(max_texts)})
+            SELECT k.tid, k.band, k.key FROM k JOIN g ON g.band = k.band AND g.key = k.key AND g.n > 1
+            LEFT ANTI JOIN template t ON t.tid = k.tid"""
+        ).localCheckpoint(eager=True),
+    )
+    return int(con.spark_sql("SELECT count(*) FROM _xp_sh").collect()[0][0])

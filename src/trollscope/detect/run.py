@@ -804,9 +804,7 @@ def _cluster(con, p: DetectParams, edges: pa.Table, scores: pa.Table, figures: d
             UNION SELECT e.pb FROM (SELECT unnest(evidence) AS e FROM _edges_all))"""
     )
     shown = ly.one(con, "SELECT count(*) FROM _ev") > 0
-    # Cross-platform near matching runs on DuckDB only (skipped on Spark, see crossplatform.near_items).
-    duck = not hasattr(con, "has_table")
-    near_xp = "cross-platform" in p.layers and bool(p.cross_near_threshold) and duck
+    near_xp = "cross-platform" in p.layers and bool(p.cross_near_threshold)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _cited AS
         SELECT hash(post_id) AS h, post_id, created_at, text, {cited_cols},

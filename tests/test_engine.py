@@ -239,21 +239,13 @@ def test_portable_spellings_pass(sql):
 
 
 @pytest.mark.slow
-def test_stage_queries_give_duckdbs_results_on_spark(posts_con, tmp_path):
-    pytest.importorskip("pyspark")
-    from pyspark.sql import SparkSession
-
+@pytest.mark.spark
+def test_stage_queries_give_duckdbs_results_on_spark(posts_con, tmp_path, spark):
+    # The suite's one session (conftest.py), never a session of its own: getOrCreate would hand back
+    # the shared one, and stopping it here stopped it for every Spark test after this one.
     con, _, _ = posts_con
-    builder = (
-        SparkSession.builder.master("local[1]")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.warehouse.dir", str(tmp_path / "warehouse"))
-    )
-    for k, v in engine.SPARK_CONF.items():
-        builder = builder.config(k, v)
-    spark = builder.getOrCreate()
+    spark.read.parquet(str(tmp_path / "posts.parquet")).createOrReplaceTempView("posts")
     try:
-        spark.read.parquet(str(tmp_path / "posts.parquet")).createOrReplaceTempView("posts")
         for sql in STAGE_QUERIES.values():
             # Arrow, not collect(): collect() turns timestamps into the Python process's local time.
             rows = spark.sql(to_dialect(sql, "spark")).toArrow().to_pylist()
@@ -262,4 +254,4 @@ def test_stage_queries_give_duckdbs_results_on_spark(posts_con, tmp_path):
             )
             assert got == sorted(con.execute(sql).fetchall())
     finally:
-        spark.stop()
+        spark.catalog.dropTempView("posts")

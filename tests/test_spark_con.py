@@ -51,6 +51,21 @@ def test_a_temp_table_is_computed_once_and_survives_changes_to_its_sources(con, 
         assert plan.startswith("LogicalRDD") and "\n" not in plan.strip(), plan
 
 
+def test_closing_frees_every_checkpoint_of_the_connection(spark):
+    """A long session (a notebook, this test suite) runs many stages: each connection's checkpoints,
+    replaced ones included, are unpersisted when it closes, not left for the garbage collector."""
+    persistent = lambda: len(spark.sparkContext._jsc.getPersistentRDDs())  # noqa: E731
+    before = persistent()
+    c = SparkConnection(spark)
+    c.register("_t_src", ROWS)
+    c.execute("CREATE OR REPLACE TEMP TABLE _t AS SELECT * FROM _t_src")
+    c.execute("CREATE OR REPLACE TEMP TABLE _t AS SELECT k FROM _t WHERE k > 1")  # the first _t retired
+    c.execute("CREATE OR REPLACE TEMP TABLE _u AS SELECT k * 2 AS k2 FROM _t")
+    assert persistent() >= before + 3
+    c.close()
+    assert persistent() == before
+
+
 def test_results_come_back_in_duckdbs_arrow_schema(con):
     t = con.sql(
         "SELECT list_sort(list(v)) AS vs, count(*) / 2.0 AS half, avg(CASE WHEN k > 1 THEN 1.0 ELSE 0.0 END) AS share, "

@@ -62,6 +62,7 @@ class SparkConnection:
     def __init__(self, spark: SparkSession) -> None:
         self.spark = spark
         self._tables: dict[str, DataFrame] = {}  # our temporary tables and registered Arrow tables
+        self._retired: list[DataFrame] = []  # tables replaced under the same name, freed at close()
         self._result: pa.Table | None = None
         self.statements: list[str] = []  # the Spark SQL run, in order (for tests and --verbose)
 
@@ -135,9 +136,16 @@ class SparkConnection:
         return self.spark.catalog.tableExists(name)
 
     def close(self) -> None:
-        """Drop our temporary tables (the session is shared: it stays up)."""
+        """Drop our temporary tables and free their checkpoints' blocks (the session is shared: it
+        stays up). Without the second step a long session (a notebook, the test suite) keeps every
+        run's checkpoints until the JVM's garbage collector and Spark's cleaner get to them, and the
+        driver's memory fills first."""
+        frames = [*self._tables.values(), *self._retired]
         for name in list(self._tables):
             self._drop(name)
+        for df in frames:
+            _free_checkpoint(df)
+        self._retired.clear()
 
     # -- the work -----------------------------------------------------------------------------
     def _df(self, sql: str, params: list | dict | None) -> DataFrame:
@@ -163,6 +171,9 @@ class SparkConnection:
 
     def _set(self, name: str, df: DataFrame) -> None:
         df.createOrReplaceTempView(name)
+        old = self._tables.get(name)
+        if old is not None and old is not df:
+            self._retired.append(old)  # its blocks are freed at close(): a lazy view may still read them
         self._tables[name] = df
 
     def _drop(self, name: str) -> None:
@@ -242,6 +253,13 @@ class SparkRelation:
     def to_arrow_reader(self, batch_size: int = 1_000_000) -> pa.RecordBatchReader:
         t = self.to_arrow_table()
         return pa.RecordBatchReader.from_batches(t.schema, t.to_batches(batch_size))
+
+
+def _free_checkpoint(df: DataFrame) -> None:
+    """Unpersist the blocks behind a ``localCheckpoint``ed DataFrame (its plan is one ``LogicalRDD``)."""
+    plan = df._jdf.queryExecution().analyzed()
+    if plan.getClass().getSimpleName() == "LogicalRDD":
+        plan.rdd().unpersist(False)
 
 
 def _parse(sql: str) -> exp.Expression:

@@ -66,6 +66,21 @@ def test_closing_frees_every_checkpoint_of_the_connection(spark):
     assert persistent() == before
 
 
+def test_index_past_the_end_and_slice_with_a_computed_end_run_as_duckdb_runs_them(con):
+    """DuckDB's x[i] is NULL past the end (Spark's fails under ANSI mode), and array_slice(x, i, j)
+    takes elements i..j (Spark's slice takes a length): both translated to give DuckDB's rows."""
+    import duckdb
+
+    sql = (
+        "SELECT k, list_filter([1, 2, 3], lambda x: x > k)[1] AS first_above, "
+        "array_slice(['a', 'b', 'c', 'd'], k, k + 1) AS two FROM _t ORDER BY k"
+    )
+    duck = duckdb.connect()
+    duck.register("_t", ROWS)
+    assert con.execute(sql).fetchall() == duck.execute(sql).fetchall()
+    assert con.execute(sql).fetchall()[-1] == (4, None, ["d"])  # past the end: NULL, and a short slice
+
+
 def test_results_come_back_in_duckdbs_arrow_schema(con):
     t = con.sql(
         "SELECT list_sort(list(v)) AS vs, count(*) / 2.0 AS half, avg(CASE WHEN k > 1 THEN 1.0 ELSE 0.0 END) AS share, "

@@ -43,6 +43,7 @@ from .detect.layers import (
     norm_words_sql,
     one,
     shared_buckets,
+    word_hashes_sql,
     words_jaccard_sql,
 )
 from .schema import ACCOUNT_LINKS, UNKNOWN_PLATFORM
@@ -231,7 +232,7 @@ def near_items(
         n = cross_platform_keys(con, shingle=shingle, bands=bands, rows=rows, seed=seed, max_texts=max_texts)
     else:
         reader = con.sql(
-            "SELECT tid, mask, list_transform(string_split(n, ' '), lambda w: hash(w)) AS wh FROM _xp_distinct ORDER BY tid"
+            f"SELECT tid, mask, {word_hashes_sql('n')} AS wh FROM _xp_distinct ORDER BY tid"
         ).to_arrow_reader(1_000_000)
         cols, shingles, keys = minhash_signatures(reader, ("tid", "mask"), int(shingle), bands, rows, seed)
         n = len(cols["tid"])
@@ -266,9 +267,8 @@ def near_items(
     m = len(nodes)
     graph = coo_matrix((np.ones(len(tx), np.int8), (ends[: len(tx)], ends[len(tx) :])), shape=(m, m))
     _, comp = connected_components(graph, directed=False)
-    size = np.bincount(comp, minlength=m)
-    member = np.ones(m, dtype=bool)  # every pair spans two platforms (the WHERE above), so its component does
-    con.register("_xp_comp", pa.table({"tid": nodes[member], "comp": comp[member]}))
+    size = np.bincount(comp)  # every pair spans two platforms (the WHERE above): so does its component
+    con.register("_xp_comp", pa.table({"tid": nodes, "comp": comp}))
     try:
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE {NEAR} AS SELECT t.h, 'near:' || min(t.h) OVER (PARTITION BY c.comp) AS item
@@ -277,14 +277,13 @@ def near_items(
     finally:
         con.unregister("_xp_comp")
         con.execute("DROP TABLE _xp_distinct")
-    items = np.unique(comp[member])
     return {
         "texts": n,
         "candidate_pairs": int(cand),
         "similar_pairs": len(tx),
-        "near_texts": int(member.sum()),
-        "near_items": len(items),
-        "largest_near_item": int(size[items].max()) if len(items) else 0,
+        "near_texts": m,
+        "near_items": len(size),
+        "largest_near_item": int(size.max()) if m else 0,
     }
 
 

@@ -127,6 +127,12 @@ def words_jaccard_sql(wx: str, wy: str, k: int) -> str:
     return f"array_length(list_intersect({sx}, {sy})) / array_length(list_distinct(list_concat({sx}, {sy})))"
 
 
+def word_hashes_sql(norm: str) -> str:
+    """The hashes of a normalised text's words, which near-dup's MinHash starts from (DuckDB's
+    ``hash``: near_dup_spark.py runs this in DuckDB inside Spark's tasks, so both engines agree)."""
+    return f"list_transform(string_split({norm}, ' '), lambda w: hash(w))"
+
+
 def norm_words_sql(col: str) -> str:
     """The words of a text's normalised form (see :func:`norm_text_sql`)."""
     return f"string_split({norm_text_sql(col)}, ' ')"
@@ -621,18 +627,13 @@ def near_dup_layer(
     t0 = time.perf_counter()
     w = round(window * 1000)
     own_texts(con)
+    make = _near_dup_signatures
     if hasattr(con, "frame"):  # Spark: the same signatures, computed in Spark tasks (near_dup_spark.py)
-        from .near_dup_spark import signatures
-
-        total, activity, excluded = signatures(
-            con, n_accounts=n_accounts, min_text_chars=min_text_chars, shingle=shingle, bands=bands, rows=rows,
-            seed=seed, max_item_accounts=max_item_accounts,
-        )  # fmt: skip
-    else:
-        total, activity, excluded = _near_dup_signatures(
-            con, n_accounts=n_accounts, min_text_chars=min_text_chars, shingle=shingle, bands=bands, rows=rows,
-            seed=seed, max_item_accounts=max_item_accounts,
-        )  # fmt: skip
+        from .near_dup_spark import signatures as make
+    total, activity, excluded = make(
+        con, n_accounts=n_accounts, min_text_chars=min_text_chars, shingle=shingle, bands=bands, rows=rows,
+        seed=seed, max_item_accounts=max_item_accounts,
+    )  # fmt: skip
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _nd_similar AS
         WITH m AS (SELECT *, ts // {w} AS bucket FROM _nd_shared),
@@ -670,8 +671,7 @@ def near_dup_layer(
         "strata": 1,
         "seconds_counting": round(time.perf_counter() - t0, 3),
     }
-    for name in ("_nd_shared", "_nd_keys", "_nd_key_groups", "_nd_crowded"):
-        con.execute(f"DROP TABLE IF EXISTS {name}")
+    con.execute("DROP TABLE IF EXISTS _nd_shared")
     con.unregister("_nd_posts")
     return LayerCounts("near-dup", window, edges, activity, activity.sum(axis=0), np.array([float(similar)]), stats)
 
@@ -691,7 +691,7 @@ def _near_dup_signatures(
     crowds' left out) on DuckDB. Returns (texts, activity (accounts x 1), crowded posts)."""
     # Words are hashed in DuckDB; shingles, MinHash and band keys in numpy, one Arrow batch at a time.
     reader = con.sql(
-        f"""SELECT aid, pid, ts, list_transform(string_split(norm, ' '), lambda w: hash(w)) AS wh
+        f"""SELECT aid, pid, ts, {word_hashes_sql("norm")} AS wh
         FROM _texts WHERE length(norm) >= {int(min_text_chars)}"""
     ).to_arrow_reader(1_000_000)
     cols, shingles, keys = minhash_signatures(reader, ("aid", "pid", "ts"), int(shingle), bands, rows, seed)

@@ -34,7 +34,7 @@ def _signatures(batches: Iterator[pa.RecordBatch], *, keep: tuple[str, ...], tex
     keys ``keys`` (uint64 values carried as int64 of the same bits: Spark has no unsigned integers)."""
     import duckdb
 
-    from .layers import band_keys, word_shingles
+    from .layers import band_keys, word_hashes_sql, word_shingles
 
     con = duckdb.connect()
     cols = ", ".join(keep)
@@ -42,9 +42,7 @@ def _signatures(batches: Iterator[pa.RecordBatch], *, keep: tuple[str, ...], tex
         if not batch.num_rows:
             continue
         con.register("_batch", pa.Table.from_batches([batch]))
-        t = con.sql(
-            f"SELECT {cols}, list_transform(string_split({text}, ' '), lambda w: hash(w)) AS wh FROM _batch"
-        ).to_arrow_table()
+        t = con.sql(f"SELECT {cols}, {word_hashes_sql(text)} AS wh FROM _batch").to_arrow_table()
         con.unregister("_batch")
         sh = word_shingles(t.column("wh"), shingle)
         keys = band_keys(sh, bands, rows, seed)
@@ -87,41 +85,13 @@ def signatures(
     sig = text_signatures(texts, keep=("aid", "pid", "ts"), text="norm", shingle=shingle, bands=bands, rows=rows,
                           seed=seed)  # fmt: skip
     con.frame("_nd_posts", sig)
-    cap = int(max_item_accounts)
-    # Band keys held by more than one post, and the posts holding a key that more than ``cap``
-    # accounts share: the text everyone posts, counted as actions and never paired.
-    con.frame(
-        "_nd_keys",
-        con.spark_sql(
-            """SELECT aid, pid, ts, CAST(band AS SMALLINT) AS band, key
-            FROM _nd_posts LATERAL VIEW posexplode(keys) k AS band, key"""
-        ),
-    )
-    con.frame(
-        "_nd_key_groups",
-        con.spark_sql(
-            "SELECT band, key, count(DISTINCT aid) AS actors FROM _nd_keys GROUP BY band, key HAVING count(*) > 1"
-        ).localCheckpoint(eager=True),
-    )
-    con.frame(
-        "_nd_crowded",
-        con.spark_sql(
-            f"""SELECT DISTINCT k.pid FROM _nd_keys k JOIN _nd_key_groups g ON g.band = k.band AND g.key = k.key
-            WHERE g.actors > {cap}"""
-        ).localCheckpoint(eager=True),
-    )
-    con.frame(
-        "_nd_shared",
-        con.spark_sql(
-            """SELECT k.aid, k.pid, k.ts, k.band, k.key FROM _nd_keys k
-            JOIN _nd_key_groups g ON g.band = k.band AND g.key = k.key
-            LEFT ANTI JOIN _nd_crowded c ON c.pid = k.pid"""
-        ).localCheckpoint(eager=True),
-    )
+    # Posts holding a key that more than max_item_accounts accounts share are the text everyone
+    # posts: counted as actions, never paired.
+    excluded = shared_keys(con, "_nd_posts", "_nd_shared", cols=("aid", "pid", "ts"), row="pid", actor="aid",
+                           cap=max_item_accounts)  # fmt: skip
     counts = con.spark_sql("SELECT aid, count(*) AS n FROM _nd_posts GROUP BY aid").toArrow()
     activity = np.zeros((n_accounts, 1))
     activity[counts.column("aid").to_numpy(), 0] = counts.column("n").to_numpy()
-    excluded = int(con.spark_sql("SELECT count(*) AS n FROM _nd_crowded").collect()[0][0])
     return int(activity.sum()), activity, excluded
 
 
@@ -132,15 +102,25 @@ def cross_platform_keys(con: SparkConnection, *, shingle: int, bands: int, rows:
     sig = text_signatures(con.spark.table("_xp_distinct"), keep=("tid", "mask"), text="n", shingle=shingle,
                           bands=bands, rows=rows, seed=seed)  # fmt: skip
     con.frame("_xp_sh", sig)
-    con.frame(
-        "_xp_keys",
-        con.spark_sql(
-            f"""WITH k AS (SELECT tid, CAST(band AS SMALLINT) AS band, key FROM _xp_sh
-                           LATERAL VIEW posexplode(keys) e AS band, key),
-            g AS (SELECT band, key, count(*) AS n FROM k GROUP BY band, key),
-            template AS (SELECT DISTINCT k.tid FROM k JOIN g ON g.band = k.band AND g.key = k.key WHERE g.n > {int(max_texts)})
-            SELECT k.tid, k.band, k.key FROM k JOIN g ON g.band = k.band AND g.key = k.key AND g.n > 1
-            LEFT ANTI JOIN template t ON t.tid = k.tid"""
-        ).localCheckpoint(eager=True),
-    )
+    shared_keys(con, "_xp_sh", "_xp_keys", cols=("tid",), row="tid", actor="tid", cap=max_texts)
     return int(con.spark_sql("SELECT count(*) FROM _xp_sh").collect()[0][0])
+
+
+def shared_keys(con: SparkConnection, source: str, name: str, *, cols: tuple[str, ...], row: str, actor: str,
+                cap: int) -> int:  # fmt: skip
+    """``layers.shared_buckets`` in Spark SQL: ``name`` holds ``cols, band, key`` for every band key of
+    ``source``'s rows that another row holds too, leaving out each ``row`` holding a key that more
+    than ``cap`` distinct ``actor``s hold. Returns how many rows were left out so."""
+    keys = f"SELECT {', '.join(cols)}, CAST(band AS SMALLINT) AS band, key FROM {source} LATERAL VIEW posexplode(keys) e AS band, key"
+    groups = f"SELECT band, key, count(DISTINCT {actor}) AS actors FROM k GROUP BY band, key HAVING count(*) > 1"
+    con.frame("_crowded_rows", con.spark_sql(
+        f"""WITH k AS ({keys}), g AS ({groups})
+        SELECT DISTINCT k.{row} FROM k JOIN g ON g.band = k.band AND g.key = k.key WHERE g.actors > {int(cap)}"""
+    ).localCheckpoint(eager=True))  # fmt: skip
+    con.frame(name, con.spark_sql(
+        f"""WITH k AS ({keys}), g AS ({groups})
+        SELECT k.* FROM k JOIN g ON g.band = k.band AND g.key = k.key LEFT ANTI JOIN _crowded_rows c ON c.{row} = k.{row}"""
+    ).localCheckpoint(eager=True))  # fmt: skip
+    left_out = int(con.spark_sql("SELECT count(*) FROM _crowded_rows").collect()[0][0])
+    con.unregister("_crowded_rows")
+    return left_out

@@ -1,8 +1,11 @@
-"""Detection and the four investigations on DuckDB and on Spark, on one simulated collection, in one run.
+"""Detection and the four investigations on DuckDB and on Spark, on one collection, in one run.
 
     python benchmarks/spark_detect.py --posts 1000000 --master 'local[2]'
+    python benchmarks/spark_detect.py --input ../shared/data/ira-by-author --master 'local[2]'
 
-Simulates ``--posts`` posts (planted operations included), ingests them once (DuckDB), then runs
+Simulates ``--posts`` posts (planted operations included) or takes the raw files of ``--input``
+(then also timing ``ingest`` on each engine, into a workspace of its own, and checking that both
+store the same number of posts), ingests them once (DuckDB), then runs
 ``detect`` and ``timeline``, ``targeting``, ``narratives``, ``amplifiers`` (``--accounts flagged --by
 cluster``) as CLI commands on each engine, each in its own process. Per stage it prints the wall
 time (a Spark command's includes starting its JVM), the stage's own time as the command reports it,
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -33,14 +37,27 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--master", default="local[2]")
     ap.add_argument("--conf", action="append", default=[], help="extra Spark KEY=VALUE (repeatable)")
+    ap.add_argument(
+        "--stages",
+        default="ingest,detect," + ",".join(INVESTIGATIONS),
+        help="the stages to run, comma-separated (ingest only with --input)",
+    )
+    ap.add_argument("--input", type=Path, help="raw files to ingest instead of a simulated collection")
     args = ap.parse_args()
-    work = WORK / f"spark-detect-{args.posts}"
+    work = WORK / (f"spark-detect-{args.input.name}" if args.input else f"spark-detect-{args.posts}")
     work.mkdir(parents=True, exist_ok=True)
     env = {"PYTHONPATH": str(ROOT / "src")}
     cli = [sys.executable, "-m", "trollscope"]
     sim, ws = work / "sim", work / "ws"
     load0 = os.getloadavg()
-    if not ws.exists():
+    if args.input:
+        sim = args.input.resolve()
+    if not ws.exists() and args.input:
+        t = time.perf_counter()
+        r = run([*cli, "ingest", str(sim), "-w", str(ws), "--json"], env)
+        assert r.returncode == 0, r.stdout
+        print(f"ingested {sim} in {time.perf_counter() - t:.1f} s", flush=True)
+    elif not ws.exists():
         t = time.perf_counter()
         r = run([*cli, "simulate", "--posts", str(args.posts), "--seed", str(args.seed), "-o", str(sim)], env)
         assert r.returncode == 0, r.stdout
@@ -53,11 +70,17 @@ def main() -> None:
     engines = {"duckdb": ["--engine", "duckdb"], "spark": spark_opts}
     rows, docs = [], {}
     for engine, opts in engines.items():
-        stages = [("detect", ["detect", "-w", str(ws), "--layers", LAYERS, "--json"])]
+        stages = []
+        if args.input:  # ingest too, into a workspace of the engine's own (detection reads `ws`)
+            own_ws = work / f"ws-ingest-{engine}"
+            if own_ws.exists():
+                shutil.rmtree(own_ws)
+            stages.append(("ingest", ["ingest", str(sim), "-w", str(own_ws), "--json"]))
+        stages += [("detect", ["detect", "-w", str(ws), "--layers", LAYERS, "--json"])]
         stages += [
             (n, [n, "-w", str(ws), "--accounts", "flagged", "--by", "cluster", "--json"]) for n in INVESTIGATIONS
         ]
-        for name, cmd in stages:
+        for name, cmd in [(n, c) for n, c in stages if n in args.stages.split(",")]:
             r = run_tree([*cli, *cmd, *opts], env)
             if r.returncode != 0:
                 rows.append((engine, name, "failed", "", "", ""))
@@ -65,22 +88,26 @@ def main() -> None:
                 continue
             doc = json.loads(r.stdout)
             docs[(engine, name)] = doc
+            (work / f"{engine}-{name}.json").write_text(r.stdout)  # the figures, for RESULTS.md
             own = doc.get("seconds")
             rows.append((engine, name, f"{r.seconds:.1f}", f"{own:.1f}" if own is not None else "", f"{r.peak_mb:,.0f}",
                          _size(name, doc)))  # fmt: skip
             print(rows[-1], flush=True)
     print()
-    print(f"{args.posts:,} simulated posts, `--master {args.master}`; load average at start {load0[0]:.1f}, "
+    what = str(args.input) if args.input else f"{args.posts:,} simulated posts"
+    print(f"{what}, `--master {args.master}`; load average at start {load0[0]:.1f}, "
           f"at end {os.getloadavg()[0]:.1f} (2 cores)")  # fmt: skip
     print(table(rows, ("engine", "stage", "wall s", "stage's own s", "peak MB", "result")))
     print()
-    for name in ("detect", *INVESTIGATIONS):
+    for name in ("ingest", "detect", *INVESTIGATIONS):
         a, b = docs.get(("duckdb", name)), docs.get(("spark", name))
         if a and b:
             print(f"{name}: same results on both engines: {_same(name, a, b)}")
 
 
 def _size(name: str, doc: dict) -> str:
+    if name == "ingest":
+        return f"{doc['stored']:,} stored, {doc.get('duplicate', 0):,} duplicates, {doc.get('rejected', 0):,} rejected"
     if name == "detect":
         return f"{len(doc['clusters'])} clusters, {len(doc['flagged_accounts'])} flagged"
     return ", ".join(f"{k} {v}" for k, v in (doc.get("frame_rows") or {}).items())
@@ -94,6 +121,8 @@ def _same(name: str, a: dict, b: dict) -> bool:
             return [timeless(v) for v in x]
         return round(x, 9) if isinstance(x, float) else x
 
+    if name == "ingest":
+        return all(a.get(k) == b.get(k) for k in ("stored", "duplicate", "rejected"))
     if name == "detect":
         return a["flagged_accounts"] == b["flagged_accounts"] and timeless(a["clusters"]) == timeless(b["clusters"])
     return timeless(a.get("frames")) == timeless(b.get("frames"))

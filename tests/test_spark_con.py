@@ -81,6 +81,60 @@ def test_index_past_the_end_and_slice_with_a_computed_end_run_as_duckdb_runs_the
     assert con.execute(sql).fetchall()[-1] == (4, None, ["d"])  # past the end: NULL, and a short slice
 
 
+def test_trim_strips_unicode_space_separators_as_duckdb_does(con):
+    """DuckDB's trim strips every space separator (a no-break space glued to a URL in the IRA's
+    tweets, an ideographic space) but not tabs or newlines; Spark's strips ' ' alone. Translated,
+    both engines give the same strings, with and without named characters."""
+    import duckdb
+
+    texts = ["\u00a0t.co/x\u00a0", "\u3000 a \u2003", "\tb\n", " c\u202f", "@d@", "/e//"]
+    con.register("_s", pa.table({"i": pa.array(range(len(texts))), "x": pa.array(texts)}))
+    sql = "SELECT i, trim(x) AS t, ltrim(x) AS l, rtrim(x) AS r, rtrim(x, '/') AS rs, ltrim(x, '@') AS la FROM _s ORDER BY i"
+    duck = duckdb.connect()
+    duck.register("_s", pa.table({"i": pa.array(range(len(texts))), "x": pa.array(texts)}))
+    expected = duck.execute(sql).fetchall()
+    assert [r[1] for r in expected] == [x.strip(" \u00a0\u3000\u2003\u202f") for x in texts]  # the spaces, not \t \n
+    assert con.execute(sql).fetchall() == expected
+
+
+def test_regular_expressions_match_as_re2_does(con):
+    """DuckDB's patterns are RE2's; Spark runs Java's. The translation gives Java the ASCII word
+    boundaries and whitespace of RE2 and its Unicode case folding, so a candidate's name after
+    Japanese text, a vertical tab or a Cyrillic capital match the same on both engines."""
+    import duckdb
+
+    texts = [
+        "わぁいHillary for Prison!",
+        "hillary",
+        "xhillary",
+        "a\x0bb",
+        "a b",
+        "ТРАМП и трамп",
+        "Ünïcode ÜNÏCODE",
+        "snake_case",
+    ]
+    patterns = [
+        r"(?i)\bhillary",
+        r"\Bill",
+        r"a\sb",
+        r"a\Sb",
+        r"(?i)трамп",
+        r"(?i)ünïcode",
+        r"[\s]",
+        r"a[^\S]b",
+        r"\bcase\b",
+    ]
+    rows = pa.table({"i": pa.array(range(len(texts))), "x": pa.array(texts)})
+    con.register("_s", rows)
+    duck = duckdb.connect()
+    duck.register("_s", rows)
+    cols = ", ".join(f"regexp_matches(x, '{p}') AS m{j}" for j, p in enumerate(patterns))
+    sql = f"SELECT i, {cols}, regexp_replace(x, '\\s', '_', 'g') AS r FROM _s ORDER BY i"
+    expected = duck.execute(sql).fetchall()
+    assert expected[0][1] and not expected[2][1]  # RE2: a boundary after Japanese letters, none inside a word
+    assert con.execute(sql).fetchall() == expected
+
+
 def test_results_come_back_in_duckdbs_arrow_schema(con):
     t = con.sql(
         "SELECT list_sort(list(v)) AS vs, count(*) / 2.0 AS half, avg(CASE WHEN k > 1 THEN 1.0 ELSE 0.0 END) AS share, "

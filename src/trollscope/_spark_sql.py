@@ -105,6 +105,20 @@ def _correct_for_spark(tree: exp.Expression) -> None:
             n = exp.Add(this=exp.Sub(this=exp.paren(end.copy()), expression=exp.paren(start.copy())),
                         expression=exp.Literal.number(1))  # fmt: skip
             node.replace(exp.Anonymous(this="SLICE", expressions=[node.this.copy(), start.copy(), n]))
+    regex = (exp.RegexpLike, exp.RegexpExtract, exp.RegexpReplace, exp.RegexpFullMatch, exp.RegexpSplit,
+             exp.RegexpExtractAll)  # fmt: skip
+    for node in list(tree.find_all(*regex)):
+        pattern = node.args.get("expression")
+        if isinstance(pattern, exp.Literal) and pattern.is_string:
+            pattern.replace(exp.Literal.string(re2_for_java(pattern.name)))
+    for node in list(tree.find_all(exp.Trim)):
+        # trim(x), ltrim(x), rtrim(x) strip every Unicode space separator in DuckDB (a no-break space
+        # after a URL, say) and only ' ' in Spark. With characters named, both strip those alone.
+        if node.args.get("expression") is None:
+            side = (node.args.get("position") or "BOTH").upper()
+            pattern = {"LEADING": r"^\p{Zs}+", "TRAILING": r"\p{Zs}+$"}.get(side, r"^\p{Zs}+|\p{Zs}+$")
+            node.replace(exp.RegexpReplace(this=node.this.copy(), expression=exp.Literal.string(pattern),
+                                           replacement=exp.Literal.string("")))  # fmt: skip
     for node in list(tree.find_all(exp.Anonymous)):
         if node.name.lower() == "hash":
             # Values are engine-specific either way; Spark's hash() is 32-bit (collisions from ~10^5 keys).
@@ -113,3 +127,67 @@ def _correct_for_spark(tree: exp.Expression) -> None:
             node.set("this", "ARRAY_INTERSECT")
         elif node.name.lower() == "epoch_us":  # unknown to sqlglot; exact integer microseconds
             node.replace(exp.UnixMicros(this=exp.cast(node.expressions[0].copy(), ltz)))
+
+
+_WORD = "[0-9A-Za-z_]"
+_JAVA_FOR_RE2 = {
+    # RE2's \b and \B are ASCII word boundaries; Java's use Unicode letters, so "わぁいHillary" has no
+    # \b before "Hillary" in Java and one in RE2.
+    # (?-i: so that a case-insensitive pattern's Unicode folding cannot widen the ASCII class.)
+    "b": f"(?-i:(?<={_WORD})(?!{_WORD})|(?<!{_WORD})(?={_WORD}))",
+    "B": f"(?-i:(?<={_WORD})(?={_WORD})|(?<!{_WORD})(?!{_WORD}))",
+    # Java's \s also takes the vertical tab, RE2's does not.
+    "s": "[\\t\\n\\f\\r ]",
+    "S": "[^\\t\\n\\f\\r ]",
+}
+
+
+def re2_for_java(pattern: str) -> str:
+    """A DuckDB (RE2) pattern as Java's regex engine must be given it to match the same strings.
+
+    \\b and \\B (outside character classes), \\s and \\S become their ASCII RE2 meaning, and the
+    case-insensitive flag ``(?i)`` also folds non-ASCII letters (Java's ``u`` flag; RE2 folds Unicode
+    by default). Everything else (\\w, \\d, \\p{L}, classes) means the same in both.
+    """
+    out, i, in_class = [], 0, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            nxt = pattern[i + 1]
+            if in_class:  # inside a class: \\s as its members, \\S as a nested class (Java's union)
+                out.append({"s": "\\t\\n\\f\\r ", "S": "[^\\t\\n\\f\\r ]"}.get(nxt, c + nxt))
+            else:
+                out.append(_JAVA_FOR_RE2.get(nxt, c + nxt))
+            i += 2
+            continue
+        if c == "[" and not in_class:
+            in_class = True
+            out.append(c)
+            if pattern[i + 1 : i + 2] == "^":  # a ']' right after '[' or '[^' is a member, not the end
+                out.append("^")
+                i += 1
+            if pattern[i + 1 : i + 2] == "]":
+                out.append("]")
+                i += 1
+        elif c == "]" and in_class:
+            in_class = False
+            out.append(c)
+        elif not in_class and pattern.startswith("(?", i) and (m := _flags(pattern, i)) is not None:
+            flags, end = m
+            out.append("(?" + flags + ("u" if "i" in flags and "u" not in flags else "") + pattern[end])
+            i = end
+        else:
+            out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def _flags(pattern: str, i: int) -> tuple[str, int] | None:
+    """At ``(?`` in ``pattern``: the flag letters of a ``(?flags)`` or ``(?flags:`` group and the
+    index of its ``)`` or ``:``; None for other groups (``(?:``, ``(?=``, ``(?P<``…)."""
+    j = i + 2
+    while j < len(pattern) and pattern[j] in "imsU-":
+        j += 1
+    if j == i + 2 or j >= len(pattern) or pattern[j] not in "):":
+        return None
+    return pattern[i + 2 : j], j

@@ -75,7 +75,7 @@ def amplifiers(
                       e.tgt_op AS target_account_id, e.target_handle, op.grp AS target_grp, p.text
             FROM _edges e JOIN op ON op.account_id = e.tgt_op
             JOIN (SELECT post_id, text FROM posts) p USING (post_id)
-            WHERE NOT e.src_in_op AND e.tgt_in_op ORDER BY e.created_at, e.post_id""",
+            WHERE NOT e.src_in_op AND e.tgt_in_op ORDER BY e.created_at, e.post_id, e.tgt_op""",
         )
         members = arrow(
             con,

@@ -17,6 +17,7 @@ flag the same accounts and give the same investigation tables. Not part of pytes
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import shutil
@@ -113,7 +114,7 @@ def _size(name: str, doc: dict) -> str:
     return ", ".join(f"{k} {v}" for k, v in (doc.get("frame_rows") or {}).items())
 
 
-def _same(name: str, a: dict, b: dict) -> bool:
+def _same(name: str, a: dict, b: dict) -> bool | str:
     def timeless(x):
         if isinstance(x, dict):
             return {k: timeless(v) for k, v in x.items() if not k.startswith("seconds")}
@@ -124,7 +125,19 @@ def _same(name: str, a: dict, b: dict) -> bool:
     if name == "ingest":
         return all(a.get(k) == b.get(k) for k in ("stored", "duplicate", "rejected"))
     if name == "detect":
-        return a["flagged_accounts"] == b["flagged_accounts"] and timeless(a["clusters"]) == timeless(b["clusters"])
+        if a["flagged_accounts"] == b["flagged_accounts"] and timeless(a["clusters"]) == timeless(b["clusters"]):
+            return True
+        # Where an account made identical actions at the same time (minute-resolution data), which
+        # of them an example cites is the engine's choice (docs/scale.md): compare the examples by
+        # accounts, layer and times, then everything else.
+        shown = ("layer", "handle_a", "time_a", "handle_b", "time_b", "seconds_apart")
+        ex = lambda d: [[{k: e[k] for k in shown} for e in c["evidence"]] for c in d["clusters"]]  # noqa: E731
+        bare = lambda d: [{k: v for k, v in c.items() if k != "evidence"} for c in d["clusters"]]  # noqa: E731
+        same = a["flagged_accounts"] == b["flagged_accounts"] and timeless(bare(a)) == timeless(bare(b))
+        pairs = [(x, y) for ca, cb in zip(a["clusters"], b["clusters"], strict=False)
+                 for x, y in itertools.zip_longest(ca["evidence"], cb["evidence"])]  # fmt: skip
+        posts = sum(x != y for x, y in pairs)
+        return f"{same} (clusters and flagged accounts); examples: same accounts and times {ex(a) == ex(b)}, {posts} cite other posts"
     return timeless(a.get("frames")) == timeless(b.get("frames"))
 
 

@@ -115,17 +115,20 @@ def _size(name: str, doc: dict) -> str:
 
 
 def _same(name: str, a: dict, b: dict) -> bool | str:
-    def timeless(x):
-        if isinstance(x, dict):
-            return {k: timeless(v) for k, v in x.items() if not k.startswith("seconds")}
-        if isinstance(x, list):
-            return [timeless(v) for v in x]
-        return round(x, 9) if isinstance(x, float) else x
+    def close(x, y) -> bool:  # equal but for times, and floats within 1e-9 (a sum in another order)
+        if isinstance(x, dict) and isinstance(y, dict):
+            keys = {k for k in x.keys() | y.keys() if not k.startswith("seconds")}
+            return all(close(x.get(k), y.get(k)) for k in keys)
+        if isinstance(x, list) and isinstance(y, list):
+            return len(x) == len(y) and all(close(u, v) for u, v in zip(x, y, strict=True))
+        if isinstance(x, float) and isinstance(y, float):
+            return abs(x - y) <= 1e-9 * max(1.0, abs(x))
+        return x == y
 
     if name == "ingest":
         return all(a.get(k) == b.get(k) for k in ("stored", "duplicate", "rejected"))
     if name == "detect":
-        if a["flagged_accounts"] == b["flagged_accounts"] and timeless(a["clusters"]) == timeless(b["clusters"]):
+        if a["flagged_accounts"] == b["flagged_accounts"] and close(a["clusters"], b["clusters"]):
             return True
         # Where an account made identical actions at the same time (minute-resolution data), which
         # of them an example cites is the engine's choice (docs/scale.md): compare the examples by
@@ -133,12 +136,12 @@ def _same(name: str, a: dict, b: dict) -> bool | str:
         shown = ("layer", "handle_a", "time_a", "handle_b", "time_b", "seconds_apart")
         ex = lambda d: [[{k: e[k] for k in shown} for e in c["evidence"]] for c in d["clusters"]]  # noqa: E731
         bare = lambda d: [{k: v for k, v in c.items() if k != "evidence"} for c in d["clusters"]]  # noqa: E731
-        same = a["flagged_accounts"] == b["flagged_accounts"] and timeless(bare(a)) == timeless(bare(b))
+        same = a["flagged_accounts"] == b["flagged_accounts"] and close(bare(a), bare(b))
         pairs = [(x, y) for ca, cb in zip(a["clusters"], b["clusters"], strict=False)
                  for x, y in itertools.zip_longest(ca["evidence"], cb["evidence"])]  # fmt: skip
         posts = sum(x != y for x, y in pairs)
         return f"{same} (clusters and flagged accounts); examples: same accounts and times {ex(a) == ex(b)}, {posts} cite other posts"
-    return timeless(a.get("frames")) == timeless(b.get("frames"))
+    return close(a.get("frames"), b.get("frames"))
 
 
 if __name__ == "__main__":

@@ -255,3 +255,21 @@ def test_stage_queries_give_duckdbs_results_on_spark(posts_con, tmp_path, spark)
             assert got == sorted(con.execute(sql).fetchall())
     finally:
         spark.catalog.dropTempView("posts")
+
+
+def test_spark_regexps_get_re2s_white_space_and_lower_maps_sigma_and_dotted_i_first():
+    """Java's \\s also matches a vertical tab and its lower() maps Σ and İ by context: the Spark SQL
+    spells RE2's \\s and \\S out and maps those two letters before lower() (docs/scale.md)."""
+    import re as pyre
+
+    from trollscope._spark_sql import _re2_spaces
+
+    assert _re2_spaces(r"https?://\S+") == r"https?://[^\t\n\f\r ]+"
+    assert _re2_spaces(r"^(\s*@\w+)+") == r"^([\t\n\f\r ]*@\w+)+"
+    assert _re2_spaces(r"[\s_-]*a\\s") == r"[\t\n\f\r _-]*a\\s"  # inside a class; an escaped backslash kept
+    with pytest.raises(NotPortable, match="inside a class"):
+        _re2_spaces(r"[\S]")
+    # Python's re treats \x0b as white space, as Java does; the spelled-out class does not, as RE2 does not.
+    assert pyre.fullmatch(_re2_spaces(r"\S+"), "a\x0bb") and not pyre.fullmatch(r"\S+", "a\x0bb")
+    spark = to_dialect("SELECT regexp_replace(lower(t), '\\s+', ' ', 'g') FROM x", "spark")
+    assert "LOWER(TRANSLATE(t, 'Σİ', 'σi'))" in spark and r"[\\t\\n\\f\\r ]+" in spark

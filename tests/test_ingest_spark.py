@@ -363,3 +363,18 @@ def test_a_bad_labels_file_is_the_same_error_and_writes_nothing(spark, tmp_path)
             assert not Workspace(tmp_path / name).tables()  # nothing written
         assert errors[0] == errors[1]
         assert str(tmp_path / bad) in errors[1][1]
+
+
+@pytest.mark.spark
+@pytest.mark.real_data
+def test_congress_with_its_labels_file_same_on_both_engines(spark, shared, tmp_path):
+    """congress-2015-2018 names its accounts by numeric id only; its accounts.csv gives the handles."""
+    d = shared / "congress-2015-2018"
+    opts = ReadOptions(labels=str(d / "accounts.csv"))
+    duck = ingest(str(d), tmp_path / "duck", options=opts)
+    s = ingest(str(d), tmp_path / "spark", options=opts, engine=LOCAL2)
+    assert counts(s) == counts(duck) and s.stored == 150_457 and label_notes(s) == label_notes(duck)
+    same_workspaces(tmp_path / "duck", tmp_path / "spark")
+    handles = dict(line.split(",")[:2] for line in (d / "accounts.csv").read_text().splitlines()[1:])
+    got = dict(rows(tmp_path / "spark", "SELECT account_id, any_value(handle) FROM posts GROUP BY 1"))
+    assert got == {k: v for k, v in handles.items() if k in got} and len(got) == 245

@@ -12,7 +12,8 @@ its own. What spans batches runs in Spark SQL (our DuckDB-dialect queries throug
 ``engine.to_dialect``): whether a post id repeats across batches or is in the workspace already
 (if so, the first occurrence of each is kept and Spark writes them; if not, the staged parts are the
 posts as they are, as in-process), the run's accounts merged with the workspace's, the rejects
-already recorded, the reasons and their first runs. The same manifest swap commits it all, so
+already recorded, the reasons and their first runs, and a ``--labels`` file's joins (the file itself,
+small, read on the driver). The same manifest swap commits it all, so
 DuckDB reads what Spark wrote and the other way round.
 """
 
@@ -211,8 +212,8 @@ def ingest_on_spark(
 
 def _join_labels(spark: SparkSession, run: _Run, added: list[Path]) -> tuple[int, DataFrame]:
     """``--labels`` on Spark: the (small) file read on the driver by the in-process code, its joins
-    with the accounts and the stored posts in Spark SQL. Returns the accounts it labels, and their
-    rows for ``_accounts_run``; stored posts named only by their id get the file's handle, as in-process."""
+    with the accounts and the stored posts in Spark SQL. Returns how many accounts it labels, and
+    their rows for ``_accounts_run``; stored posts named only by their id get the file's handle, as in-process."""
     rows = run.load_label_rows(run.opts.labels)
     for name in ("_label_rows", "_label_handles"):
         t = _driver_table(run, name)

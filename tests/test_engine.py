@@ -255,3 +255,20 @@ def test_stage_queries_give_duckdbs_results_on_spark(posts_con, tmp_path, spark)
             assert got == sorted(con.execute(sql).fetchall())
     finally:
         spark.catalog.dropTempView("posts")
+
+
+def test_spark_regexps_get_re2s_white_space_and_lower_maps_sigma_and_dotted_i_first():
+    """Java's \\s also matches a vertical tab and its lower() maps Σ and İ by context: the Spark SQL
+    spells RE2's \\s and \\S out and maps those two letters before lower() (docs/scale.md)."""
+    import re as pyre
+
+    from trollscope._spark_sql import re2_for_java
+
+    assert re2_for_java(r"https?://\S+") == r"https?://[^\t\n\f\r ]+"
+    assert re2_for_java(r"^(\s*@\w+)+") == r"^([\t\n\f\r ]*@\w+)+"
+    assert re2_for_java(r"[\s_-]*a\\s") == r"[\t\n\f\r _-]*a\\s"  # inside a class; an escaped backslash kept
+    assert re2_for_java(r"[\S]") == r"[[^\t\n\f\r ]]"  # inside a class: a nested class (Java's union)
+    # Python's re treats \x0b as white space, as Java does; the spelled-out class does not, as RE2 does not.
+    assert pyre.fullmatch(re2_for_java(r"\S+"), "a\x0bb") and not pyre.fullmatch(r"\S+", "a\x0bb")
+    spark = to_dialect("SELECT regexp_replace(lower(t), '\\s+', ' ', 'g') FROM x", "spark")
+    assert "LOWER(TRANSLATE(t, 'Σİ', 'σi'))" in spark and r"[\\t\\n\\f\\r ]+" in spark

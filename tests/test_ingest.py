@@ -344,6 +344,23 @@ def test_labels_file_joins_and_merges_key_by_key(tmp_path, ws_path):
         ts.ingest(str(f), ws_path, options=ts.ReadOptions(labels=str(tmp_path / "bad.csv")))
 
 
+def test_a_labels_file_alone_joins_its_labels_and_is_not_a_failure(tmp_path, ws_path):
+    f = write_ioarchive(tmp_path / "a.csv", sample_rows(3))
+    ts.ingest(str(f), ws_path)
+    labels = tmp_path / "labels.csv"
+    labels.write_text("userid,party\n10,D\n12,R\n")
+    r = ts.ingest(str(labels), ws_path, options=ts.ReadOptions(labels=str(labels)))
+    assert (r.files, r.records, r.stored, r.labelled, r.failure) == (0, 0, 0, 2, None)
+    assert dict(_posts(ws_path, "SELECT account_id, labels['party'] FROM accounts")) == {
+        "10": "D",
+        "11": None,
+        "12": "R",
+    }
+    (tmp_path / "none.csv").write_text("userid,party\n99,X\n")
+    r = ts.ingest(str(tmp_path / "none.csv"), ws_path, options=ts.ReadOptions(labels=str(tmp_path / "none.csv")))
+    assert r.labelled == 0 and r.failure.startswith("nothing stored")  # labels that name no account: still one
+
+
 @pytest.mark.parametrize("magic", [b"\x1f\x8b", b"BZh", b"\x28\xb5\x2f\xfd", b"\xfd7zXZ\x00"])
 def test_broken_compressed_file_is_rejected_and_the_rest_ingests(tmp_path, ws_path, magic):
     (tmp_path / "in").mkdir()

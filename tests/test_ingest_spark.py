@@ -265,3 +265,116 @@ def test_platform_option_reaches_the_spark_tasks(spark, tmp_path):
     assert rows(tmp_path / "spark", "SELECT post_id, account_id, platform FROM posts ORDER BY 1") == [
         ("vk:1", "vk:ann", "vk"), ("vk:2", "vk:bob", "vk"),
     ]  # fmt: skip
+
+
+def by_id_posts(path: Path, records: list[tuple[str, str, str]]) -> Path:
+    """Pipe-delimited posts laid out as congress-2015-2018's: accounts named only by a numeric id."""
+    body = "id|user|created_at|text|lang\n" + "".join(f"{i}|{u}|{t}|{x}|en\n" for i, u, x, t in [
+        (i, u, x, f"Fri Apr 29 15:{m:02d}:48 +0000 2016") for m, (i, u, x) in enumerate(records)
+    ])  # fmt: skip
+    path.write_text(body)
+    return path
+
+
+def label_notes(r) -> list[str]:
+    return [n for n in r.notes if "joined to" in n or "renamed from" in n]
+
+
+@pytest.mark.spark
+def test_labels_name_accounts_and_stored_posts_as_in_process(spark, tmp_path, monkeypatch):
+    """A labels file with ids and handles, given on the second ingest: its labels join the accounts of
+    the workspace and of the run, the run's posts (read in Spark tasks) and the stored ones get its
+    handles, all in Spark SQL; the workspaces equal the in-process ones."""
+    from trollscope.ingest import _Run
+
+    first = by_id_posts(tmp_path / "one.psv", [("1", "101", "a"), ("2", "202", "b"), ("3", "303", "c")])
+    second = by_id_posts(tmp_path / "two.psv", [("4", "101", "d"), ("5", "404", "e")])
+    labels = tmp_path / "accounts.csv"
+    labels.write_text("user_id,handle,party\n101,RepA,D\n202,@SenB,R\n999,Nobody,X\n")
+    opts = ReadOptions(labels=str(labels))
+    ingest(str(first), tmp_path / "duck")
+    d = ingest([str(first), str(second)], tmp_path / "duck", options=opts)
+
+    def refuse(*a, **k):
+        raise AssertionError("the in-process labels join ran under --engine spark")
+
+    for name in ("finish", "read_labels", "_name_stored_posts"):
+        monkeypatch.setattr(_Run, name, refuse)
+    ingest(str(first), tmp_path / "spark", engine=LOCAL2)
+    s = ingest([str(first), str(second)], tmp_path / "spark", options=opts, engine=LOCAL2)
+    assert counts(s) == counts(d) and (s.stored, s.duplicate) == (2, 3)
+    assert (
+        label_notes(s)
+        == label_notes(d)
+        == [
+            f"{labels}: labels party joined to 2 accounts; 1 of its 3 rows name no account in the workspace; "
+            "handles taken from its column 'handle'",
+            "2 stored posts renamed from account id to handle",  # posts 1 and 2; 3 (an id the file has not) kept
+        ]
+    )
+    same_workspaces(tmp_path / "duck", tmp_path / "spark")
+    assert rows(tmp_path / "spark", "SELECT post_id, handle FROM posts ORDER BY 1") == [
+        ("1", "RepA"), ("2", "SenB"), ("3", "303"), ("4", "RepA"), ("5", "404"),
+    ]  # fmt: skip
+    assert rows(tmp_path / "spark", "SELECT account_id, handle, labels FROM accounts ORDER BY 1") == [
+        ("101", "RepA", {"party": "D"}), ("202", "SenB", {"party": "R"}), ("303", "303", None), ("404", "404", None),
+    ]  # fmt: skip
+
+
+@pytest.mark.spark
+def test_labels_by_handle_merge_key_by_key_and_a_labels_file_alone(spark, tmp_path):
+    """Labels by id with the posts, then labels by handle with no posts (the labels file as the only
+    input): merged key by key into the accounts, as in-process; a labels file alone is not a failure."""
+    f = write_ioarchive(tmp_path / "a.csv", sample_rows(8))
+    (tmp_path / "by_id.csv").write_text("userid,party\n10,D\n11,R\n999,X\n")
+    by_handle = tmp_path / "by_handle.csv"
+    by_handle.write_text("handle,group\n@USER0,alpha\nuser2,beta\nnobody,gamma\n")
+    results = {}
+    for name, engine in (("duck", None), ("spark", LOCAL2)):
+        ingest(str(f), tmp_path / name, options=ReadOptions(labels=str(tmp_path / "by_id.csv")), engine=engine)
+        results[name] = ingest(
+            str(by_handle), tmp_path / name, options=ReadOptions(labels=str(by_handle)), engine=engine
+        )
+    d, s = results["duck"], results["spark"]
+    assert counts(s) == counts(d) == (0, 0, 0, 0, 0, {})
+    assert s.failure is None and d.failure is None and s.labelled == d.labelled == 2
+    assert (
+        label_notes(s)
+        == label_notes(d)
+        == [f"{by_handle}: labels group joined to 2 accounts; 1 of its 3 rows name no account in the workspace"]
+    )
+    same_workspaces(tmp_path / "duck", tmp_path / "spark")
+    got = dict(rows(tmp_path / "spark", "SELECT handle, labels FROM accounts"))
+    assert got["user0"] == {"group": "alpha", "party": "D"} and got["user1"] == {"party": "R"}
+    assert got["user2"] == {"group": "beta"} and got["user3"] is None
+
+
+@pytest.mark.spark
+def test_a_bad_labels_file_is_the_same_error_and_writes_nothing(spark, tmp_path):
+    f = write_ioarchive(tmp_path / "a.csv", sample_rows(5))
+    (tmp_path / "no_account.csv").write_text("colour,size\nred,1\n")
+    (tmp_path / "binary.csv").write_bytes(bytes(range(256)) * 4)
+    for bad, what in (("no_account.csv", "no account column among colour, size"), ("binary.csv", "sniffing")):
+        errors = []
+        for name, engine in (("duck", None), ("spark", LOCAL2)):
+            with pytest.raises(Exception, match=what) as e:
+                ingest(str(f), tmp_path / name, options=ReadOptions(labels=str(tmp_path / bad)), engine=engine)
+            errors.append((type(e.value), str(e.value)))
+            assert not Workspace(tmp_path / name).tables()  # nothing written
+        assert errors[0] == errors[1]
+        assert str(tmp_path / bad) in errors[1][1]
+
+
+@pytest.mark.spark
+@pytest.mark.real_data
+def test_congress_with_its_labels_file_same_on_both_engines(spark, shared, tmp_path):
+    """congress-2015-2018 names its accounts by numeric id only; its accounts.csv gives the handles."""
+    d = shared / "congress-2015-2018"
+    opts = ReadOptions(labels=str(d / "accounts.csv"))
+    duck = ingest(str(d), tmp_path / "duck", options=opts)
+    s = ingest(str(d), tmp_path / "spark", options=opts, engine=LOCAL2)
+    assert counts(s) == counts(duck) and s.stored == 150_457 and label_notes(s) == label_notes(duck)
+    same_workspaces(tmp_path / "duck", tmp_path / "spark")
+    handles = dict(line.split(",")[:2] for line in (d / "accounts.csv").read_text().splitlines()[1:])
+    got = dict(rows(tmp_path / "spark", "SELECT account_id, any_value(handle) FROM posts GROUP BY 1"))
+    assert got == {k: v for k, v in handles.items() if k in got} and len(got) == 245

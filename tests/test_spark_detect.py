@@ -16,6 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 from click.testing import CliRunner
+from helpers import sample_rows, write_ioarchive
 
 import trollscope as ts
 from trollscope import investigate as inv
@@ -71,7 +72,8 @@ def small_data_settings(spark):
 @pytest.fixture(scope="module")
 def both(sim_ws, spark):
     duck = detect(sim_ws, layers=SPARK_LAYERS, window=WINDOWS)  # written: the investigations read it
-    on_spark = detect(sim_ws, layers=SPARK_LAYERS, window=WINDOWS, write=False, engine=SPARK)
+    # cache=False: Spark normalises the texts itself rather than read the cache DuckDB just wrote
+    on_spark = detect(sim_ws, layers=SPARK_LAYERS, window=WINDOWS, write=False, engine=SPARK, cache=False)
     return duck, on_spark
 
 
@@ -158,7 +160,7 @@ def test_near_dup_on_spark_gives_duckdbs_edges_and_evidence_computed_in_spark_ta
     # near-dup alone, at its one scale, on its own: candidates from the MinHash signatures that
     # Spark tasks compute (detect/near_dup_spark.py), the same bits as DuckDB's numpy ones.
     duck = detect(sim_ws, layers=("near-dup",), write=False)
-    on_spark = detect(sim_ws, layers=("near-dup",), write=False, engine=SPARK)
+    on_spark = detect(sim_ws, layers=("near-dup",), write=False, engine=SPARK, cache=False)
     assert duck.layers["near-dup"]["similar_pairs"] > 0 and duck.edges.num_rows > 0
     sig = duck.edges.filter(duck.edges.column("significant"))
     assert sig.num_rows > 0 and duck.flagged
@@ -176,7 +178,7 @@ def test_near_dup_crowd_keys_are_left_out_on_spark_as_on_duckdb(sim_ws, spark):
     # A cap so low that the shared texts are crowds: posts holding such a band key are counted,
     # never paired, on both engines alike.
     duck = detect(sim_ws, layers=("near-dup",), write=False, max_item_accounts=2)
-    on_spark = detect(sim_ws, layers=("near-dup",), write=False, engine=SPARK, max_item_accounts=2)
+    on_spark = detect(sim_ws, layers=("near-dup",), write=False, engine=SPARK, max_item_accounts=2, cache=False)
     assert duck.layers["near-dup"]["crowd_actions"] > 0
     for k in ("actions", "crowd_actions", "similar_pairs", "candidate_edges"):
         assert on_spark.layers["near-dup"][k] == duck.layers["near-dup"][k], k
@@ -220,3 +222,74 @@ def test_ira_slice_flags_the_same_accounts_and_edges_on_both_engines(spark, shar
     assert on_spark.flagged == duck.flagged
     same(sig(duck), sig(on_spark), "significant edges")
     same(duck.members, on_spark.members, "members")
+
+
+# Texts where a plain translation of the normalisation differs on Spark: Java lower-cases a final
+# capital sigma to ς and İ to i + U+0307 (DuckDB: σ, i), and its \s matches a vertical tab (RE2's not).
+TRICKY = [
+    "ΟΔΟΣ ΣΟΦΙΑΣ.", "İstanbul İİ", "x\x0bhttp://a.b/c\x0bd", "Hello @World!! http://x.co/A?b=1 ok",
+    "emoji 😀😀 test 👍🏽", "  leading\ttab\nnewline  ", "ǅemal ǈ", "ＦＵＬＬ ｗｉｄｔｈ", "café CAFÉ", "Straße ẞ",
+    "١٢٣ digits", "@a@b@c mention", "K Kelvin", "A\u0301 combining", "\u2028line sep", "", None,
+]  # fmt: skip
+
+
+def test_the_normalisation_gives_duckdbs_bytes_on_spark(spark):
+    import duckdb
+
+    from trollscope.detect.layers import norm_text_sql
+    from trollscope.spark_con import SparkConnection
+
+    t = pa.table({"id": list(range(len(TRICKY))), "text": TRICKY})
+    query = f"SELECT id, {norm_text_sql('text')} AS norm FROM t ORDER BY id"
+    d = duckdb.connect()
+    d.register("t", t)
+    on_duck = d.execute(query).fetchall()
+    con = SparkConnection(spark)
+    con.register("t", t)
+    try:
+        on_spark = con.execute(query).fetchall()
+    finally:
+        con.close()
+    assert on_spark == on_duck
+    got = dict(on_duck)
+    assert (got[0], got[1], got[2]) == ("οδοσ σοφιασ", "istanbul ii", "x")  # each code point lower-cased alone
+
+
+def test_the_text_cache_is_written_and_read_by_both_engines(sim_ws, spark, tmp_path):
+    """Spark writes the cache (DuckDB's bytes), reads it back, and DuckDB reads it; a cache DuckDB
+    wrote is read by Spark; each time the same edges. New posts make it stale on Spark too."""
+    from trollscope.detect.layers import norm_text_sql
+    from trollscope.detect.run import NORM_TEXTS
+
+    def status(r) -> str:
+        return r.layers["co-post"]["normalised_texts"]
+
+    run = dict(layers=("co-post",), window=(300.0,), write=False)
+    spark_first, duck_first = tmp_path / "spark-first", tmp_path / "duck-first"
+    for ws in (spark_first, duck_first):  # the fixture's posts, no cache
+        ts.ingest(str(sim_ws.parent / "sim"), ws)
+    written = detect(spark_first, engine=SPARK, **run)
+    assert status(written) == "computed, cached"
+    con = ts.Workspace(spark_first, create=False).connect()
+    cached = con.execute("SELECT post_id, norm FROM norm_texts ORDER BY 1").fetchall()
+    own = con.execute(
+        f"SELECT post_id, {norm_text_sql('text')} FROM posts WHERE kind <> 'repost' AND created_at IS NOT NULL ORDER BY 1"
+    ).fetchall()
+    con.close()
+    assert cached == own and len(own) > 1000  # DuckDB's normalisation, written by Spark
+    again = detect(spark_first, engine=SPARK, **run)
+    assert status(again) == "read from cache"
+    assert again.edges.to_pylist() == written.edges.to_pylist() and written.flagged
+    by_duck = detect(spark_first, **run)
+    assert status(by_duck) == "read from cache"
+    same(by_duck.edges, written.edges, "edges")
+
+    assert status(detect(duck_first, **run)) == "computed, cached"
+    read = detect(duck_first, engine=SPARK, **run)
+    assert status(read) == "read from cache"
+    same(read.edges, written.edges, "edges")
+
+    ts.ingest(str(write_ioarchive(tmp_path / "more.csv", sample_rows(10))), duck_first)
+    assert status(detect(duck_first, engine=SPARK, **run)) == "computed, cached"  # new posts: the cache was stale
+    w = ts.Workspace(duck_first, create=False)
+    assert w.params(NORM_TEXTS)["posts"] == w.manifest()["tables"]["posts"]

@@ -105,8 +105,14 @@ def _correct_for_spark(tree: exp.Expression) -> None:
             n = exp.Add(this=exp.Sub(this=exp.paren(end.copy()), expression=exp.paren(start.copy())),
                         expression=exp.Literal.number(1))  # fmt: skip
             node.replace(exp.Anonymous(this="SLICE", expressions=[node.this.copy(), start.copy(), n]))
+    for node in list(tree.find_all(exp.Lower)):
+        # Java lower-cases by context (full case mapping): a capital sigma ending a word becomes ς and
+        # İ becomes i + U+0307; DuckDB maps each code point alone (Σ -> σ, İ -> i). Mapped first, the
+        # two leave Java nothing to decide by context.
+        node.set("this", exp.Anonymous(this="TRANSLATE", expressions=[
+            node.this.copy(), exp.Literal.string("\u03a3\u0130"), exp.Literal.string("\u03c3i")]))  # fmt: skip
     regex = (exp.RegexpLike, exp.RegexpExtract, exp.RegexpReplace, exp.RegexpFullMatch, exp.RegexpSplit,
-             exp.RegexpExtractAll)  # fmt: skip
+             exp.RegexpExtractAll, exp.RegexpILike)  # fmt: skip
     for node in list(tree.find_all(*regex)):
         pattern = node.args.get("expression")
         if isinstance(pattern, exp.Literal) and pattern.is_string:

@@ -65,6 +65,7 @@ class IngestResult:
     notes: list[str] = field(default_factory=list)
     first_rejects: list[dict] = field(default_factory=list)  # see reject_runs
     failure: str | None = None  # why nothing was stored, when nothing was (and nothing was a duplicate)
+    labelled: int = 0  # accounts a --labels file labelled
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -72,7 +73,7 @@ class IngestResult:
     def why_nothing_stored(self) -> str | None:
         """The reason an ingest stored nothing, with what to try; None when it stored something or
         every record was already in the workspace (a re-ingest is not a failure)."""
-        if self.stored or self.duplicate:
+        if self.stored or self.duplicate or (self.labelled and not self.records):  # a labels file alone
             return None
         if self.records:
             kinds = "; ".join(f"{k} ({v:,})" for k, v in self.reject_reasons.items())
@@ -106,11 +107,6 @@ def ingest(
     t0 = time.perf_counter()
     spec = engine_spec(engine)
     opts = options or ReadOptions()
-    if spec.is_spark and opts.labels:
-        raise ReaderError(
-            "--labels is not supported with --engine spark yet: ingest the posts on Spark, then join the "
-            "labels with `trollscope ingest --engine duckdb --labels FILE` and no new posts"
-        )
     try:
         sources.normal_encoding(opts.encoding)
     except sources.InputError as e:
@@ -263,6 +259,7 @@ def read_files(
     staging: str | Path,
     encodings: dict[str, str] | None = None,
     threads: int | None = None,
+    label_handles: pa.Table | None = None,
 ) -> BatchRead:
     """Read one batch of files of one format with the same code as an in-process ingest: the unit a
     distributed engine runs once per task (ingest_spark.py).
@@ -270,13 +267,16 @@ def read_files(
     The posts are written as Parquet parts into ``staging``, the run's staging folder (``posts/``
     in it, named as an in-process run names them), ready to be committed as they are. ``encodings``
     maps a file to the encoding its head showed (a BOM's); the others are read in
-    ``options.encoding``. Decompressed or transcoded copies go to a local temporary folder.
+    ``options.encoding``. ``label_handles``: the driver's handles from a ``--labels`` file
+    (``_Run.load_label_handles``). Decompressed or transcoded copies go to a local temporary folder.
     """
     with tempfile.TemporaryDirectory(prefix="trollscope-read-") as scratch:
         txn = Transaction(None, ingest_id, Path(staging))  # type: ignore[arg-type]  # stages files, never commits
         run = _Run(None, txn, options, None, con=engine.connect(threads=threads), scratch=Path(scratch))
         try:
             run.encodings = {Path(f): e for f, e in (encodings or {}).items()}
+            if label_handles is not None:
+                run.use_label_handles(label_handles)
             run.read_batch(registry()[reader], [Path(f) for f in files])
             posts = sum(pq.ParquetFile(f).metadata.num_rows for f in run.stage_files)
             rejects = run.con.sql("SELECT * FROM _rejects_run").to_arrow_table().cast(REJECTS)
@@ -355,6 +355,7 @@ class _Run:
         self.unmask = False  # the batch is read from a copy with bare CRs masked (sources.mask_bare_cr)
         self.label_handles = False  # _label_handles names accounts (see load_label_handles)
         self.posts_added: list[str] = []
+        self.labelled = 0  # accounts the --labels file labels
         self.lenient_reads = 0
         cols = ", ".join(f"{f.name} {sql_type(f.type)}" for f in REJECTS)
         self.con.execute(f"CREATE TEMP TABLE _rejects_run ({cols})")
@@ -618,55 +619,64 @@ class _Run:
                 f"FROM {scan} WHERE coalesce(trim({_ident(handle_col)}), '') <> '' GROUP BY 1"
             )
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE _label_handles AS {query}")
-        self.label_handles = bool(self.con.execute("SELECT count(*) FROM _label_handles").fetchone()[0])
+        self.label_handles = bool(self.con.execute("SELECT count(*) FROM _label_handles").fetchall()[0][0])
+
+    def use_label_handles(self, handles: pa.Table) -> None:
+        """The driver's ``_label_handles`` (``load_label_handles``) in a task that reads a batch on a
+        distributed engine: the labels file is read once, on the driver."""
+        self.con.register("_label_handles_in", handles)
+        self.con.execute("CREATE OR REPLACE TEMP TABLE _label_handles AS SELECT * FROM _label_handles_in")
+        self.con.unregister("_label_handles_in")
+        self.label_handles = handles.num_rows > 0
+
+    def load_label_rows(self, path: str) -> LabelRows:
+        """A labels CSV as the table ``_label_rows`` (``key``, ``labels``): ``key`` the account id, or the
+        handle lower-cased without its ``@`` when the file has no id column; ``labels`` a map of the
+        other columns' non-empty values. Small (one row per labelled account): read here, on DuckDB,
+        whatever the engine that joins it."""
+        scan, cols, id_col, handle_col = self._label_columns(path)
+        labels = [c for c in cols if c not in (id_col, handle_col)]
+        entries = ", ".join(f"struct_pack(k := {sql_str(c)}, v := {_ident(c)})" for c in labels)
+        key = _ident(id_col) if id_col else f"lower(ltrim({_ident(handle_col)}, '@'))"
+        self.con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _label_rows AS
+            SELECT {key} AS key, map_from_entries(list_filter([{entries}], lambda e: coalesce(e.v, '') <> '')) AS labels
+            FROM {scan}"""
+        )
+        total = self.con.execute("SELECT count(*) FROM _label_rows").fetchall()[0][0]  # all fetched: sql() may follow
+        return LabelRows(path, labels, total, by_id=id_col is not None, handle_col=handle_col)
+
+    def label_note(self, rows: LabelRows, matched: int) -> str:
+        return (
+            f"{rows.path}: labels {', '.join(rows.labels)} joined to {matched:,} accounts; "
+            f"{rows.total - matched:,} of its {rows.total:,} rows name no account in the workspace"
+            + (f"; handles taken from its column {rows.handle_col!r}" if self.label_handles and rows.by_id else "")
+        )
 
     def read_labels(self, path: str) -> None:
         """Join a CSV of account labels (``--labels``): one account column, every other column a label;
         a handle column beside an id column names the accounts (see ``load_label_handles``)."""
-        scan, cols, id_col, handle_col = self._label_columns(path)
-        labels = [c for c in cols if c not in (id_col, handle_col)]
-        entries = ", ".join(f"struct_pack(k := {sql_str(c)}, v := {_ident(c)})" for c in labels)
-        known = "(SELECT account_id, handle FROM accounts UNION ALL SELECT account_id, handle FROM _accounts_run)"
-        if id_col:
-            match = f"SELECT DISTINCT account_id FROM {known} k WHERE k.account_id = l.{_ident(id_col)}"
-        else:
-            match = f"SELECT DISTINCT account_id FROM {known} k WHERE lower(k.handle) = lower(ltrim(l.{_ident(handle_col)}, '@'))"
-        self.con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _labels AS
-            SELECT m.account_id, map_from_entries(list_filter([{entries}], lambda e: coalesce(e.v, '') <> '')) AS labels
-            FROM {scan} l, LATERAL ({match}) m"""
-        )
-        total = self.con.execute(f"SELECT count(*) FROM {scan}").fetchone()[0]
+        rows = self.load_label_rows(path)
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE _labels AS {label_matches_sql(rows.by_id)}")
         matched = self.con.execute(
-            f"INSERT INTO _accounts_run (account_id, handle, labels, source_format, ingest_id) "
-            f"SELECT l.account_id, h.handle, l.labels, 'labels', {sql_str(self.txn.run_id)} "
-            f"FROM _labels l LEFT JOIN _label_handles h USING (account_id)"
+            "INSERT INTO _accounts_run (account_id, handle, labels, source_format, ingest_id) "
+            + label_accounts_sql(self.txn.run_id)
         ).fetchone()[0]
-        self.notes.append(
-            f"{path}: labels {', '.join(labels)} joined to {matched:,} accounts; "
-            f"{total - matched:,} of its {total:,} rows name no account in the workspace"
-            + (f"; handles taken from its column {handle_col!r}" if self.label_handles and id_col else "")
-        )
+        self.labelled = matched
+        self.notes.append(self.label_note(rows, matched))
         if self.label_handles:
             self._name_stored_posts()
 
     def _name_stored_posts(self) -> None:
         """Posts already in the workspace that carry only their account id as handle get the labels
         file's handle (this run's posts got it as they were read)."""
-        unnamed = "p.handle = p.account_id AND h.handle IS NOT NULL"
-        n = self.con.execute(
-            f"SELECT count(*) FROM posts p JOIN _label_handles h USING (account_id) WHERE {unnamed}"
-        ).fetchone()[0]
+        n = self.con.execute(UNNAMED_POSTS_SQL).fetchone()[0]
         if not n:
             return
         target = self.txn.new_file("posts")
-        self.con.execute(
-            f"COPY (SELECT p.* REPLACE (CASE WHEN {unnamed} THEN h.handle ELSE p.handle END AS handle) "
-            f"FROM posts p LEFT JOIN _label_handles h USING (account_id)) "
-            f"TO {sql_str(str(target))} (FORMAT parquet, {PARTS_COMPRESSION})"
-        )
+        self.con.execute(f"COPY ({named_posts_sql()}) TO {sql_str(str(target))} (FORMAT parquet, {PARTS_COMPRESSION})")
         self.txn.replace("posts", [target, *map(Path, self.posts_added)])
-        self.notes.append(f"{n:,} stored posts renamed from account id to handle")
+        self.notes.append(renamed_note(n))
 
     def finish(self, *, ingest_id: str, started: datetime, inputs: list[str], params: dict, t0: float) -> IngestResult:
         con, txn = self.con, self.txn
@@ -739,7 +749,7 @@ class _Run:
             ingest_id=ingest_id, workspace=str(self.ws.path), files=self.nfiles, records=self.records,
             stored=stored, rejected=rejected, duplicate=duplicate, seconds=round(seconds, 3),
             readers=self.readers, reject_reasons=reasons, notes=list(dict.fromkeys(self.notes)),
-            first_rejects=first_rejects,
+            first_rejects=first_rejects, labelled=self.labelled,
         )  # fmt: skip
         result.failure = result.why_nothing_stored()
         log = self.txn.new_file("ingest_log")
@@ -755,6 +765,56 @@ _KNOWN_REJECT = (
     "EXISTS (SELECT 1 FROM rejects o WHERE o.source_file = r.source_file "
     "AND o.source_line IS NOT DISTINCT FROM r.source_line AND o.reason = r.reason)"
 )
+
+
+@dataclass
+class LabelRows:
+    """A ``--labels`` file read into ``_label_rows`` (``_Run.load_label_rows``)."""
+
+    path: str
+    labels: list[str]  # its label columns
+    total: int  # its rows
+    by_id: bool  # keyed by account id (else by handle)
+    handle_col: str | None
+
+
+def label_matches_sql(by_id: bool, rows: str = "_label_rows", run: str = "_accounts_run") -> str:
+    """The labels' accounts: each row of ``rows`` with every account (of the workspace or this run)
+    its key names, by id or by case-insensitive handle. Portable to Spark (``engine.to_dialect``)."""
+    known = f"SELECT account_id, handle FROM accounts UNION ALL SELECT account_id, handle FROM {run}"
+    key = "account_id" if by_id else "lower(handle)"
+    return (
+        f"SELECT k.account_id, l.labels FROM {rows} l "
+        f"JOIN (SELECT DISTINCT account_id, {key} AS key FROM ({known}) a) k ON k.key = l.key"
+    )
+
+
+def label_accounts_sql(ingest_id: str) -> str:
+    """The matched labels (``_labels``) as account rows, named by ``_label_handles``; portable."""
+    return (
+        f"SELECT l.account_id, h.handle, l.labels, 'labels' AS source_format, {sql_str(ingest_id)} AS ingest_id "
+        "FROM _labels l LEFT JOIN _label_handles h ON h.account_id = l.account_id"
+    )
+
+
+# Stored posts that carry only their account id as handle, and a handle for it in the labels file.
+_UNNAMED = "p.handle = p.account_id AND h.handle IS NOT NULL"
+UNNAMED_POSTS_SQL = (
+    f"SELECT count(*) AS n FROM posts p JOIN _label_handles h ON h.account_id = p.account_id WHERE {_UNNAMED}"
+)
+
+
+def named_posts_sql() -> str:
+    """The stored posts with those handles put in; portable."""
+    cols = ", ".join(
+        f"CASE WHEN {_UNNAMED} THEN h.handle ELSE p.handle END AS handle" if f.name == "handle" else f"p.{f.name}"
+        for f in POSTS
+    )
+    return f"SELECT {cols} FROM posts p LEFT JOIN _label_handles h ON h.account_id = p.account_id"
+
+
+def renamed_note(n: int) -> str:
+    return f"{n:,} stored posts renamed from account id to handle"
 
 
 def _reason_counts_sql(table: str) -> str:
@@ -854,6 +914,8 @@ def _ident(name: str) -> str:
 def _merge_accounts_sql(run: str = "_accounts_run") -> str:
     """Existing accounts merged with this run's: per column the newest non-empty value wins, and labels
     merge key by key (a labels file adds party to the IRA's account_category rather than replacing it).
+    Within the run, a ``--labels`` file's rows rank above what the source describes, and those above
+    the bare posting accounts: an order, not a tie, so both engines pick the same value.
     Portable to Spark (``engine.to_dialect``)."""
     cols = []
     for f in ACCOUNTS:
@@ -868,7 +930,8 @@ def _merge_accounts_sql(run: str = "_accounts_run") -> str:
         WITH a AS (
             SELECT {names}, 0 AS _o FROM accounts
             UNION ALL
-            SELECT {names}, CASE WHEN name IS NULL AND followers IS NULL AND labels IS NULL THEN 1 ELSE 2 END AS _o
+            SELECT {names}, CASE WHEN source_format = 'labels' THEN 3
+                                 WHEN name IS NULL AND followers IS NULL AND labels IS NULL THEN 1 ELSE 2 END AS _o
             FROM {run}
         ),
         e AS (SELECT account_id, _o, unnest(map_entries(labels)) AS e FROM a WHERE cardinality(labels) > 0),

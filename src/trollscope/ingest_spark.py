@@ -12,7 +12,8 @@ its own. What spans batches runs in Spark SQL (our DuckDB-dialect queries throug
 ``engine.to_dialect``): whether a post id repeats across batches or is in the workspace already
 (if so, the first occurrence of each is kept and Spark writes them; if not, the staged parts are the
 posts as they are, as in-process), the run's accounts merged with the workspace's, the rejects
-already recorded, the reasons and their first runs. The same manifest swap commits it all, so
+already recorded, the reasons and their first runs, and a ``--labels`` file's joins (the file itself,
+small, read on the driver). The same manifest swap commits it all, so
 DuckDB reads what Spark wrote and the other way round.
 """
 
@@ -32,6 +33,7 @@ from .ingest import (
     BATCH_BYTES,
     FIRST_REJECTS,
     REJECT_RUN_KEYS,
+    UNNAMED_POSTS_SQL,
     BatchRead,
     IngestResult,
     _batches,
@@ -39,8 +41,12 @@ from .ingest import (
     _posting_accounts_sql,
     _reason_counts_sql,
     _Run,
+    label_accounts_sql,
+    label_matches_sql,
+    named_posts_sql,
     read_files,
     reject_runs_sql,
+    renamed_note,
 )
 from .readers import ReadOptions
 from .schema import ACCOUNTS, POSTS, REJECTS, select_canonical
@@ -48,7 +54,6 @@ from .schema import ACCOUNTS, POSTS, REJECTS, select_canonical
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-    from .workspace import Transaction
 
 MIN_BATCH_BYTES = 1024 * 1024  # below this a task's start-up (~50 ms) outweighs its reading
 TASKS_PER_CORE = 2  # batches per core, so a slow batch does not leave the other cores idle
@@ -94,11 +99,12 @@ def ingest_on_spark(
     plan = plan_batches(groups, run.encodings, sc.defaultParallelism * TASKS_PER_CORE)
     step = _describer(spark, txn.run_id)
     schema = _spark_schema(READ)
+    handles = _driver_table(run, "_label_handles") if run.label_handles else None
     if plan:
         step("read the files, one task per batch")
         read_dir = sp.uri(txn.staging / "spark-read")
         tasks = spark.range(0, len(plan), 1, len(plan)).mapInArrow(
-            _read_task(plan, run.opts, txn.run_id, str(txn.staging), options or {}), schema
+            _read_task(plan, run.opts, txn.run_id, str(txn.staging), options or {}, handles), schema
         )
         try:
             tasks.write.parquet(read_dir)  # once: the steps below read it, and a task must not run twice
@@ -127,6 +133,7 @@ def ingest_on_spark(
     _conform(staged, POSTS).createOrReplaceTempView("_staged")
 
     stored = 0
+    added: list[Path] = []  # this run's posts parts
     if parts:
         step("posts: repeated ids across batches, ids the workspace has")
         n, distinct, known = (
@@ -140,7 +147,7 @@ def ingest_on_spark(
         )
         if n == distinct and known == 0:  # the usual case: the staged parts are the new posts as they are
             stored = n
-            txn.append("posts", parts)
+            added = parts
         else:
             step("posts: keep the first occurrence of each post id, write them")
             cols = ", ".join(f.name for f in POSTS)
@@ -151,8 +158,9 @@ def ingest_on_spark(
                     FROM _staged
                 ) s WHERE _first = 1 AND NOT EXISTS (SELECT 1 FROM posts p WHERE p.post_id = s.post_id)""",
             )
-            posts_files, stored = _write(spark, _conform(new_posts, POSTS), txn, "posts")
-            txn.append("posts", posts_files)
+            added, stored = sp.write_parts(spark, _conform(new_posts, POSTS), txn, "posts")
+        if added:
+            txn.append("posts", added)
 
     step("merge accounts")
     posting = sp.sql(
@@ -164,13 +172,19 @@ def ingest_on_spark(
         ),
     )
     described = read.where("kind = 'account'").select("account.*")
-    _conform(described, ACCOUNTS).unionByName(_conform(posting, ACCOUNTS)).createOrReplaceTempView("_accounts_run")
-    if read_counts["posts"] or read_counts["accounts"]:
+    accounts_run = _conform(described, ACCOUNTS).unionByName(_conform(posting, ACCOUNTS))
+    accounts_run.createOrReplaceTempView("_accounts_run")
+    labelled = 0
+    if run.opts.labels:
+        step("labels: join the labels file to the accounts, name stored posts")
+        labelled, labelled_accounts = _join_labels(spark, run, added)
+        accounts_run.unionByName(labelled_accounts).createOrReplaceTempView("_accounts_run")
+    if read_counts["posts"] or read_counts["accounts"] or labelled:
         merged = _conform(sp.sql(spark, _merge_accounts_sql("_accounts_run")), ACCOUNTS)
-        txn.replace("accounts", _write(spark, merged, txn, "accounts")[0])
+        txn.replace("accounts", sp.write_parts(spark, merged, txn, "accounts")[0])
 
     step("rejects: reasons, first runs, those not recorded before")
-    planned = run.con.sql("SELECT * FROM _rejects_run").to_arrow_table().cast(REJECTS)  # whole files, by the driver
+    planned = _driver_table(run, "_rejects_run").cast(REJECTS)  # whole files, by the driver
     run.con.close()
     _conform(read.where("kind = 'reject'").select("reject.*"), REJECTS).unionByName(
         spark.createDataFrame(planned, _spark_schema(REJECTS))
@@ -186,7 +200,7 @@ def ingest_on_spark(
             for r in sp.arrow(spark, reject_runs_sql("_rejects_run", FIRST_REJECTS)).to_pylist()
         ]
         fresh = sp.sql(spark, f"SELECT * FROM _rejects_run r WHERE NOT {_KNOWN_REJECT}")
-        rejects_files, recorded = _write(spark, _conform(fresh, REJECTS), txn, "rejects")
+        rejects_files, recorded = sp.write_parts(spark, _conform(fresh, REJECTS), txn, "rejects")
         if rejects_files:
             txn.append("rejects", rejects_files)
     step("done")
@@ -194,6 +208,34 @@ def ingest_on_spark(
         ingest_id=txn.run_id, started=started, inputs=inputs, params=params, t0=t0, stored=stored,
         rejected=rejected, known_rejects=rejected - recorded, reasons=reasons, first_rejects=first_rejects,
     )  # fmt: skip
+
+
+def _join_labels(spark: SparkSession, run: _Run, added: list[Path]) -> tuple[int, DataFrame]:
+    """``--labels`` on Spark: the (small) file read on the driver by the in-process code, its joins
+    with the accounts and the stored posts in Spark SQL. Returns how many accounts it labels, and
+    their rows for ``_accounts_run``; stored posts named only by their id get the file's handle, as in-process."""
+    rows = run.load_label_rows(run.opts.labels)
+    for name in ("_label_rows", "_label_handles"):
+        t = _driver_table(run, name)
+        spark.createDataFrame(t, _spark_schema(t.schema)).createOrReplaceTempView(name)
+    labels = sp.sql(spark, label_matches_sql(rows.by_id)).localCheckpoint(eager=True)  # read twice below
+    labels.createOrReplaceTempView("_labels")
+    matched = run.labelled = labels.count()
+    available = {"account_id", "handle", "labels", "source_format", "ingest_id"}
+    accounts = sp.sql(spark, select_canonical(ACCOUNTS, available, f"({label_accounts_sql(run.txn.run_id)}) l"))
+    run.notes.append(run.label_note(rows, matched))
+    if run.label_handles:
+        n = sp.arrow(spark, UNNAMED_POSTS_SQL).column("n")[0].as_py()
+        if n:
+            renamed, _ = sp.write_parts(spark, _conform(sp.sql(spark, named_posts_sql()), POSTS), run.txn, "posts")
+            run.txn.replace("posts", [*renamed, *added])
+            run.notes.append(renamed_note(n))
+    return matched, _conform(accounts, ACCOUNTS)
+
+
+def _driver_table(run: _Run, name: str) -> pa.Table:
+    """A temporary table of the driver's in-process connection (the run's plan, a labels file)."""
+    return run.con.sql(f"SELECT * FROM {name}").to_arrow_table()
 
 
 def plan_batches(groups: dict[tuple[str, str], list[Path]], encodings: dict[Path, str], tasks: int) -> list[Batch]:
@@ -209,9 +251,15 @@ def plan_batches(groups: dict[tuple[str, str], list[Path]], encodings: dict[Path
 
 
 def _read_task(
-    plan: list[Batch], options: ReadOptions, ingest_id: str, staging: str, per_reader: dict[str, ReadOptions]
+    plan: list[Batch],
+    options: ReadOptions,
+    ingest_id: str,
+    staging: str,
+    per_reader: dict[str, ReadOptions],
+    label_handles: pa.Table | None = None,
 ) -> Callable:
-    """The function a Spark task runs: read the batches whose numbers it is given."""
+    """The function a Spark task runs: read the batches whose numbers it is given (``label_handles``:
+    the driver's handles from a ``--labels`` file, shipped with the function)."""
 
     def read(numbers: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         from pyspark import TaskContext
@@ -222,7 +270,9 @@ def _read_task(
             for i in rb.column(0).to_pylist():
                 reader, files, encodings = plan[i]
                 opts = per_reader.get(reader, options)
-                yield from task_rows(read_files(reader, files, opts, ingest_id, staging, encodings, threads))
+                yield from task_rows(
+                    read_files(reader, files, opts, ingest_id, staging, encodings, threads, label_handles)
+                )
 
     return read
 
@@ -257,21 +307,6 @@ def _conform(df: DataFrame, schema: pa.Schema) -> DataFrame:
     from pyspark.sql.functions import col
 
     return df.select([col(f.name).cast(f.dataType).alias(f.name) for f in _spark_schema(schema).fields])
-
-
-def _write(spark: SparkSession, df: DataFrame, txn: Transaction, table: str) -> tuple[list[Path], int]:
-    """Write ``df`` as Parquet parts of ``table`` in the transaction's staging folder, named as an
-    in-process run names its parts; returns the parts (none when ``df`` is empty) and their rows."""
-    out = txn.staging / f"spark-{table}"
-    df.write.option("compression", "zstd").parquet(sp.uri(out))
-    rows = spark.read.schema(df.schema).parquet(sp.uri(out)).count()  # from the parts' footers
-    if not rows:
-        return [], 0
-    parts = []
-    for part in sorted(out.glob("*.parquet")):
-        parts.append(txn.new_file(table))
-        part.replace(parts[-1])
-    return parts, rows
 
 
 def _python_error(e: Exception) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,7 +26,7 @@ from .schema import TABLES
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-    from .workspace import Workspace
+    from .workspace import Transaction, Workspace
 
 DEFAULT_MASTER = "local[*]"
 SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
@@ -129,3 +130,19 @@ def arrow(spark: SparkSession, query: str) -> pa.Table:
     """A query's (small) result as Arrow. Arrow, not ``collect()``: ``collect()`` turns timestamps into
     the Python process's local time."""
     return sql(spark, query).toArrow()
+
+
+def write_parts(spark: SparkSession, df: DataFrame, txn: Transaction, table: str) -> tuple[list[Path], int]:
+    """Write ``df`` as Parquet parts of ``table`` in the transaction's staging folder, named as an
+    in-process run names its parts (``Transaction.write_parts``), for the same manifest swap to
+    publish; returns the parts (none when ``df`` is empty) and their rows."""
+    out = txn.staging / f"spark-{table}-{uuid.uuid4().hex[:8]}"  # a run may write a table twice (--labels)
+    df.write.option("compression", "zstd").parquet(uri(out))
+    rows = spark.read.schema(df.schema).parquet(uri(out)).count()  # from the parts' footers
+    if not rows:
+        return [], 0
+    parts = []
+    for part in sorted(out.glob("*.parquet")):
+        parts.append(txn.new_file(table))
+        part.replace(parts[-1])
+    return parts, rows

@@ -33,12 +33,14 @@ import sqlglot
 from sqlglot import exp
 
 from .engine import EngineSpec, NotPortable, to_dialect
-from .spark import register_workspace, session
+from .spark import register_workspace, session, write_parts
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from pyspark.sql import DataFrame, SparkSession
 
-    from .workspace import Workspace
+    from .workspace import Transaction, Workspace
 
 MAX_COLLECT_SETTING = "spark.trollscope.maxCollectRows"
 DEFAULT_MAX_COLLECT_ROWS = 5_000_000
@@ -128,6 +130,11 @@ class SparkConnection:
         self.statements.append(text)
         self.spark.sparkContext.setJobDescription(f"trollscope: {' '.join(text.split())[:DESCRIPTION_CHARS]}")
         return self.spark.sql(text)
+
+    def write_parts(self, txn: Transaction, table: str, query: str) -> list[Path]:
+        """``Transaction.write_parts`` on Spark: the query's rows written by Spark's tasks as parts of
+        ``table``, for the transaction to publish (the workspace cache of normalised texts)."""
+        return write_parts(self.spark, self._df(query, None), txn, table)[0]
 
     def unregister(self, name: str) -> None:
         self._drop(name)

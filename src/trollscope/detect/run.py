@@ -66,7 +66,7 @@ class DetectParams:
     of its layer in its evidence) and ``discover_timing`` (apply the timing test when looking
     for groups, not only when testing them). ``cross_near_threshold``: texts on two platforms whose
     word-shingle Jaccard reaches it are one cross-platform item (near-dup's LSH shape and seed;
-    None: exact texts only; not on Spark yet).
+    None: exact texts only).
     """
 
     layers: tuple[str, ...] = ly.LAYERS
@@ -222,7 +222,9 @@ def detect(
     (table ``norm_texts``, rebuilt whenever the posts change) so that the next run's co-post and
     near-dup skip the normalisation; it is written even with ``write=False``, and skipped without
     complaint when the workspace cannot be written. ``engine``: ``"duckdb"`` (default), ``"spark"``
-    or an :class:`~trollscope.engine.EngineSpec` (docs/scale.md); on Spark the texts are not cached.
+    or an :class:`~trollscope.engine.EngineSpec` (docs/scale.md). The cache is one for both engines:
+    Spark reads a cache DuckDB wrote and writes one (by its tasks) that DuckDB reads, since its
+    translated normalisation gives DuckDB's very bytes (tests/test_spark_detect.py).
     """
     t0 = time.perf_counter()
     p = params or DetectParams()
@@ -241,7 +243,7 @@ def detect(
     if spec.is_spark:
         from ..spark_con import connect_workspace
 
-        con, cache = connect_workspace(ws, spec), False
+        con = connect_workspace(ws, spec)
     else:
         con = ws.connect(connect(memory_limit))
     try:
@@ -256,7 +258,10 @@ def detect(
 
 
 def _texts_key(ws: Workspace) -> dict:
-    """What the cached normalised texts were computed from: the posts files, the SQL, the engine."""
+    """What the cached normalised texts were computed from: the posts files, the SQL, DuckDB's version.
+    Not the engine: Spark's translation of the SQL gives the same bytes (tested over texts where a
+    naive translation does not: final sigma, dotted capital I, vertical tabs), so a cache either
+    engine wrote serves both."""
     sql = ly.norm_text_sql("text")
     return {
         "posts": ws.manifest()["tables"].get("posts", []),

@@ -136,15 +136,15 @@ def _correct_for_spark(tree: exp.Expression) -> None:
 
 
 _WORD = "[0-9A-Za-z_]"
+_SPACE = r"\t\n\f\r "  # RE2's \s; Java's also takes the vertical tab
 _JAVA_FOR_RE2 = {
     # RE2's \b and \B are ASCII word boundaries; Java's use Unicode letters, so "わぁいHillary" has no
     # \b before "Hillary" in Java and one in RE2.
     # (?-i: so that a case-insensitive pattern's Unicode folding cannot widen the ASCII class.)
     "b": f"(?-i:(?<={_WORD})(?!{_WORD})|(?<!{_WORD})(?={_WORD}))",
     "B": f"(?-i:(?<={_WORD})(?={_WORD})|(?<!{_WORD})(?!{_WORD}))",
-    # Java's \s also takes the vertical tab, RE2's does not.
-    "s": "[\\t\\n\\f\\r ]",
-    "S": "[^\\t\\n\\f\\r ]",
+    "s": f"[{_SPACE}]",
+    "S": f"[^{_SPACE}]",
 }
 
 
@@ -161,7 +161,7 @@ def re2_for_java(pattern: str) -> str:
         if c == "\\" and i + 1 < len(pattern):
             nxt = pattern[i + 1]
             if in_class:  # inside a class: \\s as its members, \\S as a nested class (Java's union)
-                out.append({"s": "\\t\\n\\f\\r ", "S": "[^\\t\\n\\f\\r ]"}.get(nxt, c + nxt))
+                out.append({"s": _SPACE, "S": f"[^{_SPACE}]"}.get(nxt, c + nxt))
             else:
                 out.append(_JAVA_FOR_RE2.get(nxt, c + nxt))
             i += 2

@@ -22,7 +22,7 @@ tests groups, with the selection of the group kept apart from its test:
    over hundreds of pairs. So where a layer has a reference scale R (its longest window), a
    test at window w < R must also pass the timing test: of the group's K_R co-actions within R,
    are more than the share Λ_w / Λ_R within w? (Binomial; the share is the population's, per
-   popularity stratum.) A community's shared taste raises K_R and K_w alike; only acting at the
+   popularity stratum and averaged over items, layers.item_shares.) A community's shared taste raises K_R and K_w alike; only acting at the
    same moment raises K_w beyond its share. A test's p is the larger of the two
    (intersection–union: both nulls must be rejected).
 4. **Members.** In a confirmed group each member is tested on the confirmation half the same
@@ -63,6 +63,7 @@ class ScaleCounts:
     rate: np.ndarray
     ref: ScaleCounts | None = None  # the layer's reference scale (its longest window), when it has several
     k_ref: np.ndarray | None = None  # (2, pairs): the same pairs' co-actions at the reference scale
+    share: np.ndarray | None = None  # (2, reference strata): the timing test's per-item share (layers.item_shares)
 
 
 @dataclass
@@ -101,8 +102,18 @@ def timing_p(k: np.ndarray, k_ref: np.ndarray, lam: np.ndarray, lam_ref: np.ndar
     return binom_sf(k, np.maximum(k_ref, k), np.minimum(r, 1.0))
 
 
-def _lam(sc: ScaleCounts, h: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return (sc.activity[h][a] * sc.activity[h][b] * sc.rate[h]).sum(axis=1)
+def _lam(sc: ScaleCounts, h: int, a: np.ndarray, b: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
+    rate = sc.rate[h] if weight is None else sc.rate[h] * weight
+    return (sc.activity[h][a] * sc.activity[h][b] * rate).sum(axis=1)
+
+
+def _timing_lams(sc: ScaleCounts, h: int, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The timing test's λ within w and λ_R for pairs on half ``h``: the reference's expectation, and
+    the same with each stratum's per-item share (``share``; without it, this scale's own λ)."""
+    lam_ref = _lam(sc.ref, h, a, b)
+    if sc.share is None:
+        return _lam(sc, h, a, b), lam_ref
+    return _lam(sc.ref, h, a, b, sc.share[h]), lam_ref
 
 
 def _pair_p(sc: ScaleCounts, h: int, timing: bool = True) -> np.ndarray:
@@ -111,7 +122,7 @@ def _pair_p(sc: ScaleCounts, h: int, timing: bool = True) -> np.ndarray:
     lam = _lam(sc, h, sc.a, sc.b)
     p = poisson_p(sc.k[h], lam)
     if timing and sc.ref is not None and sc.k_ref is not None:
-        p = np.maximum(p, timing_p(sc.k[h], sc.k_ref[h], lam, _lam(sc.ref, h, sc.a, sc.b)))
+        p = np.maximum(p, timing_p(sc.k[h], sc.k_ref[h], *_timing_lams(sc, h, sc.a, sc.b)))
     return p
 
 
@@ -159,15 +170,16 @@ def _confirm(scales: list[ScaleCounts], group: np.ndarray, h: int) -> tuple[np.n
     pos = np.full(len(group), -1, dtype=np.int64)
     pos[members] = np.arange(len(members))
 
-    def sums(sc: ScaleCounts) -> tuple[np.ndarray, ...]:
-        """K and Λ of every group and member at one layer-scale."""
+    def sums(sc: ScaleCounts, weight: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+        """K and Λ of every group and member at one layer-scale (``weight``: per stratum, on m_s)."""
+        rate = sc.rate[h] if weight is None else sc.rate[h] * weight
         act = sc.activity[h][members]  # (members, strata)
         tot = np.zeros((n_groups, act.shape[1]))
         np.add.at(tot, g_of, act)
         sq = np.zeros((n_groups, act.shape[1]))
         np.add.at(sq, g_of, act * act)
-        g_lam = ((tot * tot - sq) / 2.0 * sc.rate[h]).sum(axis=1)
-        m_lam = (act * (tot[g_of] - act) * sc.rate[h]).sum(axis=1)
+        g_lam = ((tot * tot - sq) / 2.0 * rate).sum(axis=1)
+        m_lam = (act * (tot[g_of] - act) * rate).sum(axis=1)
         g_k, m_k = np.zeros(n_groups), np.zeros(len(members))
         if len(sc.a):
             ga, gb = group[sc.a], group[sc.b]
@@ -188,8 +200,11 @@ def _confirm(scales: list[ScaleCounts], group: np.ndarray, h: int) -> tuple[np.n
             if id(sc.ref) not in refs:
                 refs[id(sc.ref)] = sums(sc.ref)
             rgk, rglam, rmk, rmlam = refs[id(sc.ref)]
-            gp[t] = np.maximum(gp[t], timing_p(gk[t], rgk, glam[t], rglam))
-            mp[t] = np.maximum(mp[t], timing_p(mk[t], rmk, mlam[t], rmlam))
+            g_in, m_in = glam[t], mlam[t]
+            if sc.share is not None:  # within w: the reference's Λ times each stratum's per-item share
+                _, g_in, _, m_in = sums(sc.ref, sc.share[h])
+            gp[t] = np.maximum(gp[t], timing_p(gk[t], rgk, g_in, rglam))
+            mp[t] = np.maximum(mp[t], timing_p(mk[t], rmk, m_in, rmlam))
     best_g = gp.argmin(axis=0) if n_groups else np.zeros(0, dtype=np.int64)
     best_m = mp.argmin(axis=0) if len(members) else np.zeros(0, dtype=np.int64)
     cols_g, cols_m = np.arange(n_groups), np.arange(len(members))

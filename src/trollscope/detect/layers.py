@@ -265,8 +265,11 @@ def windowed_layer(
     min_stratum_accounts: int = 100,
     evidence: bool = True,
     near_text: dict | None = None,
+    timing: bool = False,
 ) -> LayerCounts:
     """Count the co-actions of one windowed layer; leaves its coinciding pairs in ``_pairs``.
+
+    ``timing``: keep each item's coinciding pairs (``_item_w``) for :func:`item_shares`.
 
     ``near_text``: cross-platform only, the parameters of ``crossplatform.near_items`` (threshold,
     shingle, bands, rows, seed), so that near-duplicate texts on two platforms are one item; None:
@@ -326,6 +329,7 @@ def windowed_layer(
         min_stratum_accounts,
         evidence,
         cross=layer == "cross-platform",
+        timing=timing,
     )
     if near:
         texts, items, largest = con.execute(
@@ -348,6 +352,7 @@ def _count(
     min_stratum_accounts: int = 100,
     evidence: bool = True,
     cross: bool = False,
+    timing: bool = False,
 ) -> LayerCounts:
     """From ``_act(aid, item, bucket, ts, pid, ak)``: strata, the null's counts, pairs and candidate edges.
 
@@ -427,13 +432,20 @@ def _count(
         # than a windowed count over every action. An account has one action per item and bucket, so
         # its two actions within the window are in adjacent buckets: joined on the bucket too, a bot
         # that posts one text all year is a row per bucket on each side, not all its posts squared.
-        for s_, h_, w_ in con.execute(
-            f"""WITH s AS (SELECT * FROM _act WHERE item IN (SELECT item FROM _items WHERE c > actors AND NOT crowd)),
+        every = f"""WITH s AS (SELECT * FROM _act WHERE item IN (SELECT item FROM _items WHERE c > actors AND NOT crowd)),
             own AS (SELECT x.item FROM s x JOIN s y ON x.item = y.item AND x.aid = y.aid AND y.bucket = x.bucket + 1
                     WHERE y.ts - x.ts <= {w}),
-            every AS (SELECT item FROM _pairs UNION ALL SELECT item FROM own)
-            SELECT stratum, {HALF_SQL} AS half, count(*) FROM every JOIN _items USING (item) GROUP BY ALL"""
-        ).fetchall():
+            every AS (SELECT item FROM _pairs UNION ALL SELECT item FROM own)"""
+        if timing:  # each item's coinciding pairs, for the timing test's per-item share (item_shares)
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE _item_w AS {every} SELECT item, count(*) AS n FROM every GROUP BY item"
+            )
+            w_sql = f"SELECT stratum, {HALF_SQL} AS half, sum(n) FROM _item_w JOIN _items USING (item) GROUP BY ALL"
+        else:
+            w_sql = (
+                f"{every} SELECT stratum, {HALF_SQL} AS half, count(*) FROM every JOIN _items USING (item) GROUP BY ALL"
+            )
+        for s_, h_, w_ in con.execute(w_sql).fetchall():
             pairs_half[h_, s_] = float(w_)
     activity = activity_half.sum(axis=0)
     actions = activity.sum(axis=0)
@@ -517,6 +529,41 @@ def _count(
     return LayerCounts(
         layer, window, edges, activity, actions, pairs, stats, activity_half, pairs_half, platform, pair_rate
     )
+
+
+def keep_reference_items(con: duckdb.DuckDBPyConnection) -> None:
+    """At a timing layer's reference scale: keep each item's coinciding pairs, stratum and half
+    (``_ref_items``) for the shorter scales' :func:`item_shares`."""
+    con.execute("DROP TABLE IF EXISTS _ref_items")
+    if has_table(con, "_item_w"):
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _ref_items AS SELECT item, stratum, {HALF_SQL} AS half, n "
+            "FROM _item_w JOIN _items USING (item)"
+        )
+
+
+def item_shares(con: duckdb.DuckDBPyConnection, strata: int) -> tuple[np.ndarray, np.ndarray]:
+    """The timing test's share per half and reference stratum, (2, strata), and per stratum over
+    both halves: the mean over items of
+    the share of an item's coinciding pairs within the reference window that fall within this one.
+
+    Averaged over items, not pooled over pairs: pooled, the few items with the most pairs (a
+    campaign's own hashtag set, bursting) would set the clock everyone is tested against, and the
+    campaign would be its own reference. A stratum with no item coinciding at the reference gets 1
+    (the test has nothing to compare with)."""
+    total = np.zeros((2, max(strata, 1)))
+    items = np.zeros((2, max(strata, 1)))
+    if has_table(con, "_ref_items"):
+        joined = "_ref_items r LEFT JOIN _item_w w USING (item)" if has_table(con, "_item_w") else "_ref_items r"
+        share = "least(coalesce(w.n, 0) / r.n, 1.0)" if has_table(con, "_item_w") else "0.0"
+        for s_, h_, v, c in con.execute(
+            f"SELECT r.stratum, r.half, sum({share}), count(*) FROM {joined} GROUP BY ALL"
+        ).fetchall():
+            total[h_, s_], items[h_, s_] = float(v), float(c)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        half = np.where(items > 0, total / items, 1.0)
+        both = np.where(items.sum(axis=0) > 0, total.sum(axis=0) / items.sum(axis=0), 1.0)
+    return half, both
 
 
 def _merge_bins(
@@ -956,12 +1003,13 @@ def shared_counts(counts: sp.csr_matrix, i: np.ndarray, j: np.ndarray) -> np.nda
 
 def drop_scratch(con: duckdb.DuckDBPyConnection, *, keep_actions: bool = False) -> None:
     """Drop a layer's scratch tables; ``keep_actions`` keeps its raw actions for its next time scale."""
-    for t in ("_act", "_items", "_pairs", "_nd_posts", "_nd_similar"):
+    for t in ("_act", "_items", "_pairs", "_item_w", "_nd_posts", "_nd_similar"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
     if not keep_actions:
         con.execute("DROP TABLE IF EXISTS _viral")
         con.execute("DROP TABLE IF EXISTS _act_raw")
         con.execute("DROP TABLE IF EXISTS _act_raw_layer")
         con.execute("DROP TABLE IF EXISTS _item_actors")
+        con.execute("DROP TABLE IF EXISTS _ref_items")
         con.execute("DROP TABLE IF EXISTS _xp_near")
         con.execute("DROP TABLE IF EXISTS _xp_post")

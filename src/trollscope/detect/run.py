@@ -587,6 +587,7 @@ def _windowed(
             counts = ly.windowed_layer(
                 con, layer, window, **common, min_stratum_share=p.min_stratum_share,
                 min_stratum_accounts=p.min_stratum_accounts, evidence=window in tested, near_text=near,
+                timing=timed,
             )  # fmt: skip
         e = counts.edges
         a, b = e.column("a").to_numpy().astype(np.int64), e.column("b").to_numpy().astype(np.int64)
@@ -602,7 +603,14 @@ def _windowed(
                                 counts.activity_half, gr.rates(counts.activity_half, counts.pairs_half))  # fmt: skip
         label = scale_label(window)
         last = window == windows[0]
+        share_half = timing_share = None
+        if timed and window in tested:
+            share_half, timing_share = ly.item_shares(con, ref_counts.activity.shape[1])
+        if timed and sc is not None:
+            sc.share = share_half
         if window not in tested:  # the reference: kept for the tests at shorter windows
+            if timed:
+                ly.keep_reference_items(con)
             ly.drop_scratch(con, keep_actions=not last)
             ref, ref_counts = sc, counts
             figures[label] = {**counts.stats, "role": "reference"}
@@ -613,7 +621,8 @@ def _windowed(
             k_ref = _lookup(ref_edges.column("a").to_numpy(), ref_edges.column("b").to_numpy(),
                             ref_edges.column("count").to_numpy()[None, :], a, b, n_accounts)[0]  # fmt: skip
             lam_ref = sg.expected_coactions(ref_counts, a, b)
-            timing = lambda k, lam, kr=k_ref, lr=lam_ref: gr.timing_p(k, kr, lam, lr)  # noqa: E731
+            lam_t = sg.expected_coactions(ref_counts, a, b, weight=timing_share)  # the share within w, per item
+            timing = lambda k, lam, kr=k_ref, lr=lam_ref, lt=lam_t: gr.timing_p(k, kr, lt, lr)  # noqa: E731
         test = sg.windowed_significance(counts, p.alpha, floor, len(tested), also=timing)
         if sc is not None and ref is not None:
             sc.ref = ref
@@ -653,6 +662,8 @@ def _windowed(
         score_parts.append(pa.table({"aid": pa.array(aid, pa.int32()), "layer": pa.array([layer] * len(aid), pa.string()),
                                      "score": pa.array(np.minimum(share, 1.0))}))  # fmt: skip
         figures[label] = {**counts.stats, "role": "tested", "significant_edges": int(test["significant"].sum())}
+        if timing_share is not None:  # what the timing test took as chance, per popularity stratum of the reference
+            figures[label]["timing_share"] = [round(float(x), 6) for x in timing_share]
     edges = pa.concat_tables(per_scale)
     if len(tested) > 1 and edges.num_rows:
         # One row per pair: its most significant scale (ties: the shortest window).

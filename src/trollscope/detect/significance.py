@@ -42,15 +42,20 @@ if TYPE_CHECKING:
     import scipy.sparse as sp
 
 
-def expected_coactions(counts: LayerCounts, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def expected_coactions(
+    counts: LayerCounts, a: np.ndarray, b: np.ndarray, weight: np.ndarray | None = None
+) -> np.ndarray:
     """λ_ab for each pair (``a[i]``, ``b[i]``) under the stratified configuration null (for the
-    cross-platform layer, dealt out within each platform: Σ_s n_as n_bs W_s(P, Q) / (C_s(P) C_s(Q)))."""
+    cross-platform layer, dealt out within each platform: Σ_s n_as n_bs W_s(P, Q) / (C_s(P) C_s(Q))).
+    ``weight``: a factor per stratum (the timing test's share of each stratum's pairs)."""
     if counts.pair_rate is not None:  # cross-platform: the null dealt out within each platform
         m = counts.pair_rate[:, counts.platform[a], counts.platform[b]].T
-        return (counts.activity[a] * counts.activity[b] * m).sum(axis=1)
-    c = counts.actions
-    with np.errstate(divide="ignore", invalid="ignore"):
-        m = np.where(c > 1, 2.0 * counts.pairs / (c * (c - 1.0)), 0.0)
+    else:
+        c = counts.actions
+        with np.errstate(divide="ignore", invalid="ignore"):
+            m = np.where(c > 1, 2.0 * counts.pairs / (c * (c - 1.0)), 0.0)
+    if weight is not None:
+        m = m * weight
     return (counts.activity[a] * counts.activity[b] * m).sum(axis=1)
 
 

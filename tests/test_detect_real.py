@@ -74,7 +74,7 @@ def test_ira_in_the_debate_night_crowd(shared, tmp_path, ira_tweets):
     _check_counts(m, ira_tweets["debates-2016"])
     assert m.organic_accounts == 3137
     assert m.organic_fp_rate <= 0.002, m  # the issue's ceiling; measured 3 of 3,137
-    # Floor: measured 35 of 151 (0.23), precision 0.92; the pairwise design finds 10 (0.07). Below
+    # Floor: measured 34 of 151 (0.23), precision 0.92; the pairwise design finds 10 (0.07). Below
     # 0.2 the group test has lost the IRA's debate-night groups.
     assert m.recall >= 0.2 and m.precision >= 0.9, m
 
@@ -101,9 +101,11 @@ def test_ira_in_the_political_search(shared, tmp_path, ira_tweets):
     with gzip.open(shared / "political-2016-search" / "tweets.jsonl.gz", "rt") as fh:
         users = {json.loads(x)["user.screen_name"].lower() for x in fh}
     assert m.ira_listed_accounts == len(users & listed) > 0, m
-    # Floor: measured 49 of 182 (0.27); 23 organic accounts (0.19 %) flagged, news accounts posting
-    # the same headline within a minute or two (docs/detection.md).
-    assert m.recall >= 0.2, m
+    # Floor: measured 28 of 183 (0.15); 23 organic accounts (0.19 %) flagged, news accounts posting
+    # the same headline within a minute or two (docs/detection.md). It was 49 before co-hashtag became a
+    # timing layer: the IRA's hashtag groups here co-act within the hour no more than everyone's hashtags
+    # do (the collection is one- and two-hour bursts), which is what a party caucus's hashtags look like.
+    assert m.recall >= 0.12, m
     assert m.organic_fp_rate <= 0.002, m
 
 
@@ -113,6 +115,21 @@ def test_organic_controls_are_not_operations(shared, tmp_path, name, ceiling):
     c = re_.control(shared, tmp_path, name)
     assert c["accounts"] > 3000
     assert c["flagged_share"] <= ceiling, c
+
+
+def test_members_of_congress_are_not_an_operation(shared, tmp_path):
+    """245 members of Congress over four years: each party's members use the same hashtags on the
+    same days (votes, hearings, holidays), more than a shuffle of their actions expects — shared
+    taste, which the timing test discounts. Measured: 18 flagged (7 %), caucus members using the same
+    hashtags within the hour on 19 to 71 days; 89 (36 %) with co-hashtag's day scale tested on the
+    configuration null alone, as it was (docs/detection.md, "Evaluation on real data")."""
+    c = re_.control(shared, tmp_path, "congress-2015-2018")
+    with open(shared / "congress-2015-2018" / "accounts.csv", newline="") as fh:
+        members = {r["user_id"] for r in csv.DictReader(fh)}
+    assert c["accounts"] == len(members) == 245
+    assert c["flagged"] <= 25, c
+    # what is left: co-hashtag, co-mention and co-post groups (no co-repost or co-link taste groups)
+    assert all(set(k["layers"]) <= {"co-hashtag", "co-mention", "co-post"} for k in c["clusters"]), c
 
 
 def test_run_on_a_real_mix_reports_the_groups_with_their_posts(shared, tmp_path, ira_tweets):

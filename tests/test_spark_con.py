@@ -169,3 +169,14 @@ def test_a_result_larger_than_the_bound_fails_naming_the_setting(con, spark):
 def test_what_spark_would_run_differently_or_not_at_all_is_refused(con, statement):
     with pytest.raises(NotPortable):
         con.execute(statement)
+
+
+def test_an_empty_table_with_a_timestamp_registers_as_an_empty_view(con):
+    # a filtered table of no rows (detection's group edges when no group is significant): pyspark
+    # cannot convert its list-of-struct column, whose cast to signed integers leaves no chunks
+    ev = pa.list_(pa.struct([("pa", pa.uint64()), ("ta", pa.int64())]))
+    full = pa.table({"k": pa.array([1], pa.int64()), "evidence": pa.array([[{"pa": 2**64 - 1, "ta": 5}]], ev)})
+    empty = full.filter(pa.array([False]))
+    con.register("_e", empty)
+    assert con.execute("SELECT count(*) FROM _e").fetchall() == [(0,)]
+    assert con.execute("SELECT * FROM _e").fetchall() == []

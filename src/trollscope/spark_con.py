@@ -113,11 +113,10 @@ class SparkConnection:
 
     def register(self, name: str, table: pa.Table) -> None:
         """An Arrow table as a temporary view (``con.register``)."""
-        df = (
-            self.spark.createDataFrame(_signed(table).combine_chunks())
-            if table.num_columns
-            else self.spark.sql("SELECT 1 AS _ WHERE false")
-        )
+        table = _signed(table).combine_chunks()
+        if table.num_columns and not table.num_rows:  # a column of no chunks: pyspark cannot convert it
+            table = pa.table({f.name: pa.array([], f.type) for f in table.schema})
+        df = self.spark.createDataFrame(table) if table.num_columns else self.spark.sql("SELECT 1 AS _ WHERE false")
         self._set(name, df)
 
     def frame(self, name: str, df: DataFrame) -> None:

@@ -554,12 +554,18 @@ def item_shares(con: duckdb.DuckDBPyConnection, strata: int) -> tuple[np.ndarray
     total = np.zeros((2, max(strata, 1)))
     items = np.zeros((2, max(strata, 1)))
     if has_table(con, "_ref_items"):
+        # Items counted by (their pairs within w, within R), summed here in one order: the same
+        # floating-point sums on every engine.
         joined = "_ref_items r LEFT JOIN _item_w w USING (item)" if has_table(con, "_item_w") else "_ref_items r"
-        share = "least(coalesce(w.n, 0) / r.n, 1.0)" if has_table(con, "_item_w") else "0.0"
-        for s_, h_, v, c in con.execute(
-            f"SELECT r.stratum, r.half, sum({share}), count(*) FROM {joined} GROUP BY ALL"
-        ).fetchall():
-            total[h_, s_], items[h_, s_] = float(v), float(c)
+        wn = "coalesce(w.n, 0)" if has_table(con, "_item_w") else "0"
+        rows = con.execute(
+            f"SELECT r.stratum, r.half, {wn}, r.n, count(*) FROM {joined} GROUP BY ALL"
+        ).fetchall()  # a few rows: one per stratum, half and pair of counts
+        s_, h_, wn_, rn_, c_ = np.array(rows, dtype=np.int64).reshape(-1, 5).T
+        order = np.lexsort((rn_, wn_, h_, s_))
+        s_, h_, wn_, rn_, c_ = s_[order], h_[order], wn_[order], rn_[order], c_[order]
+        np.add.at(total, (h_, s_), c_ * np.minimum(wn_ / rn_, 1.0))
+        np.add.at(items, (h_, s_), c_)
     with np.errstate(divide="ignore", invalid="ignore"):
         half = np.where(items > 0, total / items, 1.0)
         both = np.where(items.sum(axis=0) > 0, total.sum(axis=0) / items.sum(axis=0), 1.0)

@@ -75,7 +75,7 @@ class DetectParams:
     alpha: float = 0.01
     min_count: int = 1
     keep_edges: int = 2
-    timing_layers: tuple[str, ...] = ("co-repost", "co-reply", "co-link", "co-mention")
+    timing_layers: tuple[str, ...] = ("co-repost", "co-reply", "co-link", "co-mention", "co-hashtag")
     pair_timing: bool = True
     discover_timing: bool = False
     groups: bool = True

@@ -101,8 +101,8 @@ def test_ira_in_the_political_search(shared, tmp_path, ira_tweets):
     with gzip.open(shared / "political-2016-search" / "tweets.jsonl.gz", "rt") as fh:
         users = {json.loads(x)["user.screen_name"].lower() for x in fh}
     assert m.ira_listed_accounts == len(users & listed) > 0, m
-    # Floor: measured 28 of 183 (0.15); 23 organic accounts (0.19 %) flagged, news accounts posting
-    # the same headline within a minute or two (docs/detection.md). It was 49 before co-hashtag became a
+    # Floor: measured 28 of 183 (0.15); 6 organic accounts (0.05 %) flagged, bots posting the same
+    # headlines within seconds (23 with near-dup, docs/detection.md). It was 49 before co-hashtag became a
     # timing layer: the IRA's hashtag groups here co-act within the hour no more than everyone's hashtags
     # do (the collection is one- and two-hour bursts), which is what a party caucus's hashtags look like.
     assert m.recall >= 0.12, m

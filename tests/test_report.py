@@ -230,9 +230,9 @@ def test_report_renders_in_chromium(simulated_run: Path, tmp_path: Path) -> None
             assert sizes == sorted(sizes) and sizes[0] < sizes[-1]
             # filter the evidence table to one cluster
             evidence = page.locator("#coordination .tbl").nth(2)
-            evidence.locator("input.filter").fill("near-dup")
+            evidence.locator("input.filter").fill("co-post")
             shown = evidence.locator("tbody tr:visible").all_inner_texts()
-            assert shown and all("near-dup" in r for r in shown)
+            assert shown and all("co-post" in r for r in shown)
             page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
             page.emulate_media(media="print")
             assert page.locator("nav").is_hidden()

@@ -123,7 +123,7 @@ def register(cli: click.Group) -> None:
     @click.option(
         "--layers",
         callback=_parse_layers,
-        help=f"Comma-separated layers, or 'all' [default: {','.join(defaults.layers)}].",
+        help=f"Comma-separated layers, or 'all' (the defaults and near-dup) [default: {','.join(defaults.layers)}].",
     )
     @click.option(
         "--window",

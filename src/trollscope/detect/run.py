@@ -69,7 +69,7 @@ class DetectParams:
     None: exact texts only).
     """
 
-    layers: tuple[str, ...] = ly.LAYERS
+    layers: tuple[str, ...] = ly.DEFAULT_LAYERS
     window: float | tuple[float, ...] = (60.0, 300.0, 3600.0, 86400.0)
     windows: dict[str, float | tuple[float, ...]] = field(default_factory=dict)
     alpha: float = 0.01

@@ -47,6 +47,7 @@ import duckdb
 from _measure import ROOT, WORK, Measure, peers_python, run, table
 
 # trollscope layer -> CNT network type (layers without one are run alone)
+DEFAULTS = "defaults"  # the all-layer rows: detect with its default layers
 CNT_EQUIVALENT = {
     "co-repost": "co_retweet",
     "co-post": "co_tweet",
@@ -173,7 +174,9 @@ def trollscope_one(
     from trollscope.detect import detect
 
     extra = {"window": window} if window else {}
-    r = detect(ws, layers=layers, write=write, memory_limit=memory_limit, **extra)
+    if layers != DEFAULTS:  # DEFAULTS: detection's own default layers
+        extra["layers"] = layers
+    r = detect(ws, write=write, memory_limit=memory_limit, **extra)
     flagged = r.accounts.filter(r.accounts.column("flagged")).column("account_id").to_pylist()
     out.write_text(json.dumps({"flagged": flagged, "layers": r.layers, "seconds": r.seconds}))
 
@@ -313,7 +316,7 @@ def main() -> None:
 
     whole: list[tuple] = []
     wh = ("data", "posts", "accounts", "time (s)", "peak MB", "flagged", "precision", "recall", "organic viral flagged")
-    m, got = run_trollscope(ws, ",".join(CNT_EQUIVALENT), tmp, write=True)
+    m, got = run_trollscope(ws, DEFAULTS, tmp, write=True)
     n_acc = len(truth.planted) + len(truth.organic)
     whole.append(("simulate seed 1", f"{n_posts:,}", f"{n_acc:,}", f"{m.seconds:.1f}", f"{m.peak_mb:.0f}",
                   *fmt_score(truth.score(set(got["flagged"])))))  # fmt: skip
@@ -321,7 +324,7 @@ def main() -> None:
     if not args.skip_10m:
         big_sim, big_ws = ensure_sim(args.big_posts, 1)
         big_truth = Truth(big_sim / "truth.csv", big_ws)
-        bm, bgot = run_trollscope(big_ws, ",".join(CNT_EQUIVALENT), tmp, write=True)
+        bm, bgot = run_trollscope(big_ws, DEFAULTS, tmp, write=True)
         nb = posts_db(big_ws).execute("SELECT count(*) FROM posts").fetchone()[0]
         whole.append(("simulate seed 1", f"{nb:,}", f"{len(big_truth.planted) + len(big_truth.organic):,}",
                       f"{bm.seconds:.1f}", f"{bm.peak_mb:.0f}", *fmt_score(big_truth.score(set(bgot["flagged"])))))  # fmt: skip

@@ -178,3 +178,13 @@ def test_help_has_examples():
     for cmd in ("detect", "export", "evaluate"):
         r = _run(cmd, "--help")
         assert r.exit_code == 0 and "Example:" in r.stdout and f"trollscope {cmd} -w" in r.stdout
+
+
+def test_near_dup_is_built_only_when_asked(ring_ws):
+    ws, _ = ring_ws
+    default = json.loads(_run("detect", "-w", ws, "--json").stdout)
+    every = json.loads(_run("detect", "-w", ws, "--layers", "all", "--json").stdout)
+    named = json.loads(_run("detect", "-w", ws, "--layers", "co-post,near-dup", "--json").stdout)
+    assert "near-dup" not in default["params"]["layers"] and "co-post" in default["params"]["layers"]
+    assert set(every["params"]["layers"]) == set(default["params"]["layers"]) | {"near-dup"}
+    assert named["params"]["layers"] == ["co-post", "near-dup"]

@@ -22,8 +22,8 @@ tests groups, with the selection of the group kept apart from its test:
    over hundreds of pairs. So where a layer has a reference scale R (its longest window), a
    test at window w < R must also pass the timing test: of the group's K_R co-actions within R,
    are more than the share Λ_w / Λ_R within w? (Binomial; the share is the population's, per
-   popularity stratum and averaged over items, layers.item_shares.) A community's shared taste raises K_R and K_w alike; only acting at the
-   same moment raises K_w beyond its share. A test's p is the larger of the two
+   popularity stratum and averaged over items: layers.item_shares.) A community's shared taste
+   raises K_R and K_w alike; only acting at the same moment raises K_w beyond its share. A test's p is the larger of the two
    (intersection–union: both nulls must be rejected).
 4. **Members.** In a confirmed group each member is tested on the confirmation half the same
    way, against the rest of the group (K_a = Σ_b k_ab, Λ_a = Σ_s m_s n_as (N_Gs − n_as)); members
@@ -63,7 +63,7 @@ class ScaleCounts:
     rate: np.ndarray
     ref: ScaleCounts | None = None  # the layer's reference scale (its longest window), when it has several
     k_ref: np.ndarray | None = None  # (2, pairs): the same pairs' co-actions at the reference scale
-    share: np.ndarray | None = None  # (2, reference strata): the timing test's per-item share (layers.item_shares)
+    share: np.ndarray | None = None  # (2, reference strata): the timing test's per-item share; set with ref
 
 
 @dataclass
@@ -107,22 +107,15 @@ def _lam(sc: ScaleCounts, h: int, a: np.ndarray, b: np.ndarray, weight: np.ndarr
     return (sc.activity[h][a] * sc.activity[h][b] * rate).sum(axis=1)
 
 
-def _timing_lams(sc: ScaleCounts, h: int, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The timing test's λ within w and λ_R for pairs on half ``h``: the reference's expectation, and
-    the same with each stratum's per-item share (``share``; without it, this scale's own λ)."""
-    lam_ref = _lam(sc.ref, h, a, b)
-    if sc.share is None:
-        return _lam(sc, h, a, b), lam_ref
-    return _lam(sc.ref, h, a, b, sc.share[h]), lam_ref
-
-
 def _pair_p(sc: ScaleCounts, h: int, timing: bool = True) -> np.ndarray:
     """Pair p on half ``h``: beyond the configuration null and, with a reference scale and
     ``timing``, the timing test."""
     lam = _lam(sc, h, sc.a, sc.b)
     p = poisson_p(sc.k[h], lam)
     if timing and sc.ref is not None and sc.k_ref is not None:
-        p = np.maximum(p, timing_p(sc.k[h], sc.k_ref[h], *_timing_lams(sc, h, sc.a, sc.b)))
+        # within w: the reference's λ with each stratum weighted by its per-item share
+        lam_w, lam_ref = _lam(sc.ref, h, sc.a, sc.b, sc.share[h]), _lam(sc.ref, h, sc.a, sc.b)
+        p = np.maximum(p, timing_p(sc.k[h], sc.k_ref[h], lam_w, lam_ref))
     return p
 
 
@@ -200,9 +193,7 @@ def _confirm(scales: list[ScaleCounts], group: np.ndarray, h: int) -> tuple[np.n
             if id(sc.ref) not in refs:
                 refs[id(sc.ref)] = sums(sc.ref)
             rgk, rglam, rmk, rmlam = refs[id(sc.ref)]
-            g_in, m_in = glam[t], mlam[t]
-            if sc.share is not None:  # within w: the reference's Λ times each stratum's per-item share
-                _, g_in, _, m_in = sums(sc.ref, sc.share[h])
+            _, g_in, _, m_in = sums(sc.ref, sc.share[h])  # within w: Λ_R, each stratum times its share
             gp[t] = np.maximum(gp[t], timing_p(gk[t], rgk, g_in, rglam))
             mp[t] = np.maximum(mp[t], timing_p(mk[t], rmk, m_in, rmlam))
     best_g = gp.argmin(axis=0) if n_groups else np.zeros(0, dtype=np.int64)

@@ -547,9 +547,9 @@ def keep_reference_items(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def item_shares(con: duckdb.DuckDBPyConnection, strata: int) -> tuple[np.ndarray, np.ndarray]:
-    """The timing test's share per half and reference stratum, (2, strata), and per stratum over
-    both halves: the mean over items of
-    the share of an item's coinciding pairs within the reference window that fall within this one.
+    """The timing test's share, per half and reference stratum (2, strata) and per stratum over both
+    halves: the mean over items of the share of an item's coinciding pairs within the reference
+    window that fall within this one.
 
     Averaged over items, not pooled over pairs: pooled, the few items with the most pairs (a
     campaign's own hashtag set, bursting) would set the clock everyone is tested against, and the

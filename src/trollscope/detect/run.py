@@ -603,11 +603,11 @@ def _windowed(
                                 counts.activity_half, gr.rates(counts.activity_half, counts.pairs_half))  # fmt: skip
         label = scale_label(window)
         last = window == windows[0]
-        share_half = timing_share = None
+        timing_share = None
         if timed and window in tested:
             share_half, timing_share = ly.item_shares(con, ref_counts.activity.shape[1])
-        if timed and sc is not None:
-            sc.share = share_half
+            if sc is not None:
+                sc.share = share_half
         if window not in tested:  # the reference: kept for the tests at shorter windows
             if timed:
                 ly.keep_reference_items(con)

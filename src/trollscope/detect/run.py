@@ -47,6 +47,9 @@ class DetectError(Exception):
     """Detection cannot run on this input (no posts, unknown layer, bad parameter)."""
 
 
+DAY_MS = 86_400_000
+
+
 @dataclass(frozen=True)
 class DetectParams:
     """Every parameter that changes detection's result; recorded in the workspace manifest.
@@ -63,7 +66,8 @@ class DetectParams:
     chance co-actions are millions of rows). ``groups``: run the group test (groups.py) with
     ``group_screen`` (pair p that links accounts when groups are looked for),
     ``group_min_size`` (confirmed members a group needs), ``group_min_items`` (distinct items
-    of its layer in its evidence) and ``discover_timing`` (apply the timing test when looking
+    of its layer in its evidence), ``pair_min_items`` (a significant pair needs co-actions on this
+    many distinct items, or a day or more apart: one item on one day is one event) and ``discover_timing`` (apply the timing test when looking
     for groups, not only when testing them). ``cross_near_threshold``: texts on two platforms whose
     word-shingle Jaccard reaches it are one cross-platform item (near-dup's LSH shape and seed;
     None: exact texts only).
@@ -82,6 +86,7 @@ class DetectParams:
     group_screen: float = 0.01
     group_min_size: int = 5
     group_min_items: int = 2
+    pair_min_items: int = 2
     near_dup_window: float = 300.0
     near_dup_min_count: int = 3
     max_item_accounts: int = 50
@@ -624,6 +629,13 @@ def _windowed(
             lam_t = sg.expected_coactions(ref_counts, a, b, weight=timing_share)  # the share within w, per item
             timing = lambda k, lam, kr=k_ref, lr=lam_ref, lt=lam_t: gr.timing_p(k, kr, lt, lr)  # noqa: E731
         test = sg.windowed_significance(counts, p.alpha, floor, len(tested), also=timing)
+        if layer != "near-dup" and p.pair_min_items > 1:
+            # One item, however often two accounts co-act on it, is one event: two live-tweeters
+            # posting the same hashtag set every minute of a debate coincide by rhythm, which a
+            # null pooled over the item's stratum does not know (docs/detection.md, "One-item pairs").
+            span = e.column("last_ts").to_numpy().astype(np.int64) - e.column("first_ts").to_numpy().astype(np.int64)
+            events = (e.column("items").to_numpy() >= p.pair_min_items) | (span >= DAY_MS)
+            test["significant"] = test["significant"] & events
         if sc is not None and ref is not None:
             sc.ref = ref
             sc.k_ref = _lookup(ref.a, ref.b, ref.k, a, b, n_accounts)

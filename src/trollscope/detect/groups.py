@@ -10,7 +10,8 @@ tests groups, with the selection of the group kept apart from its test:
    significance.py) co-actions on disjoint sets of items are independent.
 2. **Discover** on one half: a graph of the pairs whose co-actions in that half are unlikely
    (p < ``screen``, the pair p below), weighted by surprise, summed over layers and time
-   scales; Leiden splits it into candidate groups of at least ``min_size`` accounts.
+   scales; Leiden splits it into candidate groups of at least ``min_size`` accounts. Candidates
+   larger than ``split_above`` are cut again, on their own edges, and the parts are candidates too.
 3. **Confirm** on the other half, which played no part in choosing the group: the group's
    internal co-actions K = Σ_{a<b in G} k_ab against their expectation
    Λ = Σ_s m_s ((Σ_{a in G} n_as)² − Σ_{a in G} n_as²) / 2 — the sum of λ_ab over every pair of
@@ -120,8 +121,10 @@ def _pair_p(sc: ScaleCounts, h: int, timing: bool = True) -> np.ndarray:
 
 
 def discover(scales: list[ScaleCounts], h: int, n_accounts: int, *, screen: float, min_size: int, seed: int,
-             resolution: float, timing: bool = True) -> np.ndarray:  # fmt: skip
-    """Candidate group of every account found on half ``h`` (−1: none), by Leiden on surprising pairs."""
+             resolution: float, timing: bool = True, split_above: int | None = None) -> list[np.ndarray]:  # fmt: skip
+    """Partitions of the accounts into candidate groups found on half ``h`` (−1: none), by Leiden on
+    surprising pairs: the partition, and with ``split_above`` a second one, of the candidates larger
+    than that cut again by Leiden on their own edges."""
     a_, b_, w_ = [], [], []
     for sc in scales:
         if not len(sc.a):
@@ -133,7 +136,7 @@ def discover(scales: list[ScaleCounts], h: int, n_accounts: int, *, screen: floa
         w_.append(np.minimum(-np.log10(np.maximum(p[keep], 1e-300)), SURPRISE_CAP))
     group = np.full(n_accounts, -1, dtype=np.int64)
     if not a_ or not sum(len(x) for x in a_):
-        return group
+        return [group]
     a, b, w = np.concatenate(a_), np.concatenate(b_), np.concatenate(w_)
     key = a.astype(np.int64) * n_accounts + b
     uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
@@ -145,7 +148,22 @@ def discover(scales: list[ScaleCounts], h: int, n_accounts: int, *, screen: floa
                                        iterations=2, fast=True)  # fmt: skip
     inside = number > 0
     group[nodes[inside]] = number[inside] - 1
-    return group
+    if split_above is None:
+        return [group]
+    # The large candidates again, each on its own edges, as further candidates: a campaign inside a
+    # candidate of a thousand accounts is diluted there (a member's expectation grows with the group,
+    # its co-actions do not). The loop is over the few large candidates.
+    sub = np.full(n_accounts, -1, dtype=np.int64)
+    sizes = np.bincount(group[group >= 0])
+    for g_id in np.flatnonzero(sizes > split_above):
+        sel = (group[a] == g_id) & (group[b] == g_id)
+        n2, num2 = cl.leiden_clusters(a[sel], b[sel], weight[sel], seed=seed, resolution=resolution,
+                                      min_size=min_size, iterations=2, fast=True)  # fmt: skip
+        k = num2 > 0
+        if not k.any() or (num2.max() == 1 and k.sum() == sizes[g_id]):  # not cut: the candidate itself
+            continue
+        sub[n2[k]] = num2[k] - 1 + sub.max(initial=-1) + 1
+    return [group, sub]
 
 
 def _confirm(scales: list[ScaleCounts], group: np.ndarray, h: int) -> tuple[np.ndarray, ...]:
@@ -206,33 +224,34 @@ def _confirm(scales: list[ScaleCounts], group: np.ndarray, h: int) -> tuple[np.n
 
 
 def group_test(scales: list[ScaleCounts], n_accounts: int, *, alpha: float, min_size: int = 3, seed: int = 42,
-               screen: float = 0.01, resolution: float = 1.0, discover_timing: bool = True) -> GroupResult:  # fmt: skip
+               screen: float = 0.01, resolution: float = 1.0, discover_timing: bool = True,
+               split_above: int | None = None) -> GroupResult:  # fmt: skip
     """Discover groups on each half of the items, confirm them and their members on the other."""
     scales = [sc for sc in scales if sc.activity is not None]  # the tested scales (references ride along)
     g_cols: dict[str, list] = {k: [] for k in ("group", "direction", "size", "p_value", "best", "k", "expected")}
     m_cols: dict[str, list] = {k: [] for k in ("group", "aid", "p_value", "k", "expected", "best")}
     offset = 0
     for h in (0, 1):
-        group = discover(scales, h, n_accounts, screen=screen, min_size=min_size, seed=seed, resolution=resolution,
-                         timing=discover_timing)  # fmt: skip
-        if group.max(initial=-1) < 0:
-            continue
-        gp, best, gk, glam, members, mp, mk, mlam, best_m = _confirm(scales, group, 1 - h)
-        n_groups = len(gp)
-        g_cols["group"].append(np.arange(n_groups) + offset)
-        g_cols["direction"].append(np.full(n_groups, h))
-        g_cols["size"].append(np.bincount(group[group >= 0], minlength=n_groups))
-        g_cols["p_value"].append(gp)
-        g_cols["best"].append(best)
-        g_cols["k"].append(gk)
-        g_cols["expected"].append(glam)
-        m_cols["group"].append(group[members] + offset)
-        m_cols["aid"].append(members)
-        m_cols["p_value"].append(mp)
-        m_cols["k"].append(mk)
-        m_cols["expected"].append(mlam)
-        m_cols["best"].append(best_m)
-        offset += n_groups
+        for group in discover(scales, h, n_accounts, screen=screen, min_size=min_size, seed=seed,
+                              resolution=resolution, timing=discover_timing, split_above=split_above):  # fmt: skip
+            if group.max(initial=-1) < 0:
+                continue
+            gp, best, gk, glam, members, mp, mk, mlam, best_m = _confirm(scales, group, 1 - h)
+            n_groups = len(gp)
+            g_cols["group"].append(np.arange(n_groups) + offset)
+            g_cols["direction"].append(np.full(n_groups, h))
+            g_cols["size"].append(np.bincount(group[group >= 0], minlength=n_groups))
+            g_cols["p_value"].append(gp)
+            g_cols["best"].append(best)
+            g_cols["k"].append(gk)
+            g_cols["expected"].append(glam)
+            m_cols["group"].append(group[members] + offset)
+            m_cols["aid"].append(members)
+            m_cols["p_value"].append(mp)
+            m_cols["k"].append(mk)
+            m_cols["expected"].append(mlam)
+            m_cols["best"].append(best_m)
+            offset += n_groups
     g = {k: np.concatenate(v) if v else np.zeros(0) for k, v in g_cols.items()}
     m = {k: np.concatenate(v) if v else np.zeros(0) for k, v in m_cols.items()}
     g["q_value"] = bh(g["p_value"])

@@ -66,7 +66,8 @@ class DetectParams:
     chance co-actions are millions of rows). ``groups``: run the group test (groups.py) with
     ``group_screen`` (pair p that links accounts when groups are looked for),
     ``group_min_size`` (confirmed members a group needs), ``group_min_items`` (distinct items
-    of its layer in its evidence), ``pair_min_items`` (a significant pair needs co-actions on this
+    of its layer in its evidence), ``group_split_above`` (candidates larger than this are also cut
+    again, and the parts tested as candidates too; None: not), ``pair_min_items`` (a significant pair needs co-actions on this
     many distinct items, or a day or more apart: one item on one day is one event) and ``discover_timing`` (apply the timing test when looking
     for groups, not only when testing them). ``cross_near_threshold``: texts on two platforms whose
     word-shingle Jaccard reaches it are one cross-platform item (near-dup's LSH shape and seed;
@@ -86,6 +87,7 @@ class DetectParams:
     group_screen: float = 0.01
     group_min_size: int = 5
     group_min_items: int = 2
+    group_split_above: int | None = 200
     pair_min_items: int = 2
     near_dup_window: float = 300.0
     near_dup_min_count: int = 3
@@ -347,7 +349,7 @@ def _run(
         t = time.perf_counter()
         found = gr.group_test(group_input, n_accounts, alpha=p.alpha, min_size=p.group_min_size, seed=p.seed,
                               screen=p.group_screen, resolution=p.resolution,
-                              discover_timing=p.discover_timing)  # fmt: skip
+                              discover_timing=p.discover_timing, split_above=p.group_split_above)  # fmt: skip
         edges, scores, groups = _apply_groups(edges, scores, found, group_input, p.group_min_items, p.group_min_size)
         figures["groups"] = {
             "candidate_groups": len(found.groups["group"]),

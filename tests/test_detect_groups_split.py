@@ -1,0 +1,58 @@
+"""Large candidate groups are cut again, and the parts are tested as candidates too."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import trollscope as ts
+from trollscope.detect import detect
+from trollscope.detect import groups as gr
+from trollscope.detect.run import DetectParams
+
+SPLIT = 12
+MIN = DetectParams().group_min_size
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory):
+    from trollscope.simulate import simulate
+
+    d = tmp_path_factory.mktemp("split")
+    sim = simulate(posts=60_000, seed=4, out=d / "sim")
+    ts.ingest([str(f) for f in sim.files], d / "ws")
+    return d / "ws"
+
+
+def test_large_candidates_are_cut_again_and_the_parts_tested(ws, monkeypatch):
+    seen: list[list[np.ndarray]] = []
+    original = gr.discover
+
+    def spy(*args, **kwargs):
+        out = original(*args, **kwargs)
+        seen.append(out)
+        return out
+
+    monkeypatch.setattr(gr, "discover", spy)
+    whole = detect(ws, group_split_above=None, write=False)
+    assert all(len(parts) == 1 for parts in seen)
+    unsplit = [parts[0] for parts in seen]
+    seen.clear()
+    cut = detect(ws, group_split_above=SPLIT, write=False)
+    assert all(len(parts) == 2 for parts in seen)
+    n_sub = 0
+    for (group, sub), before in zip(seen, unsplit, strict=True):
+        assert np.array_equal(group, before)  # the first partition is the same
+        sizes = np.bincount(group[group >= 0])
+        assert (sizes > SPLIT).any()  # the data has candidates to cut
+        for s in np.unique(sub[sub >= 0]):
+            inside = np.flatnonzero(sub == s)
+            parent = np.unique(group[inside])
+            assert len(parent) == 1 and sizes[parent[0]] > SPLIT  # a part of one large candidate
+            assert MIN <= len(inside) < sizes[parent[0]]  # a real part: a candidate's least size, not the whole
+        # every account of a part is in a large candidate, and only those are cut
+        assert np.all(sizes[group[sub >= 0]] > SPLIT)
+        n_sub += len(np.unique(sub[sub >= 0]))
+    assert n_sub > 0
+    # The parts join the family the groups' multiple-testing correction runs over.
+    assert cut.layers["groups"]["candidate_groups"] == whole.layers["groups"]["candidate_groups"] + n_sub

@@ -16,6 +16,7 @@ from test_detect_cases import (
     actions,
     brute_edges,
     brute_expected,
+    dedupe,
     jaccard,
     mixed_rows,
     norm_text,
@@ -55,6 +56,41 @@ def test_windowed_layer_matches_brute_force(mixed, layer, window):
     expected = brute_edges(actions(rows, layer), window)
     assert expected, f"the test data should give {layer} some coincidences"
     assert _edges(r, layer) == expected
+
+
+@pytest.mark.parametrize("layer", ["co-repost", "co-post"])
+def test_every_split_counts_its_halves_like_a_brute_force(mixed, layer, monkeypatch):
+    """The group test's counts per split: split s puts an item in the half given by bit s of its key
+    (the first 15 hex digits of the md5 of its label); k and the activity in each half must be what
+    counting only that half's items gives."""
+    import hashlib
+
+    from trollscope.detect import groups as gr
+
+    rows, ws = mixed
+    seen = {}
+    original = gr.split_tests
+    monkeypatch.setattr(
+        gr, "split_tests", lambda per_split, *a, **k: seen.setdefault("s", per_split) and original(per_split, *a, **k)
+    )
+    detect(ws, layers=(layer,), window=300.0, timing_layers=(), group_splits=3, min_count=1, keep_edges=1,
+           max_item_accounts=10_000, write=False)  # fmt: skip
+    per_split = seen["s"]
+    assert len(per_split) == 3 and all(len(x) == 1 for x in per_split)
+    acts = actions(rows, layer)
+    ids = sorted({r["userid"] for r in rows})
+    key = lambda item: int(hashlib.md5(item.encode()).hexdigest()[:15], 16)  # noqa: E731
+    for sp, (sc,) in enumerate(per_split):
+        for h in (0, 1):
+            mine = [x for x in acts if (key(x[2]) >> sp) & 1 == h]
+            expected = brute_edges(mine, 300.0)
+            got = {(ids[a], ids[b]): int(k) for a, b, k in zip(sc.a, sc.b, sc.k[h], strict=True) if k > 0}
+            assert got == expected, (sp, h)
+            per_account = {}
+            for x in dedupe(mine, 300.0):
+                per_account[x[0]] = per_account.get(x[0], 0) + 1
+            assert {ids[i]: int(v) for i, v in enumerate(sc.activity[h].sum(axis=1)) if v} == per_account
+        assert len({key(x[2]) >> sp & 1 for x in acts}) == 2  # both halves hold items in every split
 
 
 @pytest.mark.parametrize("layer", ["co-repost", "co-link", "co-hashtag"])

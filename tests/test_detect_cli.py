@@ -64,6 +64,12 @@ def test_detect_several_time_scales_and_no_groups(ring_ws):
     r = _run("detect", "-w", ws, "--layers", "co-repost", "--no-groups", "--json")
     d = json.loads(r.stdout)
     assert d["params"]["groups"] is False and "groups" not in d["layers"] and d["groups"] == []
+    r = _run("detect", "-w", ws, "--layers", "co-repost,co-hashtag", "--group-splits", "3", "--json")
+    d = json.loads(r.stdout)
+    assert r.exit_code == 0 and d["params"]["group_splits"] == 3
+    assert d["flagged_accounts"] == [f"u{100 + m}" for m in range(6)]  # the ring, on at least two of three splits
+    r = _run("detect", "-w", ws, "--group-splits", "0")
+    assert r.exit_code != 0 and "--group-splits" in r.output and "Traceback" not in r.output
     r = _run("detect", "-w", ws, "--window", "co-similar=1h")
     assert r.exit_code != 0 and "has no window" in r.output and "Traceback" not in r.output
     r = _run("detect", "-w", ws, "--window", "60s,soon")

@@ -56,3 +56,26 @@ def test_large_candidates_are_cut_again_and_the_parts_tested(ws, monkeypatch):
     assert n_sub > 0
     # The parts join the family the groups' multiple-testing correction runs over.
     assert cut.layers["groups"]["candidate_groups"] == whole.layers["groups"]["candidate_groups"] + n_sub
+
+
+def test_several_splits_keep_the_accounts_confirmed_on_at_least_half():
+    # Four splits' significant groups and their confirmed members (one group per split).
+    members = {0: [0, 1, 2, 3], 1: [0, 1, 2], 2: [0, 1, 4], 3: [0, 1, 2, 3]}
+    p = {0: 1e-9, 1: 1e-6, 2: 1e-5, 3: 1e-7}
+    g = {"group": np.arange(4), "split": np.arange(4), "p_value": np.array([p[i] for i in range(4)]),
+         "significant": np.ones(4, dtype=bool)}  # fmt: skip
+    rows = [(grp, a) for grp, ms in members.items() for a in ms]
+    m = {"group": np.array([r[0] for r in rows]), "aid": np.array([r[1] for r in rows]),
+         "split": np.array([r[0] for r in rows]), "confirmed": np.ones(len(rows), dtype=bool)}  # fmt: skip
+    g2, m2 = gr.vote(g, m, splits=4)
+    votes = {a: sum(a in ms for ms in members.values()) for a in range(5)}
+    kept = {a for a, v in votes.items() if v >= 2}  # at least half of four
+    assert kept == {0, 1, 2, 3}
+    confirmed = {(int(grp), int(a)) for grp, a, c in zip(m2["group"], m2["aid"], m2["confirmed"], strict=True) if c}
+    # Splits 0 and 3 confirm the same four accounts: listed once, the more significant (split 0).
+    assert not g2["significant"][3] and g2["significant"][:3].all()
+    expected = {(grp, a) for grp, ms in members.items() if grp != 3 for a in ms if a in kept}
+    assert confirmed == expected
+    # One split: nothing changes.
+    g1, m1 = gr.vote(g, m, splits=1)
+    assert g1 is g and m1 is m

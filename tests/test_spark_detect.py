@@ -92,6 +92,17 @@ def test_detection_on_spark_gives_duckdbs_edges_clusters_and_flagged_accounts(bo
             assert on_spark.layers[layer].get(k) == figures.get(k), (layer, k)
 
 
+def test_several_splits_count_the_same_halves_on_spark(sim_ws):
+    """group_splits: each split's counts per half come from Spark SQL (one FILTER per split)."""
+    kw = dict(layers=("co-repost", "co-post", "co-hashtag"), window=WINDOWS, group_splits=3, write=False)
+    duck, on_spark = detect(sim_ws, **kw), detect(sim_ws, engine=SPARK, cache=False, **kw)
+    assert duck.groups.num_rows >= 1 and len(duck.flagged) >= 10
+    assert on_spark.flagged == duck.flagged
+    for name in ("edges", "groups", "members"):
+        same(getattr(duck, name), getattr(on_spark, name), name)
+    assert on_spark.layers["groups"] == {**duck.layers["groups"], "seconds": on_spark.layers["groups"]["seconds"]}
+
+
 @pytest.mark.parametrize("name", ["timeline", "targeting", "narratives", "amplifiers"])
 def test_each_investigation_gives_duckdbs_tables_on_spark(both, sim_ws, name):
     kw = {"accounts": "flagged", "by": "cluster"}

@@ -142,6 +142,10 @@ def register(cli: click.Group) -> None:
                        "alone set the floor.")  # fmt: skip
     @click.option("--no-groups", is_flag=True,
                   help="Skip the group test (accounts linked by many items, each pair perhaps once).")  # fmt: skip
+    @click.option("--group-splits", type=click.IntRange(1, 16), default=defaults.group_splits, show_default=True,
+                  help="Run the group test on this many splits of the items and keep the accounts confirmed on at "
+                       "least half (each at alpha/2): results that depend less on the draw, at a group test's cost "
+                       "per split.")  # fmt: skip
     @click.option("--max-item-accounts", type=int, default=defaults.max_item_accounts, show_default=True,
                   help="Items more accounts acted on are a crowd: never paired, not evidence.")  # fmt: skip
     @click.option("--min-cluster-size", type=int, default=defaults.min_cluster_size, show_default=True,
@@ -159,6 +163,7 @@ def register(cli: click.Group) -> None:
         alpha,
         min_count,
         no_groups,
+        group_splits,
         max_item_accounts,
         min_cluster_size,
         seed,
@@ -184,7 +189,7 @@ def register(cli: click.Group) -> None:
             trollscope detect -w ws --engine spark --spark-master local[2] --layers co-repost,co-post
         """
         overrides = detect_overrides(layers=layers, windows=windows, no_groups=no_groups, alpha=alpha,
-                                     min_count=min_count, max_item_accounts=max_item_accounts,
+                                     min_count=min_count, group_splits=group_splits, max_item_accounts=max_item_accounts,
                                      min_cluster_size=min_cluster_size, seed=seed)  # fmt: skip
 
         def progress(layer: str, f: dict) -> None:

@@ -5,7 +5,8 @@ among the IRA's accounts a pair posts the same text within a minute once, but a 
 accounts does so dozens of times across many items (docs/detection.md, "Groups"). This module
 tests groups, with the selection of the group kept apart from its test:
 
-1. **Split.** Every item goes to one of two halves by the parity of its hash (layers.HALF_SQL).
+1. **Split.** Every item goes to one of two halves by the parity of its hash (layers.split_sql);
+   with several splits (``split_tests``), by one bit of it each.
    Under the null model (actions dealt out to accounts at random within popularity strata, see
    significance.py) co-actions on disjoint sets of items are independent.
 2. **Discover** on one half: a graph of the pairs whose co-actions in that half are unlikely
@@ -180,15 +181,16 @@ def _confirm(scales: list[ScaleCounts], group: np.ndarray, h: int) -> tuple[np.n
     mlam = np.zeros((n_tests, len(members)))
     pos = np.full(len(group), -1, dtype=np.int64)
     pos[members] = np.arange(len(members))
+    from scipy.sparse import csr_matrix
+
+    belongs = csr_matrix((np.ones(len(members)), (g_of, np.arange(len(members)))), shape=(n_groups, len(members)))
 
     def sums(sc: ScaleCounts, weight: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
         """K and Λ of every group and member at one layer-scale (``weight``: per stratum, on m_s)."""
         rate = sc.rate[h] if weight is None else sc.rate[h] * weight
         act = sc.activity[h][members]  # (members, strata)
-        tot = np.zeros((n_groups, act.shape[1]))
-        np.add.at(tot, g_of, act)
-        sq = np.zeros((n_groups, act.shape[1]))
-        np.add.at(sq, g_of, act * act)
+        tot = np.asarray(belongs @ act)  # per group and stratum (counts: exact in floating point)
+        sq = np.asarray(belongs @ (act * act))
         g_lam = ((tot * tot - sq) / 2.0 * rate).sum(axis=1)
         m_lam = (act * (tot[g_of] - act) * rate).sum(axis=1)
         g_k, m_k = np.zeros(n_groups), np.zeros(len(members))
@@ -267,3 +269,50 @@ def group_test(scales: list[ScaleCounts], n_accounts: int, *, alpha: float, min_
     m["q_value"] = q
     m["confirmed"] = in_sig & (q <= alpha) & (m["k"] > 0)
     return GroupResult(g, m)
+
+
+def split_tests(per_split: list[list[ScaleCounts]], n_accounts: int, *, alpha: float, **kw) -> GroupResult:
+    """The group test on each split of the items: one split, :func:`group_test` as it is; several,
+    each at α/2, their groups and members side by side (``split`` says whose), for :func:`vote`."""
+    level = alpha if len(per_split) == 1 else alpha / 2
+    g_parts, m_parts, offset = [], [], 0
+    for sp, scales in enumerate(per_split):
+        r = group_test(scales, n_accounts, alpha=level, **kw)
+        g, m = dict(r.groups), dict(r.members)
+        g["group"] = g["group"].astype(np.int64) + offset
+        m["group"] = m["group"].astype(np.int64) + offset
+        g["split"] = np.full(len(g["group"]), sp, dtype=np.int64)
+        m["split"] = np.full(len(m["aid"]), sp, dtype=np.int64)
+        offset = int(g["group"].max(initial=offset - 1)) + 1
+        g_parts.append(g)
+        m_parts.append(m)
+    g = {k: np.concatenate([x[k] for x in g_parts]) for k in g_parts[0]}
+    m = {k: np.concatenate([x[k] for x in m_parts]) for k in m_parts[0]}
+    return GroupResult(g, m)
+
+
+def vote(g: dict, m: dict, splits: int) -> tuple[dict, dict]:
+    """With several splits, a member stays confirmed when it is confirmed on at least half of them
+    (each at α/2): the quantile aggregation of Meinshausen, Meier and Bühlmann (2009) at γ = 1/2,
+    which keeps one split's error rate while making the result depend less on which items fell in
+    which half. A group confirmed on several splits with the same members is then listed once (the
+    most significant); a group left with no confirmed member is not significant."""
+    if splits == 1:
+        return g, m
+    conf = m["confirmed"]
+    n = int(m["aid"].max(initial=-1)) + 1
+    keys = np.unique(np.column_stack([m["split"][conf], m["aid"][conf]]).astype(np.int64), axis=0)
+    votes = np.bincount(keys[:, 1], minlength=n) if len(keys) else np.zeros(n, dtype=np.int64)
+    m = {**m, "confirmed": conf & (votes[m["aid"].astype(np.int64)] >= (splits + 1) // 2)}
+    g = {**g, "significant": g["significant"].copy()}
+    seen: set[bytes] = set()
+    for i in np.argsort(g["p_value"], kind="stable"):  # over the significant groups: a few hundred at most
+        if not g["significant"][i]:
+            continue
+        mine = m["group"] == g["group"][i]
+        key = np.sort(m["aid"][mine & m["confirmed"]]).astype(np.int64).tobytes()
+        if not key or key in seen:
+            g["significant"][i] = False
+            m["confirmed"][mine] = False
+        seen.add(key)
+    return g, m

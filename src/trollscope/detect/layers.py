@@ -61,8 +61,18 @@ TRACKING = (
 # (an item's half below, the order of a feature's column, the order among evidence ties).
 ITEM_KEY_SQL = stable_hash_sql
 
+
 # An item's half for the group test's split (groups.py): the parity of its key.
-HALF_SQL = "CAST(item % 2 AS INTEGER)"
+def split_sql(splits: int = 1) -> str:
+    """An item's split code: bit s of it is the item's half in the group test's split s (groups.py).
+    With one split it is the parity of the item's key."""
+    return f"CAST(item % {2 ** int(splits)} AS INTEGER)"
+
+
+def _halves(code: np.ndarray, splits: int) -> np.ndarray:
+    """(splits, n): the half (0 or 1) of each split code in each split."""
+    return (code[None, :] >> np.arange(splits)[:, None]) & 1
+
 
 # SQL is kept to the portable subset of docs/decisions/0001-query-engine.md: reusable expressions
 # are Python functions pasted into queries (no SQL macros), times are epoch_us(ts) // 1000.
@@ -234,7 +244,7 @@ class LayerCounts:
 
     ``edges`` has ``a, b`` (dense account numbers, ``a < b``), ``count`` (co-actions: the smaller of
     the two accounts' numbers of coinciding actions; ``k0``, ``k1`` the same within each half of the
-    items), ``items`` (distinct shared items), ``first_ts``
+    items, and ``k0_s``, ``k1_s`` within the halves of split s ≥ 1 when there are several), ``items`` (distinct shared items), ``first_ts``
     and ``last_ts`` (epoch ms) and ``evidence`` (the five earliest ``{pa, pb, ta, tb, item}``
     coinciding pairs, posts as hashes of their ids). ``activity`` is an (accounts x strata) matrix of
     action counts; ``actions[s]`` and ``pairs[s]`` are the stratum's action count C_s and its number
@@ -248,8 +258,8 @@ class LayerCounts:
     actions: np.ndarray
     pairs: np.ndarray
     stats: dict = field(default_factory=dict)
-    activity_half: np.ndarray | None = None  # (2, accounts, strata): activity within each half of the items
-    pairs_half: np.ndarray | None = None  # (2, strata): W_s within each half
+    activity_half: np.ndarray | None = None  # (splits, 2, accounts, strata): activity within each half of the items
+    pairs_half: np.ndarray | None = None  # (splits, 2, strata): W_s within each half
     # Cross-platform only: each account's platform (codes 0..P-1) and the null's rate per stratum and
     # platform pair, W_s(P, Q) / (C_s(P) C_s(Q)) (see significance.expected_coactions).
     platform: np.ndarray | None = None
@@ -270,8 +280,12 @@ def windowed_layer(
     evidence: bool = True,
     near_text: dict | None = None,
     timing: bool = False,
+    splits: int = 1,
 ) -> LayerCounts:
     """Count the co-actions of one windowed layer; leaves its coinciding pairs in ``_pairs``.
+
+    ``splits``: how many splits of the items into halves the group test uses (its counts per half
+    of each; the first is the parity of the item's key whatever the number).
 
     ``timing``: keep each item's coinciding pairs (``_item_w``) for :func:`item_shares`.
 
@@ -334,6 +348,7 @@ def windowed_layer(
         evidence,
         cross=layer == "cross-platform",
         timing=timing,
+        splits=splits,
     )
     if near:
         texts, items, largest = con.execute(
@@ -357,6 +372,7 @@ def _count(
     evidence: bool = True,
     cross: bool = False,
     timing: bool = False,
+    splits: int = 1,
 ) -> LayerCounts:
     """From ``_act(aid, item, bucket, ts, pid, ak)``: strata, the null's counts, pairs and candidate edges.
 
@@ -387,7 +403,9 @@ def _count(
     # One pass gives both which bins an account acts in (to merge bins into strata) and, once bins
     # are strata, its activity per stratum and half of the items.
     aid, b_, h, n = (
-        con.sql(f"SELECT aid, bin, {HALF_SQL} AS half, count(*) FROM _act JOIN _items USING (item) GROUP BY ALL")
+        con.sql(
+            f"SELECT aid, bin, {split_sql(splits)} AS code, count(*) FROM _act JOIN _items USING (item) GROUP BY ALL"
+        )
         .to_arrow_table()
         .columns
     )
@@ -409,8 +427,8 @@ def _count(
     # Everything per half of the items too (an item's half is its hash's parity): the group test
     # (groups.py) finds candidate groups on one half and tests them on the other.
     strata = max(n_strata, 1)
-    activity_half = np.zeros((2, n_accounts, strata), dtype=np.float64)
-    pairs_half = np.zeros((2, strata))
+    activity_half = np.zeros((splits, 2, n_accounts, strata), dtype=np.float64)
+    pairs_half = np.zeros((splits, 2, strata))
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _pairs AS
         WITH m AS (SELECT * FROM _act WHERE item IN (SELECT item FROM _items WHERE actors > 1 AND NOT crowd)),
@@ -429,7 +447,8 @@ def _count(
     if n_strata:
         stratum_of = np.zeros(present.shape[1], dtype=np.int64)
         stratum_of[list(mapping)] = list(mapping.values())
-        np.add.at(activity_half, (h, aid, stratum_of[b_]), n)
+        for sp, half in enumerate(_halves(h, splits)):
+            np.add.at(activity_half[sp], (half, aid, stratum_of[b_]), n)
         # W_s: unordered pairs of actions (same account included) on one item within the window, off
         # crowd items. _pairs holds those of two accounts; an account's own pairs come only from items
         # where it acted more than once (c > actors): a small self-join, ten times faster at 10M posts
@@ -444,16 +463,18 @@ def _count(
             con.execute(
                 f"CREATE OR REPLACE TEMP TABLE _item_w AS {every} SELECT item, count(*) AS n FROM every GROUP BY item"
             )
-            w_sql = f"SELECT stratum, {HALF_SQL} AS half, sum(n) FROM _item_w JOIN _items USING (item) GROUP BY ALL"
+            w_sql = f"SELECT stratum, {split_sql(splits)} AS code, sum(n) FROM _item_w JOIN _items USING (item) GROUP BY ALL"
         else:
             w_sql = (
-                f"{every} SELECT stratum, {HALF_SQL} AS half, count(*) FROM every JOIN _items USING (item) GROUP BY ALL"
+                f"{every} SELECT stratum, {split_sql(splits)} AS code, count(*) FROM every JOIN _items USING (item) "
+                "GROUP BY ALL"
             )
-        for s_, h_, w_ in con.execute(w_sql).fetchall():
-            pairs_half[h_, s_] = float(w_)
-    activity = activity_half.sum(axis=0)
+        rows = np.array(con.execute(w_sql).fetchall(), dtype=np.int64).reshape(-1, 3)
+        for sp, half in enumerate(_halves(rows[:, 1], splits)):
+            np.add.at(pairs_half[sp], (half, rows[:, 0]), rows[:, 2].astype(float))
+    activity = activity_half[0].sum(axis=0)
     actions = activity.sum(axis=0)
-    pairs = pairs_half.sum(axis=0)
+    pairs = pairs_half[0].sum(axis=0)
     family = platform = pair_rate = None
     if cross:
         # Only pairs of accounts on two platforms are counted and tested, against the configuration
@@ -516,7 +537,7 @@ def _count(
             _, per_actor = np.unique(keys, return_counts=True)
             _, per_actor_pf = np.unique(np.char.add(np.char.add(keys, "\x00"), pfs), return_counts=True)
             family -= float(((per_actor**2).sum() - (per_actor_pf**2).sum()) / 2)
-    edges = candidate_edges(con, min_count, evidence)
+    edges = candidate_edges(con, min_count, evidence, splits)
     stats = {
         "actions": int(actions_total),
         "items": int(one(con, "SELECT count(*) FROM _items")),
@@ -535,44 +556,45 @@ def _count(
     )
 
 
-def keep_reference_items(con: duckdb.DuckDBPyConnection) -> None:
-    """At a timing layer's reference scale: keep each item's coinciding pairs, stratum and half
+def keep_reference_items(con: duckdb.DuckDBPyConnection, splits: int = 1) -> None:
+    """At a timing layer's reference scale: keep each item's coinciding pairs, stratum and split code
     (``_ref_items``) for the shorter scales' :func:`item_shares`."""
     con.execute("DROP TABLE IF EXISTS _ref_items")
     if has_table(con, "_item_w"):
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _ref_items AS SELECT item, stratum, {HALF_SQL} AS half, n "
+            f"CREATE OR REPLACE TEMP TABLE _ref_items AS SELECT item, stratum, {split_sql(splits)} AS code, n "
             "FROM _item_w JOIN _items USING (item)"
         )
 
 
-def item_shares(con: duckdb.DuckDBPyConnection, strata: int) -> tuple[np.ndarray, np.ndarray]:
-    """The timing test's share, per half and reference stratum (2, strata) and per stratum over both
-    halves: the mean over items of the share of an item's coinciding pairs within the reference
+def item_shares(con: duckdb.DuckDBPyConnection, strata: int, splits: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """The timing test's share, per split, half and reference stratum (splits, 2, strata) and per
+    stratum over all items: the mean over items of the share of an item's coinciding pairs within the reference
     window that fall within this one.
 
     Averaged over items, not pooled over pairs: pooled, the few items with the most pairs (a
     campaign's own hashtag set, bursting) would set the clock everyone is tested against, and the
     campaign would be its own reference. A stratum with no item coinciding at the reference gets 1
     (the test has nothing to compare with)."""
-    total = np.zeros((2, max(strata, 1)))
-    items = np.zeros((2, max(strata, 1)))
+    total = np.zeros((splits, 2, max(strata, 1)))
+    items = np.zeros((splits, 2, max(strata, 1)))
     if has_table(con, "_ref_items"):
         # Items counted by (their pairs within w, within R), summed here in one order: the same
         # floating-point sums on every engine.
         joined = "_ref_items r LEFT JOIN _item_w w USING (item)" if has_table(con, "_item_w") else "_ref_items r"
         wn = "coalesce(w.n, 0)" if has_table(con, "_item_w") else "0"
         rows = con.execute(
-            f"SELECT r.stratum, r.half, {wn}, r.n, count(*) FROM {joined} GROUP BY ALL"
-        ).fetchall()  # a few rows: one per stratum, half and pair of counts
+            f"SELECT r.stratum, r.code, {wn}, r.n, count(*) FROM {joined} GROUP BY ALL"
+        ).fetchall()  # a few rows: one per stratum, split code and pair of counts
         s_, h_, wn_, rn_, c_ = np.array(rows, dtype=np.int64).reshape(-1, 5).T
         order = np.lexsort((rn_, wn_, h_, s_))
         s_, h_, wn_, rn_, c_ = s_[order], h_[order], wn_[order], rn_[order], c_[order]
-        np.add.at(total, (h_, s_), c_ * np.minimum(wn_ / rn_, 1.0))
-        np.add.at(items, (h_, s_), c_)
+        for sp, half in enumerate(_halves(h_, splits)):
+            np.add.at(total[sp], (half, s_), c_ * np.minimum(wn_ / rn_, 1.0))
+            np.add.at(items[sp], (half, s_), c_)
     with np.errstate(divide="ignore", invalid="ignore"):
         half = np.where(items > 0, total / items, 1.0)
-        both = np.where(items.sum(axis=0) > 0, total.sum(axis=0) / items.sum(axis=0), 1.0)
+        both = np.where(items[0].sum(axis=0) > 0, total[0].sum(axis=0) / items[0].sum(axis=0), 1.0)
     return half, both
 
 
@@ -600,7 +622,7 @@ def _merge_bins(
     return mapping
 
 
-def candidate_edges(con: duckdb.DuckDBPyConnection, min_count: int, evidence: bool = True) -> pa.Table:
+def candidate_edges(con: duckdb.DuckDBPyConnection, min_count: int, evidence: bool = True, splits: int = 1) -> pa.Table:
     """Pairs of accounts with at least ``min_count`` co-actions in ``_pairs``, with evidence
     (``evidence=False``: empty lists, for a reference scale whose counts alone are used).
 
@@ -613,9 +635,19 @@ def candidate_edges(con: duckdb.DuckDBPyConnection, min_count: int, evidence: bo
     # Each distinct count in two steps (distinct rows, then a plain count) rather than as DISTINCT
     # aggregates: an action key names its post and item, so its half is its item's, and the halves'
     # counts add up to the whole; at 10M posts this is twice as fast as seven DISTINCT aggregates.
+    # n0: an account's coinciding actions in half 0 of the first split; n0_s in half 0 of split s.
+    first_half = lambda sp: f"(h % {2 ** (sp + 1)}) < {2**sp}"  # noqa: E731
     side = lambda k: (  # noqa: E731
-        f"SELECT a, b, count(*) AS n, count(*) FILTER (WHERE h = 0) AS n0 FROM "
-        f"(SELECT a, b, {k}, min({HALF_SQL}) AS h FROM p GROUP BY a, b, {k}) GROUP BY a, b"
+        "SELECT a, b, count(*) AS n, "
+        + ", ".join(f"count(*) FILTER (WHERE {first_half(sp)}) AS n0{f'_{sp}' if sp else ''}" for sp in range(splits))
+        + f" FROM (SELECT a, b, {k}, min({split_sql(splits)}) AS h FROM p GROUP BY a, b, {k}) GROUP BY a, b"
+    )
+    more = "".join(
+        f", least(sa.n0_{sp}, sb.n0_{sp}) AS k0_{sp}, least(sa.n - sa.n0_{sp}, sb.n - sb.n0_{sp}) AS k1_{sp}"
+        for sp in range(1, splits)
+    )
+    more_out = "".join(
+        f", CAST(k0_{sp} AS BIGINT) AS k0_{sp}, CAST(k1_{sp} AS BIGINT) AS k1_{sp}" for sp in range(1, splits)
     )
     return con.sql(
         f"""WITH p AS (SELECT * FROM _pairs {semi}),
@@ -627,7 +659,7 @@ def candidate_edges(con: duckdb.DuckDBPyConnection, min_count: int, evidence: bo
         ),
         agg AS (
             SELECT a, b, least(sa.n, sb.n) AS count, items, least(sa.n0, sb.n0) AS k0,
-                   least(sa.n - sa.n0, sb.n - sb.n0) AS k1, first_ts, last_ts
+                   least(sa.n - sa.n0, sb.n - sb.n0) AS k1, first_ts, last_ts{more}
             FROM sa JOIN sb USING (a, b) JOIN it USING (a, b) WHERE least(sa.n, sb.n) >= {m}
         ),
         ev AS (
@@ -638,7 +670,7 @@ def candidate_edges(con: duckdb.DuckDBPyConnection, min_count: int, evidence: bo
             GROUP BY a, b
         )
         SELECT a, b, CAST(agg.count AS BIGINT) AS count, CAST(items AS BIGINT) AS items, CAST(k0 AS BIGINT) AS k0,
-               CAST(k1 AS BIGINT) AS k1, first_ts, last_ts,
+               CAST(k1 AS BIGINT) AS k1{more_out}, first_ts, last_ts,
                {"evidence" if evidence else "[]::STRUCT(pa UBIGINT, pb UBIGINT, ta BIGINT, tb BIGINT, item UBIGINT)[] AS evidence"}
         FROM agg {"JOIN ev USING (a, b)" if evidence else ""} ORDER BY a, b"""
     ).to_arrow_table()

@@ -67,7 +67,9 @@ class DetectParams:
     ``group_screen`` (pair p that links accounts when groups are looked for),
     ``group_min_size`` (confirmed members a group needs), ``group_min_items`` (distinct items
     of its layer in its evidence), ``group_split_above`` (candidates larger than this are also cut
-    again, and the parts tested as candidates too; None: not), ``pair_min_items`` (a significant pair needs co-actions on this
+    again, and the parts tested as candidates too; None: not), ``group_splits`` (splits of the items
+    the group test is run on; with several, an account is confirmed when it is at α/2 on at least
+    half of them), ``pair_min_items`` (a significant pair needs co-actions on this
     many distinct items, or a day or more apart: one item on one day is one event) and ``discover_timing`` (apply the timing test when looking
     for groups, not only when testing them). ``cross_near_threshold``: texts on two platforms whose
     word-shingle Jaccard reaches it are one cross-platform item (near-dup's LSH shape and seed;
@@ -88,6 +90,7 @@ class DetectParams:
     group_min_size: int = 5
     group_min_items: int = 2
     group_split_above: int | None = 200
+    group_splits: int = 1
     pair_min_items: int = 2
     near_dup_window: float = 300.0
     near_dup_min_count: int = 3
@@ -136,6 +139,8 @@ class DetectParams:
             raise DetectError("a window must be a positive number of seconds")
         if self.cross_near_threshold is not None and not 0 < self.cross_near_threshold <= 1:
             raise DetectError(f"cross_near_threshold must be in (0, 1] or None, not {self.cross_near_threshold}")
+        if not 1 <= self.group_splits <= 16:
+            raise DetectError(f"group_splits must be between 1 and 16, not {self.group_splits}")
         if self.min_count < 1:
             raise DetectError(f"min_count must be at least 1, not {self.min_count}")
         if not 0 < self.alpha < 1:
@@ -315,7 +320,7 @@ def _run(
     layer_edges: list[pa.Table] = []
     layer_scores: list[pa.Table] = []
     figures: dict[str, dict] = {}
-    group_input: list[gr.ScaleCounts] = []
+    group_input: list[list[gr.ScaleCounts]] = [[] for _ in range(p.group_splits)]  # per split of the items
     platforms = ly.one(con, f"SELECT count(DISTINCT platform) FROM _acc WHERE platform <> '{UNKNOWN_PLATFORM}'")
     for layer in p.layers:
         t = time.perf_counter()
@@ -332,7 +337,8 @@ def _run(
             # near-dup's "items" are posts, not shared objects: no clean split; cross-platform pairs
             # are a subset of all pairs, which the group test's null does not model (docs).
             if layer not in ("near-dup", "cross-platform"):
-                group_input += scales
+                for sp, part in enumerate(scales):
+                    group_input[sp] += part
         stats["significant_edges"] = int(pc.sum(edges.column("significant")).as_py() or 0)
         if layer in TEXT_LAYERS and text_status:
             stats["normalised_texts"] = text_status
@@ -345,11 +351,11 @@ def _run(
     edges = pa.concat_tables(layer_edges)
     scores = pa.concat_tables(layer_scores)
     groups = None
-    if p.groups and group_input:
+    if p.groups and group_input[0]:
         t = time.perf_counter()
-        found = gr.group_test(group_input, n_accounts, alpha=p.alpha, min_size=p.group_min_size, seed=p.seed,
-                              screen=p.group_screen, resolution=p.resolution,
-                              discover_timing=p.discover_timing, split_above=p.group_split_above)  # fmt: skip
+        found = gr.split_tests(group_input, n_accounts, alpha=p.alpha, min_size=p.group_min_size, seed=p.seed,
+                               screen=p.group_screen, resolution=p.resolution,
+                               discover_timing=p.discover_timing, split_above=p.group_split_above)  # fmt: skip
         edges, scores, groups = _apply_groups(edges, scores, found, group_input, p.group_min_items, p.group_min_size)
         figures["groups"] = {
             "candidate_groups": len(found.groups["group"]),
@@ -375,7 +381,7 @@ def _apply_groups(
     edges: pa.Table,
     scores: pa.Table,
     found: gr.GroupResult,
-    scales: list[gr.ScaleCounts],
+    scales: list[list[gr.ScaleCounts]],
     min_items: int,
     min_size: int,
 ) -> tuple[pa.Table, pa.Table, dict[str, np.ndarray]]:
@@ -386,22 +392,25 @@ def _apply_groups(
     share of actions, in the half of the items that confirmed them, that co-act with the group.
     """
     g, m = found.groups, found.members
-    group_id, group_p = _group_edges(edges, g, m)
     # Many distinct items: a group whose co-actions all sit on a few items (one share button's text
     # posted by a crowd of strangers) is one event, not a group acting together again and again.
-    # Counted in the layer that confirmed the group: one post is an item in every layer it is in.
+    # Counted in the layer that confirmed the group: one post is an item in every layer it is in;
+    # and within the group's own split (groups of other splits do not take its edges).
     gl = np.full(int(g["group"].max(initial=-1)) + 2, "", dtype=object)
     gl[g["group"].astype(np.int64)] = g["layer"]
-    same = edges.column("layer").to_numpy(zero_copy_only=False) == gl[group_id]
-    items = _group_items(edges, np.where(same, group_id, -1))
+    layer_of_edge = edges.column("layer").to_numpy(zero_copy_only=False)
     n_items = np.zeros(len(g["group"]), dtype=np.int64)
-    at = np.searchsorted(g["group"].astype(np.int64), items[0])
-    n_items[at] = items[1]
+    for sp in range(len(scales)):
+        in_g, in_m = g["split"] == sp, m["split"] == sp
+        group_id, _ = _group_edges(edges, {k: v[in_g] for k, v in g.items()}, {k: v[in_m] for k, v in m.items()})
+        items = _group_items(edges, np.where(layer_of_edge == gl[group_id], group_id, -1))
+        n_items[np.searchsorted(g["group"].astype(np.int64), items[0])] = items[1]
     # And enough members confirmed: the group test is for groups, not a pair test in disguise.
     confirmed = np.bincount(m["group"][m["confirmed"]].astype(np.int64), minlength=len(g["group"]))
     few = g["significant"] & ((n_items < min_items) | (confirmed[g["group"].astype(np.int64)] < min_size))
     g = {**g, "significant": g["significant"] & ~few, "items": n_items}
     m = {**m, "confirmed": m["confirmed"] & ~np.isin(m["group"], g["group"][few])}
+    g, m = gr.vote(g, m, len(scales))
     group_id, group_p = _group_edges(edges, g, m)
     hit = group_id >= 0
     was = edges.column("significant").to_numpy(zero_copy_only=False)
@@ -418,9 +427,11 @@ def _apply_groups(
         direction = g["direction"].astype(np.int64)
         half = 1 - direction[np.searchsorted(g["group"].astype(np.int64), mg)]
         best_scale = m["best"][conf].astype(np.int64)
-        for t, sc in enumerate(scales):
-            sel = best_scale == t
-            acts[sel] = sc.activity[half[sel], maid[sel]].sum(axis=1)
+        split = m["split"][conf].astype(np.int64)
+        for sp, part in enumerate(scales):
+            for t, sc in enumerate(part):
+                sel = (best_scale == t) & (split == sp)
+                acts[sel] = sc.activity[half[sel], maid[sel]].sum(axis=1)
         share = m["k"][conf] / np.maximum(acts, 1.0)
         extra = pa.table({"aid": pa.array(maid, pa.int32()), "layer": pa.array(["groups"] * len(maid), pa.string()),
                           "score": pa.array(np.minimum(share, 1.0))})  # fmt: skip
@@ -557,9 +568,10 @@ def _unlinked(a: np.ndarray, b: np.ndarray, linked: np.ndarray, n_accounts: int)
 
 def _windowed(
     con, layer: str, p: DetectParams, n_accounts: int, linked: np.ndarray
-) -> tuple[pa.Table, pa.Table, dict, list[gr.ScaleCounts]]:
+) -> tuple[pa.Table, pa.Table, dict, list[list[gr.ScaleCounts]]]:
     """One windowed layer at each of its time scales: one edge per pair (its most significant
-    scale, named in ``window``), account scores, figures, and the counts the group test needs.
+    scale, named in ``window``), account scores, figures, and the counts the group test needs
+    (per split of the items).
 
     With several scales the longest is the *reference*: counted, not tested. A pair at a shorter
     window w must beat the configuration null and the timing test against its own co-actions at
@@ -580,9 +592,12 @@ def _windowed(
     )  # fmt: skip
     per_scale: list[pa.Table] = []
     score_parts: list[pa.Table] = []
-    scale_counts: list[gr.ScaleCounts] = []
+    # Group test counts are per split of the items (several with group_splits), not for near-dup (its
+    # items are posts: no clean split) nor cross-platform (a subset of pairs the group null does not model).
+    splits = p.group_splits if p.groups and layer not in ("near-dup", "cross-platform") else 1
+    scale_counts: list[list[gr.ScaleCounts]] = [[] for _ in range(splits)]
     figures: dict[str, dict] = {}
-    ref: gr.ScaleCounts | None = None
+    ref: list[gr.ScaleCounts] = []
     ref_counts: ly.LayerCounts | None = None
     for window in sorted(windows, reverse=True):  # the reference first
         if layer == "near-dup":
@@ -594,7 +609,7 @@ def _windowed(
             counts = ly.windowed_layer(
                 con, layer, window, **common, min_stratum_share=p.min_stratum_share,
                 min_stratum_accounts=p.min_stratum_accounts, evidence=window in tested, near_text=near,
-                timing=timed,
+                timing=timed, splits=splits,
             )  # fmt: skip
         e = counts.edges
         a, b = e.column("a").to_numpy().astype(np.int64), e.column("b").to_numpy().astype(np.int64)
@@ -603,23 +618,26 @@ def _windowed(
             e = counts.edges = e.filter(pa.array(keep))
             a, b = a[keep], b[keep]
         halves = counts.activity_half is not None and "k0" in e.column_names
-        sc = None
+        scs: list[gr.ScaleCounts] = []  # one per split of the items
         if halves:
-            sc = gr.ScaleCounts(layer, float(window), a, b,
-                                np.vstack([e.column("k0").to_numpy(), e.column("k1").to_numpy()]).astype(np.int64),
-                                counts.activity_half, gr.rates(counts.activity_half, counts.pairs_half))  # fmt: skip
+            for sp in range(splits):
+                k0, k1 = ("k0", "k1") if sp == 0 else (f"k0_{sp}", f"k1_{sp}")
+                act, w_half = counts.activity_half[sp], counts.pairs_half[sp]
+                scs.append(gr.ScaleCounts(layer, float(window), a, b,
+                                          np.vstack([e.column(k0).to_numpy(), e.column(k1).to_numpy()]).astype(np.int64),
+                                          act, gr.rates(act, w_half)))  # fmt: skip
         label = scale_label(window)
         last = window == windows[0]
         timing_share = None
         if timed and window in tested:
-            share_half, timing_share = ly.item_shares(con, ref_counts.activity.shape[1])
-            if sc is not None:
-                sc.share = share_half
+            share_half, timing_share = ly.item_shares(con, ref_counts.activity.shape[1], splits)
+            for sp, sc in enumerate(scs):
+                sc.share = share_half[sp]
         if window not in tested:  # the reference: kept for the tests at shorter windows
             if timed:
-                ly.keep_reference_items(con)
+                ly.keep_reference_items(con, splits)
             ly.drop_scratch(con, keep_actions=not last)
-            ref, ref_counts = sc, counts
+            ref, ref_counts = scs, counts
             figures[label] = {**counts.stats, "role": "reference"}
             continue
         timing = None
@@ -638,13 +656,14 @@ def _windowed(
             span = e.column("last_ts").to_numpy().astype(np.int64) - e.column("first_ts").to_numpy().astype(np.int64)
             events = (e.column("items").to_numpy() >= p.pair_min_items) | (span >= DAY_MS)
             test["significant"] = test["significant"] & events
-        if sc is not None and ref is not None:
-            sc.ref = ref
-            sc.k_ref = _lookup(ref.a, ref.b, ref.k, a, b, n_accounts)
-        if sc is not None and (ref is not None or layer not in p.timing_layers):
-            # A timing layer's group test needs its reference: at one scale, shared taste alone
-            # (a community reposting the same posts) would make its groups (docs/detection.md).
-            scale_counts.append(sc)
+        for sp, sc in enumerate(scs):
+            if ref:
+                sc.ref = ref[sp]
+                sc.k_ref = _lookup(ref[sp].a, ref[sp].b, ref[sp].k, a, b, n_accounts)
+            if ref or layer not in p.timing_layers:
+                # A timing layer's group test needs its reference: at one scale, shared taste alone
+                # (a community reposting the same posts) would make its groups (docs/detection.md).
+                scale_counts[sp].append(sc)
         n = counts.activity.sum(axis=1)
         per_scale.append(
             pa.table(

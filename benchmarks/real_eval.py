@@ -22,7 +22,8 @@ accounts flagged is the false-positive rate. congress-2015-2018 (245 members of 
 years, no IRA mix: the IRA's four years would swamp it) is a control of another kind: a small
 community of accounts that message in step by party, every day.
 
-Usage: python benchmarks/real_eval.py [--min-posts 2] [--json]
+Usage: python benchmarks/real_eval.py [--min-posts 2] [--group-splits N] [--json]
+(``--group-splits``: detection's ``group_splits``, docs/detection.md "Several splits").
 tests/test_detect_real.py runs the same functions.
 """
 
@@ -299,6 +300,7 @@ def control(shared: Path, tmp: Path, name: str, **detect_params) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--min-posts", type=int, default=2)
+    ap.add_argument("--group-splits", type=int, default=1, help="detect's group_splits (default 1, detect's own)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
@@ -309,8 +311,9 @@ def main() -> None:
     try:
         windows = all_mixes(SHARED)
         subsets = ira_subsets(SHARED, tmp, windows)
-        mixes = [mixed(SHARED, subsets[name], name, tmp, args.min_posts) for name in windows]
-        controls = [control(SHARED, tmp, name) for name in CONTROLS]
+        kw = {"group_splits": args.group_splits} if args.group_splits != 1 else {}
+        mixes = [mixed(SHARED, subsets[name], name, tmp, args.min_posts, **kw) for name in windows]
+        controls = [control(SHARED, tmp, name, **kw) for name in CONTROLS]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if args.json:

@@ -28,6 +28,7 @@ import trollscope as ts
 from trollscope.detect import DetectError, DetectParams, detect, load
 from trollscope.detect import layers as ly
 from trollscope.detect import significance as sg
+from trollscope.detect.run import MAX_GROUP_SPLITS
 
 WINDOWED = ["co-repost", "co-post", "co-link", "co-hashtag", "co-mention", "co-reply"]
 
@@ -317,6 +318,9 @@ def test_bad_parameters_are_refused():
         DetectParams(windows={"similarity": 60}).check()
     with pytest.raises(DetectError, match="alpha"):
         DetectParams(alpha=2).check()
+    for bad in (0, MAX_GROUP_SPLITS + 1):
+        with pytest.raises(DetectError, match="group_splits must be between 1 and"):
+            DetectParams(group_splits=bad).check()
 
 
 def test_bh_matches_its_definition():

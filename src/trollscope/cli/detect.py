@@ -9,7 +9,7 @@ import click
 
 from ..detect import LAYERS, WINDOWED, DetectParams
 from ..detect import detect as detect_api
-from ..detect.run import scale_label
+from ..detect.run import MAX_GROUP_SPLITS, scale_label
 from ._common import emit_json, engine_options, json_option, plural, table, workspace_option
 from ._format import evidence_lines, fmt_p, fmt_span, post_texts
 
@@ -142,7 +142,7 @@ def register(cli: click.Group) -> None:
                        "alone set the floor.")  # fmt: skip
     @click.option("--no-groups", is_flag=True,
                   help="Skip the group test (accounts linked by many items, each pair perhaps once).")  # fmt: skip
-    @click.option("--group-splits", type=click.IntRange(1, 16), default=defaults.group_splits, show_default=True,
+    @click.option("--group-splits", type=click.IntRange(1, MAX_GROUP_SPLITS), default=defaults.group_splits, show_default=True,
                   help="Run the group test on this many splits of the items and keep the accounts confirmed on at "
                        "least half (each at alpha/2): results that depend less on the draw, at a group test's cost "
                        "per split.")  # fmt: skip

@@ -48,6 +48,9 @@ class DetectError(Exception):
 
 
 DAY_MS = 86_400_000
+# Each split keeps every layer-scale's activity per half for the group test: about 70 MB a split
+# at 1M posts (docs/detection.md, "Several splits"); eight is the most measured.
+MAX_GROUP_SPLITS = 8
 
 
 @dataclass(frozen=True)
@@ -139,8 +142,8 @@ class DetectParams:
             raise DetectError("a window must be a positive number of seconds")
         if self.cross_near_threshold is not None and not 0 < self.cross_near_threshold <= 1:
             raise DetectError(f"cross_near_threshold must be in (0, 1] or None, not {self.cross_near_threshold}")
-        if not 1 <= self.group_splits <= 16:
-            raise DetectError(f"group_splits must be between 1 and 16, not {self.group_splits}")
+        if not 1 <= self.group_splits <= MAX_GROUP_SPLITS:
+            raise DetectError(f"group_splits must be between 1 and {MAX_GROUP_SPLITS}, not {self.group_splits}")
         if self.min_count < 1:
             raise DetectError(f"min_count must be at least 1, not {self.min_count}")
         if not 0 < self.alpha < 1:

@@ -66,3 +66,22 @@ def real_eval():
         sys.modules["real_eval"] = mod
         spec.loader.exec_module(mod)
     return sys.modules["real_eval"]
+
+
+def typed_retweet(text: str) -> bool:
+    """A retweet's text as typed (ingest's REPOST_PREFIX_RE, restated without regular expressions):
+    `RT @handle:` first, or the original quoted, `“@handle:` or `"@handle:`, after nothing but
+    characters that are neither letters, digits nor `@`."""
+
+    def handle_colon(rest: str) -> bool:
+        name = rest[: len(rest) - len(rest.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"))]
+        return 1 <= len(name) <= 50 and rest[len(name) : len(name) + 1] == ":"
+
+    if text.startswith("RT @") and handle_colon(text[4:]):
+        return True
+    for j, ch in enumerate(text):
+        if ch in '"“' and text[j + 1 : j + 2] == "@" and handle_colon(text[j + 2 :]):
+            return True
+        if ch.isalnum() or ch == "@":
+            return False
+    return False

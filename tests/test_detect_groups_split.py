@@ -79,3 +79,48 @@ def test_several_splits_keep_the_accounts_confirmed_on_at_least_half():
     # One split: nothing changes.
     g1, m1 = gr.vote(g, m, splits=1)
     assert g1 is g and m1 is m
+
+
+def _scale(layer: str, a, b, k, activity, pairs) -> gr.ScaleCounts:
+    act = np.asarray(activity, dtype=float)
+    return gr.ScaleCounts(
+        layer, 60.0, np.asarray(a), np.asarray(b), np.asarray(k), act, gr.rates(act, np.asarray(pairs))
+    )
+
+
+def test_bonferroni_counts_only_the_layer_scales_that_could_reject():
+    # Five accounts in one candidate group; half 1 confirms. One stratum; each account 4 actions per half.
+    n = 5
+    a, b = np.array([0, 0, 1, 2]), np.array([1, 2, 2, 3])
+    k = np.array([[0, 0, 0, 0], [3, 2, 2, 1]])
+    act = np.full((2, n, 1), 4.0)
+    pairs = np.array([[10.0], [12.0]])
+    live = _scale("co-post", a, b, k, act, pairs)
+    # A layer with no actions at all (no reply ids in the collection) and one where only account 4 acts.
+    empty = _scale("co-reply", a[:0], b[:0], np.zeros((2, 0), dtype=np.int64), np.zeros((2, n, 1)), np.zeros((2, 1)))
+    lone_act = np.zeros((2, n, 1))
+    lone_act[:, 4] = 3.0
+    lone = _scale("co-link", a[:0], b[:0], np.zeros((2, 0), dtype=np.int64), lone_act, np.zeros((2, 1)))
+    group = np.zeros(n, dtype=np.int64)
+
+    # Independently: m_s = 2 W / (C (C − 1)) on half 1, Λ = m (N² − Σ n²) / 2, K = Σ k, p = P(Poisson(Λ) ≥ K).
+    from scipy.stats import poisson
+
+    c = act[1].sum()
+    rate = 2 * pairs[1, 0] / (c * (c - 1))
+    lam_g = rate * (act[1].sum() ** 2 - (act[1] ** 2).sum()) / 2
+    p_g = poisson.sf(k[1].sum() - 1, lam_g)
+    alone = gr._confirm([live], group, 1)
+    with_dead = gr._confirm([live, empty, lone], group, 1)
+    assert np.isclose(alone[0][0], p_g, rtol=1e-6)
+    # The dead layer-scales cannot reject: the group's p is not multiplied by them.
+    assert np.isclose(with_dead[0][0], p_g, rtol=1e-6)
+    # Members: account 0 (K = 5 with the rest) against Λ_a = m n_a (N − n_a).
+    lam_0 = rate * 4 * (act[1].sum() - 4)
+    p_0 = poisson.sf(5 - 1, lam_0)
+    assert np.isclose(with_dead[5][0], p_0, rtol=1e-6)
+    # Account 4 acts in co-link alone there (Λ = 0: no one else does): still one test for it.
+    assert np.isclose(with_dead[5][4], alone[5][4], rtol=1e-6)
+    # A second live layer-scale does count: Bonferroni over two.
+    twice = gr._confirm([live, _scale("co-hashtag", a, b, k, act, pairs)], group, 1)
+    assert np.isclose(twice[0][0], min(2 * p_g, 1.0), rtol=1e-6)

@@ -9,7 +9,6 @@ import bz2
 import csv
 import gzip
 import json
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -20,10 +19,11 @@ import pyarrow.parquet as pq
 import pytest
 import zstandard
 from click.testing import CliRunner
+from helpers import typed_retweet
 
 from trollscope import sources
 from trollscope.cli import main
-from trollscope.ingest import RT_RE, ingest
+from trollscope.ingest import ingest
 from trollscope.readers import ReaderError, ReadOptions, detect_format, generic
 from trollscope.workspace import Workspace
 
@@ -490,6 +490,21 @@ def test_airline_cli(shared, tmp_path):
     assert d["rejected"] == 0 and d["readers"] == {"generic": 1}
 
 
+def test_typed_retweets_are_reposts(tmp_path):
+    """Retweets typed by hand before the button (airline-2015 has a viral brand tweet pasted so by
+    strangers) are reposts of the quoted original, not texts their posters wrote."""
+    texts = ["RT @alice: hello there", "😐 “@JetBlue: Our fleet's on fleek.”", '"@bob: a quoted one"',
+             "“@JetBlue: Our fleet's on fleek.”ayyy", "well “@bob: not at the start”", "RT@alice: no space",
+             "@bob: a reply, not a quote", "an original text"]  # fmt: skip
+    rows = [HEADER] + [[str(200 + i), "dan", t, f"2016-05-28 10:{i:02d}:00"] for i, t in enumerate(texts)]
+    ingest(str(_write_csv(tmp_path / "typed.csv", rows)), tmp_path / "ws")
+    got = dict(_query(tmp_path / "ws", "SELECT text, kind FROM posts"))
+    assert {t for t, k in got.items() if k == "repost"} == {t for t in texts if typed_retweet(t)}
+    assert {t for t, k in got.items() if k == "repost"} == set(texts[:4])
+    handles = dict(_query(tmp_path / "ws", "SELECT text, repost_of_handle FROM posts WHERE kind = 'repost'"))
+    assert handles == {texts[0]: "alice", texts[1]: "jetblue", texts[2]: "bob", texts[3]: "jetblue"}
+
+
 @pytest.mark.real_data
 def test_debates(shared, tmp_path):
     files = sorted((shared / "debates-2016").glob("tweets_debate*.csv.gz"))
@@ -503,7 +518,7 @@ def test_debates(shared, tmp_path):
     distinct = {(row["userID"], row["created_at"], row["text"]) for row in rows}
     assert (r.records, r.stored, r.rejected) == (len(rows), len(distinct), 0)
     ws = tmp_path / "ws"
-    reposts = sum(1 for _, _, text in distinct if re.match(RT_RE, text))
+    reposts = sum(1 for _, _, text in distinct if typed_retweet(text))
     assert _query(ws, "SELECT count(*) FROM posts WHERE kind = 'repost'")[0][0] == reposts
     # EDT -> UTC: 21:00 EDT is 01:00 UTC the next day
     first = rows[0]

@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from helpers import typed_retweet
 
 import trollscope as ts
 
@@ -70,11 +71,10 @@ def test_retweet_text_is_parsed(shared, ws_path):
     files = sorted((shared / "ira-by-author").glob("A/*.csv.gz"))[:60]
     ts.ingest([str(f) for f in files], ws_path)
     con = ts.Workspace(ws_path).connect()
-    rows = [x for f in files for x in _read(f) if x["content"].startswith("RT @")]
+    # `RT @handle:` and the original quoted by hand, `“@handle:` (helpers.typed_retweet)
+    rows = [x for f in files for x in _read(f) if typed_retweet(x["content"])]
     assert rows, "sample has retweets"
-    expected = {
-        re.match(r"RT @(\w+):", x["content"]).group(1).lower() for x in rows if re.match(r"RT @(\w+):", x["content"])
-    }
+    expected = {re.search(r"@(\w+):", x["content"]).group(1).lower() for x in rows}
     got = {
         x[0]
         for x in con.execute(

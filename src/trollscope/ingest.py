@@ -46,6 +46,11 @@ HASHTAG_RE = r"#([\p{L}\p{N}_]+)"
 MENTION_RE = r"(?:^|[^\p{L}\p{N}_@])@([A-Za-z0-9_]{1,15})"
 URL_RE = r"https?://[^\s\"<>…]+"
 RT_RE = r"^RT @([A-Za-z0-9_]{1,50}):"
+# A retweet's prefix as people typed it before the button, or as old clients did: `RT @handle:`, or
+# the original in quotes, `“@handle: text”`, after nothing but emoji or punctuation (the manual
+# retweets of airline-2015: a viral brand tweet pasted by strangers, which co-post would otherwise
+# count as one text written by many). Group 0 is the whole prefix; the handle is its last word.
+REPOST_PREFIX_RE = r"^(?:RT @[A-Za-z0-9_]{1,50}:|[^\p{L}\p{N}@]*[\"“]@[A-Za-z0-9_]{1,50}:)"
 
 
 @dataclass
@@ -852,7 +857,7 @@ def _finalize_sql(
     # The reposted original, where the source gives no id: the first 100 characters of its text without
     # the `RT @handle: ` prefix, lower-cased. Copies of one retweet share them (a truncated copy is cut
     # near 140 characters, links sit at the end); IRA retweets mostly carry the original's bare text.
-    body = "CASE WHEN _rt IS NULL THEN text ELSE substr(text, length(_rt) + 6) END"
+    body = "CASE WHEN _rt IS NULL THEN text ELSE substr(text, length(_rt_prefix) + 1) END"
     # = lower(left(trim(body), 100)): trim scans the whole text for trailing space separators; when
     # the text does not end in one (the end-anchored test is cheap) ltrim gives the same first 100.
     norm = rf"lower(left(CASE WHEN regexp_matches({body}, '\p{{Zs}}$') THEN trim({body}) ELSE ltrim({body}) END, 100))"
@@ -864,10 +869,11 @@ def _finalize_sql(
                 coalesce(r.account_id, lower(r.handle)) AS account_id,
                 coalesce(r.handle, {"lh.handle, " if label_handles else ""}r.account_id) AS handle,
                 {"coalesce(m.original, r.source_file)" if file_map else "r.source_file"} AS source_file),
-            nullif(regexp_extract(r.text, '{RT_RE}', 1), '') AS _rt
+            regexp_extract(r.text, '{REPOST_PREFIX_RE}', 0) AS _rt_prefix
         FROM r {"LEFT JOIN _file_map m ON m.scan = r.source_file" if file_map else ""}
         {"LEFT JOIN _label_handles lh ON lh.account_id = r.account_id" if label_handles else ""}
     ),
+    e AS (SELECT *, CASE WHEN _rt_prefix <> '' THEN regexp_extract(_rt_prefix, '@([A-Za-z0-9_]+):$', 1) END AS _rt FROM d),
     k AS (
         SELECT * REPLACE (
             coalesce(lower(repost_of_handle), lower(_rt)) AS repost_of_handle,
@@ -875,9 +881,9 @@ def _finalize_sql(
                 AS repost_of_id,
             lower(quote_of_handle) AS quote_of_handle,
             lower(reply_to_handle) AS reply_to_handle)
-        FROM d
+        FROM e
     )
-    SELECT * EXCLUDE (_rt) REPLACE (
+    SELECT * EXCLUDE (_rt, _rt_prefix) REPLACE (
         -- No id in the source: the record's content is its identity, so the same record read again (or
         -- repeated verbatim in an export) counts as a duplicate.
         coalesce(post_id, 's:' || md5(concat_ws('|', account_id, created_at::VARCHAR, text))) AS post_id,

@@ -219,9 +219,13 @@ def _confirm(scales: list[ScaleCounts], group: np.ndarray, h: int) -> tuple[np.n
     best_g = gp.argmin(axis=0) if n_groups else np.zeros(0, dtype=np.int64)
     best_m = mp.argmin(axis=0) if len(members) else np.zeros(0, dtype=np.int64)
     cols_g, cols_m = np.arange(n_groups), np.arange(len(members))
+    # Bonferroni over the layer-scales that could reject: the null keeps every account's actions
+    # per layer, so where a group's (a member's) expectation is 0 its count is 0 too, and p is 1
+    # whatever happens (Tarone's reduction; a collection with no reply ids has no co-reply test).
+    n_g, n_m = np.maximum((glam > 0).sum(axis=0), 1), np.maximum((mlam > 0).sum(axis=0), 1)
     return (
-        np.minimum(gp[best_g, cols_g] * n_tests, 1.0), best_g, gk[best_g, cols_g], glam[best_g, cols_g],
-        members, np.minimum(mp[best_m, cols_m] * n_tests, 1.0), mk[best_m, cols_m], mlam[best_m, cols_m], best_m,
+        np.minimum(gp[best_g, cols_g] * n_g, 1.0), best_g, gk[best_g, cols_g], glam[best_g, cols_g],
+        members, np.minimum(mp[best_m, cols_m] * n_m, 1.0), mk[best_m, cols_m], mlam[best_m, cols_m], best_m,
     )  # fmt: skip
 
 

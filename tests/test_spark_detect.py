@@ -21,7 +21,7 @@ from helpers import sample_rows, write_ioarchive
 import trollscope as ts
 from trollscope import investigate as inv
 from trollscope.detect import LAYERS, detect
-from trollscope.engine import EngineSpec
+from trollscope.engine import EngineSpec, sql_str
 
 pytestmark = pytest.mark.spark
 
@@ -146,6 +146,38 @@ def test_a_spark_run_never_falls_back_to_duckdb_and_spark_logs_the_sql(both, sim
     assert any("CONV(LEFT(MD5(" in t for t in texts)  # the items' engine-neutral key, in Spark's spelling
 
 
+def test_targeting_on_spark_finds_its_flags_in_spark_tasks_not_on_the_driver(both, sim_ws, monkeypatch):
+    """The regex flags come from DuckDB inside Spark's tasks: with DuckDB refused on the driver,
+    targeting still gives DuckDB's tables, and no statement hands a regex to Java's engine."""
+    import duckdb
+
+    import trollscope.engine
+    from trollscope.spark_con import SparkConnection
+    from trollscope.workspace import Workspace
+
+    kw = {"accounts": "flagged", "by": "cluster", "bootstrap": 20, "sentiment": False}
+    duck = inv.targeting(sim_ws, **kw)
+    statements: list[str] = []
+    close = SparkConnection.close
+
+    def keep_statements(self):
+        statements.extend(self.statements)
+        close(self)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("targeting on Spark opened DuckDB on the driver")
+
+    for target, name in ((trollscope.engine, "connect"), (Workspace, "connect"), (duckdb, "connect")):
+        monkeypatch.setattr(target, name, refuse)
+    monkeypatch.setattr(SparkConnection, "close", keep_statements)
+    on_spark = inv.targeting(sim_ws, engine=SPARK, **kw)
+    monkeypatch.undo()
+    assert duck.summary["operation"]["political_posts"] > 0
+    for frame, table in duck.frames().items():
+        same(table, on_spark.frames()[frame], f"targeting.{frame}")
+    assert statements and not [s for s in statements if re.search(r"RLIKE|REGEXP", s, re.IGNORECASE)]
+
+
 def _events(logs: Path) -> list[dict]:
     """The events of Spark's event log: rolling files (``eventlog_v2_*/events_N_*``), zstd-compressed
     by default in Spark 4 (the last one may end mid-frame while the session runs)."""
@@ -267,6 +299,63 @@ def test_the_normalisation_gives_duckdbs_bytes_on_spark(spark):
     assert on_spark == on_duck
     got = dict(on_duck)
     assert (got[0], got[1], got[2]) == ("οδοσ σοφιασ", "istanbul ii", "x")  # each code point lower-cased alone
+
+
+# Posts where Java's regex engine, even given re2_for_java's translation, matches targeting's patterns
+# otherwise than RE2: Java's (?iu) folds İ and ı to i (RE2 folds neither), RE2's \\b is ASCII. With
+# letters both fold alike (ſ, the Kelvin sign K), accents, a vertical tab and word characters
+# around a term.
+TARGETING_TEXTS = [
+    "radİcal islam now", "CROOKED HİLLARY", "hıllary for prison", "ılLEGAL ALİENS", "LOCK HER UP!",
+    "loc\u212a her up", "drain the ſwamp", "ſanders 2016", "\u212aelvin says trump", "わぁいHillary",
+    "Clintonés", "Bérnie Sandérs", "Crooked Hillary's emails", "black\x0blives matter", "feel\u00a0the bern",
+    "libtard\u212a", "_drumpf", "TedCruz and Rubio", "ｈｉｌｌａｒｙ", "make america great again", "", None,
+]  # fmt: skip
+
+
+def _targeting_flags(con, posts: pa.Table) -> list[tuple]:
+    from trollscope.investigate.targeting import _classify_posts, load_candidates, load_lexicon
+
+    con.register("op_posts", posts)
+    _classify_posts(con, load_lexicon(), load_candidates(), "week")
+    cols = ", ".join(c for c in con.sql("SELECT * FROM _pol").columns if c in ("l", "r") or c.startswith("_c"))
+    return con.execute(f"SELECT post_id, {cols} FROM _pol ORDER BY post_id").fetchall()
+
+
+def test_targetings_flags_on_spark_are_duckdbs_for_any_letters(spark):
+    """Each post's left/right and candidate flags are RE2's on Spark too (DuckDB's regexp_matches run
+    in Spark's tasks), where Java's regex engine would give other flags for some of these texts."""
+    import duckdb
+
+    from trollscope.investigate.targeting import _terms_of, _terms_regex, load_lexicon
+    from trollscope.spark_con import SparkConnection
+
+    n = len(TARGETING_TEXTS)
+    posts = pa.table(
+        {
+            "post_id": [f"p{i:02d}" for i in range(n)],
+            "account_id": ["a"] * n,
+            "grp": ["operation"] * n,
+            "created_at": pa.array([0] * n, pa.timestamp("us")),
+            "text": TARGETING_TEXTS,
+            "hashtags": pa.array([[] for _ in range(n)], pa.list_(pa.string())),
+        }
+    )
+    on_duck = _targeting_flags(duckdb.connect(), posts)
+    con = SparkConnection(spark)
+    try:
+        on_spark = _targeting_flags(con, posts)
+        # What Java's engine says of the same patterns (the translation Spark SQL ran before).
+        con.register("t", posts)
+        right = _terms_regex(_terms_of(load_lexicon(), "right", "term"))
+        java = dict(con.execute(f"SELECT post_id, regexp_matches(text, {sql_str(right)}) FROM t").fetchall())
+    finally:
+        con.close()
+    assert on_spark == on_duck
+    flagged = {row[0] for row in on_duck if any(row[1:])}
+    assert {"p04", "p05", "p06", "p12"} <= flagged and "p00" not in flagged  # ſ and K fold, İ does not
+    rights = {row[0]: row[2] for row in on_duck}
+    assert [p for p in rights if bool(java[p]) != bool(rights[p])], "no text where Java's regex differs"
 
 
 def test_the_text_cache_is_written_and_read_by_both_engines(sim_ws, spark, tmp_path):

@@ -50,6 +50,7 @@ from .ingest import (
 )
 from .readers import ReadOptions
 from .schema import ACCOUNTS, POSTS, REJECTS, select_canonical
+from .spark_tasks import task_threads
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -98,7 +99,7 @@ def ingest_on_spark(
     sc = spark.sparkContext
     plan = plan_batches(groups, run.encodings, sc.defaultParallelism * TASKS_PER_CORE)
     step = _describer(spark, txn.run_id)
-    schema = _spark_schema(READ)
+    schema = sp.spark_schema(READ)
     handles = _driver_table(run, "_label_handles") if run.label_handles else None
     if plan:
         step("read the files, one task per batch")
@@ -125,7 +126,7 @@ def ingest_on_spark(
     for _, files, _ in plan:
         for f in files:
             run.tick(Path(f))
-    posts_schema = _spark_schema(POSTS)
+    posts_schema = sp.spark_schema(POSTS)
     if parts:
         staged = spark.read.schema(posts_schema).parquet(*[sp.uri(p) for p in parts])
     else:
@@ -187,7 +188,7 @@ def ingest_on_spark(
     planned = _driver_table(run, "_rejects_run").cast(REJECTS)  # whole files, by the driver
     run.con.close()
     _conform(read.where("kind = 'reject'").select("reject.*"), REJECTS).unionByName(
-        spark.createDataFrame(planned, _spark_schema(REJECTS))
+        spark.createDataFrame(planned, sp.spark_schema(REJECTS))
     ).createOrReplaceTempView("_rejects_run")
     reasons: dict[str, int] = {}
     first_rejects: list[dict] = []
@@ -217,7 +218,7 @@ def _join_labels(spark: SparkSession, run: _Run, added: list[Path]) -> tuple[int
     rows = run.load_label_rows(run.opts.labels)
     for name in ("_label_rows", "_label_handles"):
         t = _driver_table(run, name)
-        spark.createDataFrame(t, _spark_schema(t.schema)).createOrReplaceTempView(name)
+        spark.createDataFrame(t, sp.spark_schema(t.schema)).createOrReplaceTempView(name)
     labels = sp.sql(spark, label_matches_sql(rows.by_id)).localCheckpoint(eager=True)  # read twice below
     labels.createOrReplaceTempView("_labels")
     matched = run.labelled = labels.count()
@@ -262,10 +263,7 @@ def _read_task(
     the driver's handles from a ``--labels`` file, shipped with the function)."""
 
     def read(numbers: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        from pyspark import TaskContext
-
-        ctx = TaskContext.get()
-        threads = max(1, int(ctx.cpus())) if ctx is not None else None  # DuckDB's threads = the task's cores
+        threads = task_threads()
         for rb in numbers:
             for i in rb.column(0).to_pylist():
                 reader, files, encodings = plan[i]
@@ -294,19 +292,11 @@ def _rows(kind: str, n: int, columns: dict[str, pa.Array]) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, schema=READ)
 
 
-def _spark_schema(schema: pa.Schema):
-    """A Spark schema of one of ours; naive timestamps as TIMESTAMP_NTZ, so Parquet keeps
-    ``isAdjustedToUTC=false`` and DuckDB reads the same wall-clock times."""
-    from pyspark.sql.pandas.types import from_arrow_schema
-
-    return from_arrow_schema(schema, prefer_timestamp_ntz=True)
-
-
 def _conform(df: DataFrame, schema: pa.Schema) -> DataFrame:
     """``df`` with exactly ``schema``'s columns and types, in its order."""
     from pyspark.sql.functions import col
 
-    return df.select([col(f.name).cast(f.dataType).alias(f.name) for f in _spark_schema(schema).fields])
+    return df.select([col(f.name).cast(f.dataType).alias(f.name) for f in sp.spark_schema(schema).fields])
 
 
 def _python_error(e: Exception) -> str:

@@ -106,6 +106,14 @@ def uri(path: Path) -> str:
     return path.resolve().as_uri()
 
 
+def spark_schema(schema: pa.Schema):
+    """A Spark schema of an Arrow one; naive timestamps as TIMESTAMP_NTZ, so Parquet keeps
+    ``isAdjustedToUTC=false`` and DuckDB reads the same wall-clock times."""
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    return from_arrow_schema(schema, prefer_timestamp_ntz=True)
+
+
 def register_workspace(spark: SparkSession, ws: Workspace) -> list[str]:
     """One temporary view per canonical table (empty ones included, from the schema), as in
     :meth:`Workspace.connect`; returns the view names."""

@@ -3,8 +3,8 @@
 On DuckDB, ``layers.near_dup_layer`` hashes each text's words in DuckDB and turns them into shingle
 hashes and LSH band keys in numpy on one machine (``word_shingles``, ``band_keys``). On Spark the
 texts stay in the cluster: each task takes a slice of ``_texts`` as Arrow batches (``mapInArrow``)
-and runs those very functions on it, the words hashed by an embedded DuckDB, as ingest's tasks run
-the readers (ingest_spark.py). So a text's shingles and band keys are bit for bit the ones DuckDB
+and runs those very functions on it, the words hashed by an embedded DuckDB (spark_tasks.py), as
+ingest's tasks run the readers (ingest_spark.py). So a text's shingles and band keys are bit for bit the ones DuckDB
 computes, and the candidates, the exact Jaccard and the edges are the same on both engines
 (tests/test_spark_near_dup.py). Which band keys are shared, and which are a crowd's (shared by more
 than ``max_item_accounts`` accounts), is Spark SQL; nothing per text comes back to the driver, only
@@ -32,18 +32,10 @@ def _signatures(batches: Iterator[pa.RecordBatch], *, keep: tuple[str, ...], tex
                 rows: int, seed: int):  # fmt: skip
     """A Spark task: each batch's ``keep`` columns with its ``text``'s shingle hashes ``sh`` and band
     keys ``keys`` (uint64 values carried as int64 of the same bits: Spark has no unsigned integers)."""
-    import duckdb
-
+    from ..spark_tasks import BATCH, per_batch
     from .layers import band_keys, word_hashes_sql, word_shingles
 
-    con = duckdb.connect()
-    cols = ", ".join(keep)
-    for batch in batches:
-        if not batch.num_rows:
-            continue
-        con.register("_batch", pa.Table.from_batches([batch]))
-        t = con.sql(f"SELECT {cols}, {word_hashes_sql(text)} AS wh FROM _batch").to_arrow_table()
-        con.unregister("_batch")
+    for t in per_batch(batches, f"SELECT {', '.join(keep)}, {word_hashes_sql(text)} AS wh FROM {BATCH}"):
         sh = word_shingles(t.column("wh"), shingle)
         keys = band_keys(sh, bands, rows, seed)
         signed = pa.ListArray.from_arrays(sh.offsets, pa.array(sh.flatten().to_numpy().view(np.int64)))

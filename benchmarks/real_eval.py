@@ -300,7 +300,7 @@ def control(shared: Path, tmp: Path, name: str, **detect_params) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--min-posts", type=int, default=2)
-    ap.add_argument("--group-splits", type=int, default=1, help="detect's group_splits (default 1, detect's own)")
+    ap.add_argument("--group-splits", type=int, default=None, help="detect's group_splits (default: detect's own)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
@@ -311,7 +311,7 @@ def main() -> None:
     try:
         windows = all_mixes(SHARED)
         subsets = ira_subsets(SHARED, tmp, windows)
-        kw = {"group_splits": args.group_splits} if args.group_splits != 1 else {}
+        kw = {"group_splits": args.group_splits} if args.group_splits is not None else {}
         mixes = [mixed(SHARED, subsets[name], name, tmp, args.min_posts, **kw) for name in windows]
         controls = [control(SHARED, tmp, name, **kw) for name in CONTROLS]
     finally:

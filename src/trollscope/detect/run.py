@@ -93,7 +93,7 @@ class DetectParams:
     group_min_size: int = 5
     group_min_items: int = 2
     group_split_above: int | None = 200
-    group_splits: int = 1
+    group_splits: int = 2
     pair_min_items: int = 2
     near_dup_window: float = 300.0
     near_dup_min_count: int = 3

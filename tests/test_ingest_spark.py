@@ -267,6 +267,27 @@ def test_platform_option_reaches_the_spark_tasks(spark, tmp_path):
     ]  # fmt: skip
 
 
+@pytest.mark.spark
+def test_typed_retweets_are_reposts_on_spark_too(spark, tmp_path):
+    """The repost prefix (`RT @x:`, or `“@x:` after emoji) is a regular expression Spark runs in Java:
+    the same kinds, originals and handles as DuckDB's, letters beyond ASCII included."""
+    import csv
+
+    texts = ["RT @alice: hello there", "😐 “@JetBlue: Our fleet's on fleek.”", '"@bob: a quoted one"',
+             "İ “@bob: a letter first", "… “@Ünï: not a handle”", "¡“@bob: after punctuation", "plain text"]  # fmt: skip
+    path = tmp_path / "typed.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["post_id", "handle", "created_at", "text"])
+        w.writerows([str(i), "dan", f"2016-05-28T10:{i:02d}:00Z", t] for i, t in enumerate(texts))
+    ingest(str(path), tmp_path / "duck")
+    ingest(str(path), tmp_path / "spark", engine=LOCAL2)
+    same_workspaces(tmp_path / "duck", tmp_path / "spark")
+    got = rows(tmp_path / "spark", "SELECT post_id, kind, repost_of_handle FROM posts ORDER BY post_id::INT")
+    assert [k for _, k, _ in got] == ["repost", "repost", "repost", "original", "original", "repost", "original"]
+    assert [h for _, k, h in got if k == "repost"] == ["alice", "jetblue", "bob", "bob"]
+
+
 def by_id_posts(path: Path, records: list[tuple[str, str, str]]) -> Path:
     """Pipe-delimited posts laid out as congress-2015-2018's: accounts named only by a numeric id."""
     body = "id|user|created_at|text|lang\n" + "".join(f"{i}|{u}|{t}|{x}|en\n" for i, u, x, t in [

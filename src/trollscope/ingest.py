@@ -45,7 +45,6 @@ BATCH_FILES = 2000
 HASHTAG_RE = r"#([\p{L}\p{N}_]+)"
 MENTION_RE = r"(?:^|[^\p{L}\p{N}_@])@([A-Za-z0-9_]{1,15})"
 URL_RE = r"https?://[^\s\"<>…]+"
-RT_RE = r"^RT @([A-Za-z0-9_]{1,50}):"
 # A retweet's prefix as people typed it before the button, or as old clients did: `RT @handle:`, or
 # the original in quotes, `“@handle: text”`, after nothing but emoji or punctuation (the manual
 # retweets of airline-2015: a viral brand tweet pasted by strangers, which co-post would otherwise
@@ -855,7 +854,7 @@ def _finalize_sql(
     keep += sorted(available - canonical - {"reject_reason", "raw"})
     base = select_canonical(POSTS, available - {"source_format", "ingest_id"}, f"({records}) _src", extra=keep)
     # The reposted original, where the source gives no id: the first 100 characters of its text without
-    # the `RT @handle: ` prefix, lower-cased. Copies of one retweet share them (a truncated copy is cut
+    # the repost prefix (`RT @handle: `, or `“@handle: `: REPOST_PREFIX_RE), lower-cased. Copies of one retweet share them (a truncated copy is cut
     # near 140 characters, links sit at the end); IRA retweets mostly carry the original's bare text.
     body = "CASE WHEN _rt IS NULL THEN text ELSE substr(text, length(_rt_prefix) + 1) END"
     # = lower(left(trim(body), 100)): trim scans the whole text for trailing space separators; when

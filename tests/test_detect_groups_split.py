@@ -34,7 +34,6 @@ def test_large_candidates_are_cut_again_and_the_parts_tested(ws, monkeypatch):
         return out
 
     monkeypatch.setattr(gr, "discover", spy)
-    monkeypatch.setattr(gr, "_workers", lambda splits, workers: 1)  # the spy sees only this process's calls
     whole = detect(ws, group_split_above=None, write=False)
     assert all(len(parts) == 1 for parts in seen)
     unsplit = [parts[0] for parts in seen]
@@ -125,30 +124,3 @@ def test_bonferroni_counts_only_the_layer_scales_that_could_reject():
     # A second live layer-scale does count: Bonferroni over two.
     twice = gr._confirm([live, _scale("co-hashtag", a, b, k, act, pairs)], group, 1)
     assert np.isclose(twice[0][0], min(2 * p_g, 1.0), rtol=1e-6)
-
-
-def test_splits_run_side_by_side_in_processes_with_the_same_result(ws, monkeypatch):
-    seen = {}
-    original = gr.split_tests
-
-    def spy(per_split, n_accounts, **kw):
-        seen.update(per_split=per_split, n=n_accounts, kw=kw)
-        return original(per_split, n_accounts, **kw)
-
-    monkeypatch.setattr(gr, "split_tests", spy)
-    detect(ws, group_splits=2, write=False)
-    monkeypatch.setattr(gr, "split_tests", original)
-    calls = []
-    test = gr.group_test
-    monkeypatch.setattr(gr, "group_test", lambda *a, **k: calls.append(1) or test(*a, **k))
-    serial = original(seen["per_split"], seen["n"], workers=1, **seen["kw"])
-    assert len(calls) == 2
-    side = original(seen["per_split"], seen["n"], workers=2, **seen["kw"])
-    assert len(calls) == 2  # the two tests ran in the forked workers, not here
-    assert serial.groups["significant"].any()
-    for mine, theirs in ((serial.groups, side.groups), (serial.members, side.members)):
-        assert mine.keys() == theirs.keys()
-        for k in mine:
-            assert np.array_equal(mine[k], theirs[k]), k
-    assert gr._workers(2, None) == min(2, len(__import__("os").sched_getaffinity(0)))
-    assert gr._workers(1, None) == 1 and gr._workers(3, 8) == 3

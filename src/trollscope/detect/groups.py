@@ -37,7 +37,6 @@ Everything is arrays over accounts and pairs (numpy); the only loop is over the 
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -276,54 +275,13 @@ def group_test(scales: list[ScaleCounts], n_accounts: int, *, alpha: float, min_
     return GroupResult(g, m)
 
 
-_FORKED: tuple | None = None  # the splits' inputs, inherited by forked workers (never pickled)
-
-
-def _split_worker(sp: int) -> GroupResult:
-    per_split, n_accounts, level, kw = _FORKED
-    return group_test(per_split[sp], n_accounts, alpha=level, **kw)
-
-
-def _workers(splits: int, workers: int | None) -> int:
-    """How many processes run the splits: one per split up to the cores this process may use, where
-    processes can be forked (Linux; macOS and Windows spawn, which would pickle every split's counts)."""
-    import multiprocessing as mp
-    import os
-
-    if workers is not None:
-        return max(1, min(workers, splits))
-    if splits < 2 or "fork" not in mp.get_all_start_methods() or sys.platform == "darwin":
-        return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(splits, cores))
-
-
-def split_tests(per_split: list[list[ScaleCounts]], n_accounts: int, *, alpha: float, workers: int | None = None,
-                **kw) -> GroupResult:  # fmt: skip
+def split_tests(per_split: list[list[ScaleCounts]], n_accounts: int, *, alpha: float, **kw) -> GroupResult:
     """The group test on each split of the items: one split, :func:`group_test` as it is; several,
-    each at α/2, their groups and members side by side (``split`` says whose), for :func:`vote`.
-
-    The splits are independent tests of the same counts, so with several cores they run side by
-    side in forked processes (``workers``: how many; None: one per split up to the cores). Leiden
-    (igraph) holds the GIL, so threads would not help; a forked worker reads the counts its parent
-    holds without copying them, and returns only its groups and members. The result is the same
-    whatever the number of workers: each split's test is seeded on its own."""
-    global _FORKED
+    each at α/2, their groups and members side by side (``split`` says whose), for :func:`vote`."""
     level = alpha if len(per_split) == 1 else alpha / 2
-    n_workers = _workers(len(per_split), workers)
-    if n_workers > 1:
-        import multiprocessing as mp
-
-        _FORKED = (per_split, n_accounts, level, kw)
-        try:
-            with mp.get_context("fork").Pool(n_workers) as pool:
-                results = pool.map(_split_worker, range(len(per_split)), chunksize=1)
-        finally:
-            _FORKED = None
-    else:
-        results = [group_test(scales, n_accounts, alpha=level, **kw) for scales in per_split]
     g_parts, m_parts, offset = [], [], 0
-    for sp, r in enumerate(results):
+    for sp, scales in enumerate(per_split):
+        r = group_test(scales, n_accounts, alpha=level, **kw)
         g, m = dict(r.groups), dict(r.members)
         g["group"] = g["group"].astype(np.int64) + offset
         m["group"] = m["group"].astype(np.int64) + offset

@@ -220,7 +220,8 @@ def item_sql(layer: str, near: bool = False) -> str:
     if layer == "co-mention":
         # A reply's addressees — its reply target and the @handles leading its text, as the platform
         # fills them in — are co-reply's business, not mentions the author chose.
-        lead = r"CASE WHEN kind = 'reply' THEN regexp_extract(lower(coalesce(text, '')), '^(\s*@\w+)+') ELSE '' END"
+        # (lowered after extraction: a third less time than lowering every reply's whole text first)
+        lead = r"CASE WHEN kind = 'reply' THEN lower(regexp_extract(coalesce(text, ''), '^(\s*@\w+)+')) ELSE '' END"
         chosen = (
             f"list_filter(mentions, lambda m: m <> coalesce(reply_to_handle, '') "
             rf"AND NOT list_contains(string_split(regexp_replace({lead}, '\s+', ' ', 'g'), ' '), '@' || m))"
@@ -448,7 +449,7 @@ def _count(
         stratum_of = np.zeros(present.shape[1], dtype=np.int64)
         stratum_of[list(mapping)] = list(mapping.values())
         for sp, half in enumerate(_halves(h, splits)):
-            np.add.at(activity_half[sp], (half, aid, stratum_of[b_]), n)
+            add_at(activity_half[sp], (half, aid, stratum_of[b_]), n)
         # W_s: unordered pairs of actions (same account included) on one item within the window, off
         # crowd items. _pairs holds those of two accounts; an account's own pairs come only from items
         # where it acted more than once (c > actors): a small self-join, ten times faster at 10M posts
@@ -471,7 +472,7 @@ def _count(
             )
         rows = np.array(con.execute(w_sql).fetchall(), dtype=np.int64).reshape(-1, 3)
         for sp, half in enumerate(_halves(rows[:, 1], splits)):
-            np.add.at(pairs_half[sp], (half, rows[:, 0]), rows[:, 2].astype(float))
+            add_at(pairs_half[sp], (half, rows[:, 0]), rows[:, 2].astype(float))
     activity = activity_half[0].sum(axis=0)
     actions = activity.sum(axis=0)
     pairs = pairs_half[0].sum(axis=0)
@@ -596,6 +597,13 @@ def item_shares(con: duckdb.DuckDBPyConnection, strata: int, splits: int = 1) ->
         half = np.where(items > 0, total / items, 1.0)
         both = np.where(items[0].sum(axis=0) > 0, total[0].sum(axis=0) / items[0].sum(axis=0), 1.0)
     return half, both
+
+
+def add_at(target: np.ndarray, index: tuple[np.ndarray, ...], values: np.ndarray) -> None:
+    """``np.add.at(target, index, values)`` by one ``bincount``: the same sums (each cell's values
+    added in the same order), several times faster over the millions of rows of a 10M-post layer."""
+    flat = np.ravel_multi_index(index, target.shape)
+    target += np.bincount(flat, weights=values, minlength=target.size).reshape(target.shape)
 
 
 def _merge_bins(

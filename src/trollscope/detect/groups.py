@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import clusters as cl
-from .significance import bh, poisson_p
+from .significance import bh, pair_sums, poisson_p
 
 SURPRISE_CAP = 50.0
 
@@ -106,7 +106,7 @@ def timing_p(k: np.ndarray, k_ref: np.ndarray, lam: np.ndarray, lam_ref: np.ndar
 
 def _lam(sc: ScaleCounts, h: int, a: np.ndarray, b: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
     rate = sc.rate[h] if weight is None else sc.rate[h] * weight
-    return (sc.activity[h][a] * sc.activity[h][b] * rate).sum(axis=1)
+    return pair_sums(sc.activity[h], a, b, rate)
 
 
 def _pair_p(sc: ScaleCounts, h: int, timing: bool = True) -> np.ndarray:
@@ -188,11 +188,15 @@ def _confirm(scales: list[ScaleCounts], group: np.ndarray, h: int) -> tuple[np.n
     def sums(sc: ScaleCounts, weight: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
         """K and Λ of every group and member at one layer-scale (``weight``: per stratum, on m_s)."""
         rate = sc.rate[h] if weight is None else sc.rate[h] * weight
-        act = sc.activity[h][members]  # (members, strata)
+        act = np.take(sc.activity[h], members, axis=0)  # (members, strata)
         tot = np.asarray(belongs @ act)  # per group and stratum (counts: exact in floating point)
         sq = np.asarray(belongs @ (act * act))
         g_lam = ((tot * tot - sq) / 2.0 * rate).sum(axis=1)
-        m_lam = (act * (tot[g_of] - act) * rate).sum(axis=1)
+        rest = np.take(tot, g_of, axis=0)  # act · (tot − act) · rate, in place on one copy
+        rest -= act
+        rest *= act
+        rest *= rate
+        m_lam = rest.sum(axis=1)
         g_k, m_k = np.zeros(n_groups), np.zeros(len(members))
         if len(sc.a):
             ga, gb = group[sc.a], group[sc.b]

@@ -100,7 +100,8 @@ def cluster_sql(max_evidence: int) -> dict[str, str]:
             WHERE ma.cluster = mb.cluster AND ma.cluster > 0""",
         "clusters": """
             WITH m AS (
-                SELECT mm.cluster, count(*) AS size, avg(sc.score) AS score,
+                -- rounded: a parallel sum's order changes its last bit, and a run must repeat exactly
+                SELECT mm.cluster, count(*) AS size, round(avg(sc.score), 12) AS score,
                        list_transform(list_sort(list(struct_pack(k := -sc.score, h := c.handle))), lambda e: e.h)
                            AS handles
                 FROM _member mm JOIN _acc c ON c.aid = mm.aid JOIN _scores sc ON sc.aid = mm.aid

@@ -185,18 +185,15 @@ def _confirm(scales: list[ScaleCounts], group: np.ndarray, h: int) -> tuple[np.n
 
     belongs = csr_matrix((np.ones(len(members)), (g_of, np.arange(len(members)))), shape=(n_groups, len(members)))
 
-    def sums(sc: ScaleCounts, weight: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
-        """K and Λ of every group and member at one layer-scale (``weight``: per stratum, on m_s)."""
-        rate = sc.rate[h] if weight is None else sc.rate[h] * weight
+    def parts(sc: ScaleCounts) -> tuple[np.ndarray, ...]:
+        """At one layer-scale, per group and per member: Λ's terms per stratum before the rate, and K."""
         act = np.take(sc.activity[h], members, axis=0)  # (members, strata)
         tot = np.asarray(belongs @ act)  # per group and stratum (counts: exact in floating point)
         sq = np.asarray(belongs @ (act * act))
-        g_lam = ((tot * tot - sq) / 2.0 * rate).sum(axis=1)
-        rest = np.take(tot, g_of, axis=0)  # act · (tot − act) · rate, in place on one copy
-        rest -= act
-        rest *= act
-        rest *= rate
-        m_lam = rest.sum(axis=1)
+        g_terms = (tot * tot - sq) / 2.0
+        m_terms = np.take(tot, g_of, axis=0)  # act · (tot − act), in place on one copy
+        m_terms -= act
+        m_terms *= act
         g_k, m_k = np.zeros(n_groups), np.zeros(len(members))
         if len(sc.a):
             ga, gb = group[sc.a], group[sc.b]
@@ -206,20 +203,30 @@ def _confirm(scales: list[ScaleCounts], group: np.ndarray, h: int) -> tuple[np.n
             m_k = np.bincount(pos[sc.a[inside]], weights=kk, minlength=len(members)) + np.bincount(
                 pos[sc.b[inside]], weights=kk, minlength=len(members)
             )
-        return g_k, g_lam, m_k, m_lam
+        return g_terms, m_terms, g_k, m_k
 
-    refs: dict[int, tuple[np.ndarray, ...]] = {}
+    def lams(terms: tuple[np.ndarray, ...], rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Λ of every group and member: its terms times the stratum's rate, summed."""
+        return (terms[0] * rate).sum(axis=1), (terms[1] * rate).sum(axis=1)
+
+    # A reference scale serves several shorter ones: its terms, K and Λ are computed once; only the
+    # timing test's Λ within w (each stratum's rate times its share) is per scale.
+    refs: dict[int, tuple] = {}
     for t, sc in enumerate(scales):
-        gk[t], glam[t], mk[t], mlam[t] = sums(sc)
+        terms = parts(sc)
+        gk[t], mk[t] = terms[2], terms[3]
+        glam[t], mlam[t] = lams(terms, sc.rate[h])
+        del terms
         gp[t] = poisson_p(gk[t].astype(np.int64), glam[t])
         mp[t] = poisson_p(mk[t].astype(np.int64), mlam[t])
         if sc.ref is not None:
             if id(sc.ref) not in refs:
-                refs[id(sc.ref)] = sums(sc.ref)
-            rgk, rglam, rmk, rmlam = refs[id(sc.ref)]
-            _, g_in, _, m_in = sums(sc.ref, sc.share[h])  # within w: Λ_R, each stratum times its share
-            gp[t] = np.maximum(gp[t], timing_p(gk[t], rgk, g_in, rglam))
-            mp[t] = np.maximum(mp[t], timing_p(mk[t], rmk, m_in, rmlam))
+                r_terms = parts(sc.ref)
+                refs[id(sc.ref)] = (r_terms, *lams(r_terms, sc.ref.rate[h]))
+            r_terms, rglam, rmlam = refs[id(sc.ref)]
+            g_in, m_in = lams(r_terms, sc.ref.rate[h] * sc.share[h])  # within w: Λ_R, each stratum times its share
+            gp[t] = np.maximum(gp[t], timing_p(gk[t], r_terms[2], g_in, rglam))
+            mp[t] = np.maximum(mp[t], timing_p(mk[t], r_terms[3], m_in, rmlam))
     best_g = gp.argmin(axis=0) if n_groups else np.zeros(0, dtype=np.int64)
     best_m = mp.argmin(axis=0) if len(members) else np.zeros(0, dtype=np.int64)
     cols_g, cols_m = np.arange(n_groups), np.arange(len(members))

@@ -26,14 +26,14 @@ def ws(tmp_path_factory):
 
 def test_large_candidates_are_cut_again_and_the_parts_tested(ws, monkeypatch):
     seen: list[list[np.ndarray]] = []
-    original = gr.discover
+    original = gr.partition
 
     def spy(*args, **kwargs):
         out = original(*args, **kwargs)
         seen.append(out)
         return out
 
-    monkeypatch.setattr(gr, "discover", spy)
+    monkeypatch.setattr(gr, "partition", spy)
     whole = detect(ws, group_split_above=None, write=False)
     assert all(len(parts) == 1 for parts in seen)
     unsplit = [parts[0] for parts in seen]
@@ -124,3 +124,38 @@ def test_bonferroni_counts_only_the_layer_scales_that_could_reject():
     # A second live layer-scale does count: Bonferroni over two.
     twice = gr._confirm([live, _scale("co-hashtag", a, b, k, act, pairs)], group, 1)
     assert np.isclose(twice[0][0], min(2 * p_g, 1.0), rtol=1e-6)
+
+
+def _same(x, y) -> None:
+    assert x.flagged == y.flagged
+    for name in ("edges", "members", "groups"):
+        assert getattr(x, name).equals(getattr(y, name)), name
+
+
+def test_later_splits_partitioned_in_a_second_process_give_the_same_result(ws, monkeypatch):
+    monkeypatch.setattr(gr, "PARALLEL_EDGES", 10**12)  # every partition here
+    serial = detect(ws, write=False)
+    replies: list = []
+    original = gr._Worker.result
+
+    def spy(self, timeout):
+        out = original(self, timeout)
+        replies.append(out)
+        return out
+
+    monkeypatch.setattr(gr._Worker, "result", spy)
+    monkeypatch.setattr(gr, "PARALLEL_EDGES", 1)  # the later split's in the worker process
+    parallel = detect(ws, write=False)
+    assert len(replies) == 1 and replies[0] is not None and len(replies[0]) == 2  # the worker made them
+    assert serial.groups.num_rows > 0
+    _same(parallel, serial)
+
+
+def test_a_failing_worker_process_leaves_the_partitions_to_this_one(ws, monkeypatch):
+    import sys
+
+    monkeypatch.setattr(gr, "PARALLEL_EDGES", 10**12)
+    serial = detect(ws, write=False)
+    monkeypatch.setattr(gr, "PARALLEL_EDGES", 1)
+    monkeypatch.setattr(sys, "executable", "/bin/false")  # the worker exits at once, having read nothing
+    _same(detect(ws, write=False), serial)

@@ -37,6 +37,8 @@ Everything is arrays over accounts and pairs (numpy); the only loop is over the 
 
 from __future__ import annotations
 
+import os
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -121,11 +123,10 @@ def _pair_p(sc: ScaleCounts, h: int, timing: bool = True) -> np.ndarray:
     return p
 
 
-def discover(scales: list[ScaleCounts], h: int, n_accounts: int, *, screen: float, min_size: int, seed: int,
-             resolution: float, timing: bool = True, split_above: int | None = None) -> list[np.ndarray]:  # fmt: skip
-    """Partitions of the accounts into candidate groups found on half ``h`` (−1: none), by Leiden on
-    surprising pairs: the partition, and with ``split_above`` a second one, of the candidates larger
-    than that cut again by Leiden on their own edges."""
+def discovery_graph(scales: list[ScaleCounts], h: int, n_accounts: int, *, screen: float,
+                    timing: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """The graph candidates are found on, from half ``h``: the pairs whose co-actions there are
+    unlikely (pair p < ``screen``), each weighted by its surprise summed over the layer-scales."""
     a_, b_, w_ = [], [], []
     for sc in scales:
         if not len(sc.a):
@@ -135,14 +136,22 @@ def discover(scales: list[ScaleCounts], h: int, n_accounts: int, *, screen: floa
         a_.append(sc.a[keep])
         b_.append(sc.b[keep])
         w_.append(np.minimum(-np.log10(np.maximum(p[keep], 1e-300)), SURPRISE_CAP))
-    group = np.full(n_accounts, -1, dtype=np.int64)
     if not a_ or not sum(len(x) for x in a_):
-        return [group]
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
     a, b, w = np.concatenate(a_), np.concatenate(b_), np.concatenate(w_)
     key = a.astype(np.int64) * n_accounts + b
     uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
-    weight = np.bincount(inv, weights=w, minlength=len(uniq))
-    a, b = a[first], b[first]
+    return a[first], b[first], np.bincount(inv, weights=w, minlength=len(uniq))
+
+
+def partition(a: np.ndarray, b: np.ndarray, weight: np.ndarray, n_accounts: int, *, min_size: int, seed: int,
+              resolution: float, split_above: int | None = None) -> list[np.ndarray]:  # fmt: skip
+    """Partitions of the accounts into candidate groups (−1: none), by Leiden on a discovery graph:
+    the partition, and with ``split_above`` a second one, of the candidates larger than that cut
+    again by Leiden on their own edges."""
+    group = np.full(n_accounts, -1, dtype=np.int64)
+    if not len(a):
+        return [group]
     # igraph's Leiden, two passes: candidates only need to be good enough to test (the test is on the
     # other half), and at 10M posts the graph has millions of edges.
     nodes, number = cl.leiden_clusters(a, b, weight, seed=seed, resolution=resolution, min_size=min_size,
@@ -242,15 +251,21 @@ def _confirm(scales: list[ScaleCounts], group: np.ndarray, h: int) -> tuple[np.n
 
 def group_test(scales: list[ScaleCounts], n_accounts: int, *, alpha: float, min_size: int = 3, seed: int = 42,
                screen: float = 0.01, resolution: float = 1.0, discover_timing: bool = True,
-               split_above: int | None = None) -> GroupResult:  # fmt: skip
-    """Discover groups on each half of the items, confirm them and their members on the other."""
+               split_above: int | None = None, partitions: list[list[np.ndarray]] | None = None) -> GroupResult:  # fmt: skip
+    """Discover groups on each half of the items, confirm them and their members on the other
+    (``partitions``: the candidates of each half, when already made: see :func:`split_tests`)."""
     scales = [sc for sc in scales if sc.activity is not None]  # the tested scales (references ride along)
     g_cols: dict[str, list] = {k: [] for k in ("group", "direction", "size", "p_value", "best", "k", "expected")}
     m_cols: dict[str, list] = {k: [] for k in ("group", "aid", "p_value", "k", "expected", "best")}
     offset = 0
     for h in (0, 1):
-        for group in discover(scales, h, n_accounts, screen=screen, min_size=min_size, seed=seed,
-                              resolution=resolution, timing=discover_timing, split_above=split_above):  # fmt: skip
+        if partitions is None:
+            graph = discovery_graph(scales, h, n_accounts, screen=screen, timing=discover_timing)
+            found = partition(*graph, n_accounts, min_size=min_size, seed=seed, resolution=resolution,
+                              split_above=split_above)  # fmt: skip
+        else:
+            found = partitions[h]
+        for group in found:
             if group.max(initial=-1) < 0:
                 continue
             gp, best, gk, glam, members, mp, mk, mlam, best_m = _confirm(scales, group, 1 - h)
@@ -286,13 +301,26 @@ def group_test(scales: list[ScaleCounts], n_accounts: int, *, alpha: float, min_
     return GroupResult(g, m)
 
 
-def split_tests(per_split: list[list[ScaleCounts]], n_accounts: int, *, alpha: float, **kw) -> GroupResult:
+def split_tests(per_split: list[list[ScaleCounts]], n_accounts: int, *, alpha: float, min_size: int = 3,
+                seed: int = 42, screen: float = 0.01, resolution: float = 1.0, discover_timing: bool = True,
+                split_above: int | None = None) -> GroupResult:  # fmt: skip
     """The group test on each split of the items: one split, :func:`group_test` as it is; several,
-    each at α/2, their groups and members side by side (``split`` says whose), for :func:`vote`."""
+    each at α/2, their groups and members side by side (``split`` says whose), for :func:`vote`.
+
+    The candidates of every split are made first, from the discovery graphs; with several splits
+    and large graphs, those of the later splits in a second process (:func:`_partitions`)."""
     level = alpha if len(per_split) == 1 else alpha / 2
+    tested = [[sc for sc in scales if sc.activity is not None] for scales in per_split]
+    graphs = [[discovery_graph(scales, h, n_accounts, screen=screen, timing=discover_timing) for h in (0, 1)]
+              for scales in tested]  # fmt: skip
+    found = _partitions(graphs, n_accounts, dict(min_size=min_size, seed=seed, resolution=resolution,
+                                                 split_above=split_above))  # fmt: skip
+    del graphs
+    kw = dict(min_size=min_size, seed=seed, screen=screen, resolution=resolution, discover_timing=discover_timing,
+              split_above=split_above)  # fmt: skip
     g_parts, m_parts, offset = [], [], 0
-    for sp, scales in enumerate(per_split):
-        r = group_test(scales, n_accounts, alpha=level, **kw)
+    for sp, scales in enumerate(tested):
+        r = group_test(scales, n_accounts, alpha=level, partitions=found[sp], **kw)
         g, m = dict(r.groups), dict(r.members)
         g["group"] = g["group"].astype(np.int64) + offset
         m["group"] = m["group"].astype(np.int64) + offset
@@ -304,6 +332,86 @@ def split_tests(per_split: list[list[ScaleCounts]], n_accounts: int, *, alpha: f
     g = {k: np.concatenate([x[k] for x in g_parts]) for k in g_parts[0]}
     m = {k: np.concatenate([x[k] for x in m_parts]) for k in m_parts[0]}
     return GroupResult(g, m)
+
+
+# Discovery graphs of the later splits with at least this many edges in all have their Leiden
+# partitions made in a second process while this one makes the first split's: Leiden holds
+# Python's lock, so threads cannot share it out. At 10M posts the graphs have 1.1M edges each.
+PARALLEL_EDGES = 200_000
+
+
+def _partitions(graphs: list[list[tuple[np.ndarray, ...]]], n_accounts: int, kw: dict) -> list[list[list[np.ndarray]]]:
+    """:func:`partition` of every split's two discovery graphs, the same whichever process made them.
+
+    The second process is a fresh interpreter (``python -m trollscope.detect._partition_worker``),
+    not a fork: a fork would copy DuckDB's and Spark's threads mid-flight, and multiprocessing's
+    spawn would import the caller's script again. It gets only the graphs, by pipe. Should it fail
+    or stall, its partitions are made here instead."""
+    out: list[list[list[np.ndarray] | None]] = [[None, None] for _ in graphs]
+    jobs = [(sp, h) for sp in range(1, len(graphs)) for h in (0, 1)]
+    later = sum(len(graphs[sp][h][0]) for sp, h in jobs)
+    worker = None
+    if later >= PARALLEL_EDGES and (os.cpu_count() or 1) > 1:
+        worker = _Worker([graphs[sp][h] for sp, h in jobs], n_accounts, kw)
+    remote = set(jobs) if worker is not None and worker.started else set()
+    t0 = time.perf_counter()
+    for sp, split in enumerate(graphs):
+        for h in (0, 1):
+            if (sp, h) not in remote:
+                out[sp][h] = partition(*split[h], n_accounts, **kw)
+    if remote:
+        parts = worker.result(timeout=max(120.0, 4 * (time.perf_counter() - t0)))
+        for (sp, h), found in zip(jobs, parts or [None] * len(jobs), strict=True):
+            # the worker failed or stalled: made here instead
+            out[sp][h] = found if found is not None else partition(*graphs[sp][h], n_accounts, **kw)
+    return out  # type: ignore[return-value]
+
+
+class _Worker:
+    """One ``_partition_worker`` process, fed and read by a thread so that this one works meanwhile."""
+
+    def __init__(self, graphs: list, n_accounts: int, kw: dict):
+        import pickle
+        import subprocess
+        import sys
+        import threading
+        from pathlib import Path
+
+        self.parts: list | None = None
+        env = dict(os.environ)
+        src = str(Path(__file__).resolve().parents[2])  # the directory trollscope is imported from
+        env["PYTHONPATH"] = os.pathsep.join(x for x in (src, env.get("PYTHONPATH")) if x)
+        try:
+            self.proc = subprocess.Popen([sys.executable, "-m", "trollscope.detect._partition_worker"],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=subprocess.DEVNULL, env=env)  # fmt: skip
+        except OSError:
+            self.started = False
+            return
+        self.started = True
+        data = pickle.dumps((graphs, n_accounts, kw), protocol=pickle.HIGHEST_PROTOCOL)
+
+        def talk() -> None:
+            try:
+                self.proc.stdin.write(data)
+                self.proc.stdin.close()
+                reply = self.proc.stdout.read()
+                if self.proc.wait() == 0:
+                    self.parts = pickle.loads(reply)
+            except (OSError, EOFError, pickle.UnpicklingError):
+                self.parts = None
+
+        self.thread = threading.Thread(target=talk, daemon=True)
+        self.thread.start()
+
+    def result(self, timeout: float) -> list | None:
+        """The partitions, or None when the worker failed or took longer than ``timeout`` seconds."""
+        self.thread.join(timeout)
+        if self.thread.is_alive():
+            self.proc.kill()
+            self.thread.join()
+            return None
+        return self.parts
 
 
 def vote(g: dict, m: dict, splits: int) -> tuple[dict, dict]:

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -315,12 +316,11 @@ def split_tests(per_split: list[list[ScaleCounts]], n_accounts: int, *, alpha: f
               for scales in tested]  # fmt: skip
     found = _partitions(graphs, n_accounts, dict(min_size=min_size, seed=seed, resolution=resolution,
                                                  split_above=split_above))  # fmt: skip
-    del graphs
     kw = dict(min_size=min_size, seed=seed, screen=screen, resolution=resolution, discover_timing=discover_timing,
               split_above=split_above)  # fmt: skip
     g_parts, m_parts, offset = [], [], 0
-    for sp, scales in enumerate(tested):
-        r = group_test(scales, n_accounts, alpha=level, partitions=found[sp], **kw)
+    for sp, (scales, parts) in enumerate(zip(tested, found, strict=True)):
+        r = group_test(scales, n_accounts, alpha=level, partitions=parts, **kw)
         g, m = dict(r.groups), dict(r.members)
         g["group"] = g["group"].astype(np.int64) + offset
         m["group"] = m["group"].astype(np.int64) + offset
@@ -340,14 +340,17 @@ def split_tests(per_split: list[list[ScaleCounts]], n_accounts: int, *, alpha: f
 PARALLEL_EDGES = 200_000
 
 
-def _partitions(graphs: list[list[tuple[np.ndarray, ...]]], n_accounts: int, kw: dict) -> list[list[list[np.ndarray]]]:
-    """:func:`partition` of every split's two discovery graphs, the same whichever process made them.
+def _partitions(
+    graphs: list[list[tuple[np.ndarray, ...]]], n_accounts: int, kw: dict
+) -> Iterator[list[list[np.ndarray]]]:
+    """:func:`partition` of every split's two discovery graphs, split by split, the same whichever
+    process made them: the caller tests split 0's candidates while the second process still makes
+    the later splits'.
 
     The second process is a fresh interpreter (``python -m trollscope.detect._partition_worker``),
     not a fork: a fork would copy DuckDB's and Spark's threads mid-flight, and multiprocessing's
     spawn would import the caller's script again. It gets only the graphs, by pipe. Should it fail
     or stall, its partitions are made here instead."""
-    out: list[list[list[np.ndarray] | None]] = [[None, None] for _ in graphs]
     jobs = [(sp, h) for sp in range(1, len(graphs)) for h in (0, 1)]
     later = sum(len(graphs[sp][h][0]) for sp, h in jobs)
     worker = None
@@ -355,16 +358,20 @@ def _partitions(graphs: list[list[tuple[np.ndarray, ...]]], n_accounts: int, kw:
         worker = _Worker([graphs[sp][h] for sp, h in jobs], n_accounts, kw)
     remote = set(jobs) if worker is not None and worker.started else set()
     t0 = time.perf_counter()
+    here = 0.0  # seconds this process spent on its own partitions: the worker's are as many
+    parts: dict | None = None
     for sp, split in enumerate(graphs):
-        for h in (0, 1):
-            if (sp, h) not in remote:
-                out[sp][h] = partition(*split[h], n_accounts, **kw)
-    if remote:
-        parts = worker.result(timeout=max(120.0, 4 * (time.perf_counter() - t0)))
-        for (sp, h), found in zip(jobs, parts or [None] * len(jobs), strict=True):
-            # the worker failed or stalled: made here instead
-            out[sp][h] = found if found is not None else partition(*graphs[sp][h], n_accounts, **kw)
-    return out  # type: ignore[return-value]
+        if (sp, 0) not in remote:
+            t = time.perf_counter()
+            yield [partition(*split[h], n_accounts, **kw) for h in (0, 1)]
+            here += time.perf_counter() - t
+            continue
+        if parts is None:
+            wait = max(120.0, 4 * here) - (time.perf_counter() - t0)
+            parts = dict(zip(jobs, worker.result(timeout=max(wait, 1.0)) or [None] * len(jobs), strict=True))
+        # None: the worker failed or stalled, made here instead
+        yield [parts[(sp, h)] if parts[(sp, h)] is not None else partition(*split[h], n_accounts, **kw)
+               for h in (0, 1)]  # fmt: skip
 
 
 class _Worker:

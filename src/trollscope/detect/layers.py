@@ -317,8 +317,20 @@ def windowed_layer(
             from ..crossplatform import near_items
 
             near_items(con, min_text_chars=CROSS_MIN_TEXT_CHARS, max_texts=max_item_accounts, **near_text)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _act_raw AS {raw}")
-        con.execute("DELETE FROM _act_raw WHERE missing")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _act_all AS {raw}")
+        con.execute("DELETE FROM _act_all WHERE missing")
+        # An item's number of accounts does not depend on the time scale: counted once per layer (in
+        # two steps rather than as count(DISTINCT aid)) and carried on every action, so that no
+        # scale's item counts and activity need a join.
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _item_actors AS SELECT item, count(*) AS actors "
+            "FROM (SELECT item, aid FROM _act_all GROUP BY item, aid) GROUP BY item"
+        )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _act_raw AS SELECT r.aid, r.pid, r.ts, r.item, i.actors "
+            "FROM _act_all r JOIN _item_actors i USING (item)"
+        )
+        con.execute("DROP TABLE _act_all")
         con.execute(f"CREATE OR REPLACE TEMP TABLE _act_raw_layer AS SELECT '{layer}' AS layer")
     if layer == "co-reply" and not has_table(con, "_viral"):
         # A reply to a post that a crowd reacted to (reposts, replies and quotes together) is a crowd
@@ -332,9 +344,9 @@ def windowed_layer(
         )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _act AS
-        SELECT aid, item, ts // {w} AS bucket, min(ts) AS ts, arg_min(pid, ts) AS pid,
+        SELECT aid, item, actors, ts // {w} AS bucket, min(ts) AS ts, arg_min(pid, ts) AS pid,
                hash(arg_min(pid, ts), item) AS ak
-        FROM _act_raw GROUP BY aid, item, ts // {w}"""
+        FROM _act_raw GROUP BY aid, item, actors, ts // {w}"""
     )
     counts = _count(
         con,
@@ -375,7 +387,7 @@ def _count(
     timing: bool = False,
     splits: int = 1,
 ) -> LayerCounts:
-    """From ``_act(aid, item, bucket, ts, pid, ak)``: strata, the null's counts, pairs and candidate edges.
+    """From ``_act(aid, item, actors, bucket, ts, pid, ak)``: strata, the null's counts, pairs and candidate edges.
 
     Crowd items (more than ``max_item_accounts`` accounts) stay in the null model's population of
     actions — they are part of what accounts do — but their coincidences are neither generated nor
@@ -383,16 +395,9 @@ def _count(
     """
     w = round(window * 1000)
     cap = int(max_item_accounts)
-    if not has_table(con, "_item_actors"):
-        # An item's number of accounts does not depend on the time scale: counted once per layer, at its
-        # first (longest) scale, in two steps rather than as count(DISTINCT aid).
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE _item_actors AS SELECT item, count(*) AS actors "
-            "FROM (SELECT item, aid FROM _act GROUP BY item, aid) GROUP BY item"
-        )
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _items AS SELECT item, actors, c, CAST(floor(log2(actors)) AS INTEGER) AS bin, "
-        f"actors > {cap} AS crowd FROM (SELECT item, count(*) AS c FROM _act GROUP BY item) JOIN _item_actors USING (item)"
+        "CREATE OR REPLACE TEMP TABLE _items AS SELECT item, actors, count(*) AS c, "
+        f"CAST(floor(log2(actors)) AS INTEGER) AS bin, actors > {cap} AS crowd FROM _act GROUP BY item, actors"
     )
     actions_total, crowd_items, crowd_actions = con.execute(
         "SELECT coalesce(sum(c), 0), count(*) FILTER (WHERE crowd), coalesce(sum(c) FILTER (WHERE crowd), 0) FROM _items"
@@ -405,7 +410,8 @@ def _count(
     # are strata, its activity per stratum and half of the items.
     aid, b_, h, n = (
         con.sql(
-            f"SELECT aid, bin, {split_sql(splits)} AS code, count(*) FROM _act JOIN _items USING (item) GROUP BY ALL"
+            f"SELECT aid, CAST(floor(log2(actors)) AS INTEGER) AS bin, {split_sql(splits)} AS code, count(*) "
+            "FROM _act GROUP BY ALL"
         )
         .to_arrow_table()
         .columns

@@ -628,7 +628,7 @@ def _windowed(
                 act, w_half = counts.activity_half[sp], counts.pairs_half[sp]
                 scs.append(gr.ScaleCounts(layer, float(window), a, b,
                                           np.vstack([e.column(k0).to_numpy(), e.column(k1).to_numpy()]).astype(np.int64),
-                                          act, gr.rates(act, w_half)))  # fmt: skip
+                                          gr.compact(act), gr.rates(act, w_half)))  # fmt: skip
         label = scale_label(window)
         last = window == windows[0]
         timing_share = None

@@ -63,7 +63,7 @@ def pair_sums(activity: np.ndarray, a: np.ndarray, b: np.ndarray, rate: np.ndarr
     """Σ_s activity[a, s] · activity[b, s] · rate[s] (``rate`` per stratum, or per pair and stratum)
     for each pair: the plain expression's arithmetic in the same order, on one gathered copy
     multiplied in place, a quarter of its time over the millions of pairs of a 10M-post layer."""
-    x = np.take(activity, a, axis=0)
+    x = np.take(activity, a, axis=0).astype(np.float64, copy=False)  # counts may be int32 (groups.compact)
     x *= np.take(activity, b, axis=0)
     x *= rate
     return x.sum(axis=1)

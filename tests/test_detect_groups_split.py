@@ -158,4 +158,14 @@ def test_a_failing_worker_process_leaves_the_partitions_to_this_one(ws, monkeypa
     serial = detect(ws, write=False)
     monkeypatch.setattr(gr, "PARALLEL_EDGES", 1)
     monkeypatch.setattr(sys, "executable", "/bin/false")  # the worker exits at once, having read nothing
+    replies: list = []
+    original = gr._Worker.result
+
+    def spy(self, timeout):
+        out = original(self, timeout)
+        replies.append(out)
+        return out
+
+    monkeypatch.setattr(gr._Worker, "result", spy)
     _same(detect(ws, write=False), serial)
+    assert replies == [None]  # the worker was asked, gave nothing, and its partitions were made here

@@ -361,7 +361,7 @@ def _partitions(
     jobs = [(sp, h) for sp in range(1, len(graphs)) for h in (0, 1)]
     later = sum(len(graphs[sp][h][0]) for sp, h in jobs)
     worker = None
-    if later >= PARALLEL_EDGES and (os.cpu_count() or 1) > 1:
+    if later >= PARALLEL_EDGES and _cores() > 1:
         worker = _Worker([graphs[sp][h] for sp, h in jobs], n_accounts, kw)
     remote = set(jobs) if worker is not None and worker.started else set()
     t0 = time.perf_counter()
@@ -381,6 +381,15 @@ def _partitions(
                for h in (0, 1)]  # fmt: skip
 
 
+def _cores() -> int:
+    """The cores this process may run on (its affinity: a container or ``taskset`` may allow fewer
+    than the machine has)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 class _Worker:
     """One ``_partition_worker`` process, fed and read by a thread so that this one works meanwhile."""
 
@@ -395,12 +404,14 @@ class _Worker:
         env = dict(os.environ)
         src = str(Path(__file__).resolve().parents[2])  # the directory trollscope is imported from
         env["PYTHONPATH"] = os.pathsep.join(x for x in (src, env.get("PYTHONPATH")) if x)
+        self.started = False
+        if not sys.executable:  # an embedded interpreter: no python to start
+            return
         try:
             self.proc = subprocess.Popen([sys.executable, "-m", "trollscope.detect._partition_worker"],
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                          stderr=subprocess.DEVNULL, env=env)  # fmt: skip
-        except OSError:
-            self.started = False
+        except (OSError, ValueError):
             return
         self.started = True
         data = pickle.dumps((graphs, n_accounts, kw), protocol=pickle.HIGHEST_PROTOCOL)

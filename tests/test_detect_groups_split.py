@@ -132,9 +132,8 @@ def _same(x, y) -> None:
         assert getattr(x, name).equals(getattr(y, name)), name
 
 
-def test_later_splits_partitioned_in_a_second_process_give_the_same_result(ws, monkeypatch):
-    monkeypatch.setattr(gr, "PARALLEL_EDGES", 10**12)  # every partition here
-    serial = detect(ws, write=False)
+def _worker_replies(monkeypatch) -> list:
+    """What each group worker process returned (None: nothing), as detection runs."""
     replies: list = []
     original = gr._Worker.result
 
@@ -144,6 +143,13 @@ def test_later_splits_partitioned_in_a_second_process_give_the_same_result(ws, m
         return out
 
     monkeypatch.setattr(gr._Worker, "result", spy)
+    return replies
+
+
+def test_later_splits_partitioned_in_a_second_process_give_the_same_result(ws, monkeypatch):
+    monkeypatch.setattr(gr, "PARALLEL_EDGES", 10**12)  # every partition here
+    serial = detect(ws, write=False)
+    replies = _worker_replies(monkeypatch)
     monkeypatch.setattr(gr, "PARALLEL_EDGES", 1)  # the later split's in the worker process
     parallel = detect(ws, write=False)
     assert len(replies) == 1 and replies[0] is not None and len(replies[0]) == 2  # the worker made them
@@ -158,14 +164,6 @@ def test_a_failing_worker_process_leaves_the_partitions_to_this_one(ws, monkeypa
     serial = detect(ws, write=False)
     monkeypatch.setattr(gr, "PARALLEL_EDGES", 1)
     monkeypatch.setattr(sys, "executable", "/bin/false")  # the worker exits at once, having read nothing
-    replies: list = []
-    original = gr._Worker.result
-
-    def spy(self, timeout):
-        out = original(self, timeout)
-        replies.append(out)
-        return out
-
-    monkeypatch.setattr(gr._Worker, "result", spy)
+    replies = _worker_replies(monkeypatch)
     _same(detect(ws, write=False), serial)
     assert replies == [None]  # the worker was asked, gave nothing, and its partitions were made here

@@ -49,7 +49,8 @@ class DetectError(Exception):
 
 DAY_MS = 86_400_000
 # Each split keeps every layer-scale's activity per half for the group test: about 70 MB a split
-# at 1M posts (docs/detection.md, "Several splits"); eight is the most measured.
+# at 1M posts as float64, half that as the int32 it is now (docs/detection.md, "Several splits");
+# eight is the most measured.
 MAX_GROUP_SPLITS = 8
 
 

@@ -312,7 +312,6 @@ def windowed_layer(
     # Materialised before filtering: a WHERE on the label would make DuckDB normalise it twice.
     # Kept (as _act_raw) for the layer's other time scales: only the bucketing depends on the window.
     if not has_table(con, "_act_raw_layer") or one(con, "SELECT min(layer) FROM _act_raw_layer") != layer:
-        con.execute("DROP TABLE IF EXISTS _item_actors")
         if near:  # the items do not depend on the window: made once, at the layer's first scale
             from ..crossplatform import near_items
 
@@ -323,12 +322,9 @@ def windowed_layer(
         # two steps rather than as count(DISTINCT aid)) and carried on every action, so that no
         # scale's item counts and activity need a join.
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE _item_actors AS SELECT item, count(*) AS actors "
-            "FROM (SELECT item, aid FROM _act_all GROUP BY item, aid) GROUP BY item"
-        )
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE _act_raw AS SELECT r.aid, r.pid, r.ts, r.item, i.actors "
-            "FROM _act_all r JOIN _item_actors i USING (item)"
+            "CREATE OR REPLACE TEMP TABLE _act_raw AS WITH i AS (SELECT item, count(*) AS actors "
+            "FROM (SELECT item, aid FROM _act_all GROUP BY item, aid) GROUP BY item) "
+            "SELECT r.aid, r.pid, r.ts, r.item, i.actors FROM _act_all r JOIN i USING (item)"
         )
         con.execute("DROP TABLE _act_all")
         con.execute(f"CREATE OR REPLACE TEMP TABLE _act_raw_layer AS SELECT '{layer}' AS layer")
@@ -740,15 +736,11 @@ def _evidence_lists(edges: pa.Table, flat: pa.Table, every_pair: bool = False) -
     n = int(max(pc.max(edges.column("b")).as_py() or 0, pc.max(flat.column("b")).as_py() or 0)) + 1
     key_e = edges.column("a").to_numpy().astype(np.int64) * n + edges.column("b").to_numpy()
     key_f = flat.column("a").to_numpy().astype(np.int64) * n + flat.column("b").to_numpy()
-    if every_pair:
-        pass
-    elif len(key_e):  # both sorted: membership by binary search
-        at = np.minimum(np.searchsorted(key_e, key_f), len(key_e) - 1)
-        keep = key_e[at] == key_f
+    if not every_pair:  # both sorted: membership by binary search
+        at = np.minimum(np.searchsorted(key_e, key_f), max(len(key_e) - 1, 0))
+        keep = key_e[at] == key_f if len(key_e) else np.zeros(len(key_f), dtype=bool)
         if not keep.all():
             flat, key_f = flat.filter(pa.array(keep)), key_f[keep]
-    else:
-        flat, key_f = flat.slice(0, 0), key_f[:0]
     offsets = np.searchsorted(key_f, key_e, "left")
     offsets = np.append(offsets, len(key_f)).astype(np.int32)
     cols = [flat.column(c).combine_chunks() for c in ("pa", "pb", "ta", "tb", "item")]
@@ -1132,7 +1124,6 @@ def drop_scratch(con: duckdb.DuckDBPyConnection, *, keep_actions: bool = False) 
         con.execute("DROP TABLE IF EXISTS _viral")
         con.execute("DROP TABLE IF EXISTS _act_raw")
         con.execute("DROP TABLE IF EXISTS _act_raw_layer")
-        con.execute("DROP TABLE IF EXISTS _item_actors")
         con.execute("DROP TABLE IF EXISTS _ref_items")
         con.execute("DROP TABLE IF EXISTS _xp_near")
         con.execute("DROP TABLE IF EXISTS _xp_post")

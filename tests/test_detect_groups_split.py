@@ -157,6 +157,31 @@ def test_later_splits_partitioned_in_a_second_process_give_the_same_result(ws, m
     _same(parallel, serial)
 
 
+def test_the_worker_starts_before_split_0s_graphs_are_made(ws, monkeypatch):
+    # The later split's graphs first, then the worker, then split 0's: the worker's Leiden runs while
+    # this process makes split 0's graphs (each graph is made once).
+    events: list = []
+    graph, start = gr.discovery_graph, gr._Worker.__init__
+
+    def made(scales, h, *args, **kw):
+        events.append(("graph", id(scales), h))
+        return graph(scales, h, *args, **kw)
+
+    def started(self, *args, **kw):
+        events.append(("worker",))
+        start(self, *args, **kw)
+
+    monkeypatch.setattr(gr, "discovery_graph", made)
+    monkeypatch.setattr(gr._Worker, "__init__", started)
+    monkeypatch.setattr(gr, "PARALLEL_EDGES", 1)
+    detect(ws, write=False)
+    assert events.count(("worker",)) == 1
+    at = events.index(("worker",))
+    before, after = events[:at], events[at + 1 :]
+    assert [e[2] for e in before] == [0, 1] and [e[2] for e in after] == [0, 1]
+    assert len({e[1] for e in before} | {e[1] for e in after}) == 2  # two splits' scales, one each side
+
+
 def test_a_failing_worker_process_leaves_the_partitions_to_this_one(ws, monkeypatch):
     import sys
 

@@ -53,7 +53,8 @@ def leiden_clusters(
     if len(nodes) == 0:
         return nodes, np.zeros(0, dtype=np.int64)
     ea, eb = idx[: len(a)], idx[len(a) :]
-    g = ig.Graph(n=len(nodes), edges=np.column_stack([ea, eb]).tolist())
+    g = ig.Graph(n=len(nodes))
+    g.add_edges(np.column_stack([ea, eb]))  # from the array: half the time of a list of pairs
     if fast:
         import random
 

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -319,10 +319,12 @@ def split_tests(per_split: list[list[ScaleCounts]], n_accounts: int, *, alpha: f
     and large graphs, those of the later splits in a second process (:func:`_partitions`)."""
     level = alpha if len(per_split) == 1 else alpha / 2
     tested = [[sc for sc in scales if sc.activity is not None] for scales in per_split]
-    graphs = [[discovery_graph(scales, h, n_accounts, screen=screen, timing=discover_timing) for h in (0, 1)]
-              for scales in tested]  # fmt: skip
-    found = _partitions(graphs, n_accounts, dict(min_size=min_size, seed=seed, resolution=resolution,
-                                                 split_above=split_above))  # fmt: skip
+
+    def graphs(sp: int) -> list[tuple[np.ndarray, ...]]:
+        return [discovery_graph(tested[sp], h, n_accounts, screen=screen, timing=discover_timing) for h in (0, 1)]
+
+    found = _partitions(graphs, len(tested), n_accounts, dict(min_size=min_size, seed=seed, resolution=resolution,
+                                                              split_above=split_above))  # fmt: skip
     kw = dict(min_size=min_size, seed=seed, screen=screen, resolution=resolution, discover_timing=discover_timing,
               split_above=split_above)  # fmt: skip
     g_parts, m_parts, offset = [], [], 0
@@ -348,26 +350,29 @@ PARALLEL_EDGES = 200_000
 
 
 def _partitions(
-    graphs: list[list[tuple[np.ndarray, ...]]], n_accounts: int, kw: dict
+    graphs: Callable[[int], list[tuple[np.ndarray, ...]]], splits: int, n_accounts: int, kw: dict
 ) -> Iterator[list[list[np.ndarray]]]:
-    """:func:`partition` of every split's two discovery graphs, split by split, the same whichever
-    process made them: the caller tests split 0's candidates while the second process still makes
-    the later splits'.
+    """:func:`partition` of every split's two discovery graphs (``graphs(split)``), split by split,
+    the same whichever process made them: the caller tests split 0's candidates while the second
+    process still makes the later splits'. The later splits' graphs are made first, so that the
+    second process starts while this one makes split 0's graphs.
 
     The second process is a fresh interpreter (``python -m trollscope.detect._partition_worker``),
     not a fork: a fork would copy DuckDB's and Spark's threads mid-flight, and multiprocessing's
     spawn would import the caller's script again. It gets only the graphs, by pipe. Should it fail
     or stall, its partitions are made here instead."""
-    jobs = [(sp, h) for sp in range(1, len(graphs)) for h in (0, 1)]
-    later = sum(len(graphs[sp][h][0]) for sp, h in jobs)
+    made = {sp: graphs(sp) for sp in range(1, splits)}
+    jobs = [(sp, h) for sp in range(1, splits) for h in (0, 1)]
+    later = sum(len(made[sp][h][0]) for sp, h in jobs)
     worker = None
     if later >= PARALLEL_EDGES and _cores() > 1:
-        worker = _Worker([graphs[sp][h] for sp, h in jobs], n_accounts, kw)
+        worker = _Worker([made[sp][h] for sp, h in jobs], n_accounts, kw)
     remote = set(jobs) if worker is not None and worker.started else set()
     t0 = time.perf_counter()
     here = 0.0  # seconds this process spent on its own partitions: the worker's are as many
     parts: dict | None = None
-    for sp, split in enumerate(graphs):
+    for sp in range(splits):
+        split = made.pop(sp) if sp else graphs(0)
         if (sp, 0) not in remote:
             t = time.perf_counter()
             yield [partition(*split[h], n_accounts, **kw) for h in (0, 1)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -180,6 +182,27 @@ def test_the_worker_starts_before_split_0s_graphs_are_made(ws, monkeypatch):
     before, after = events[:at], events[at + 1 :]
     assert [e[2] for e in before] == [0, 1] and [e[2] for e in after] == [0, 1]
     assert len({e[1] for e in before} | {e[1] for e in after}) == 2  # two splits' scales, one each side
+
+
+def test_the_splits_tested_on_two_threads_give_what_one_thread_gives(ws, monkeypatch):
+    monkeypatch.setattr(gr, "PARALLEL_EDGES", 10**12)  # every partition in this process
+    threads = []
+    original = gr.group_test
+
+    def spy(*args, **kw):
+        threads.append(threading.get_ident())
+        return original(*args, **kw)
+
+    monkeypatch.setattr(gr, "group_test", spy)
+    monkeypatch.setattr(gr, "_cores", lambda: 1)  # one core: the splits tested one after the other, here
+    one = detect(ws, write=False)
+    assert threads == [threading.get_ident()] * 2
+    threads.clear()
+    monkeypatch.setattr(gr, "_cores", lambda: 2)
+    two = detect(ws, write=False)
+    assert len(threads) == 2 and threading.get_ident() not in threads  # on the pool's threads
+    assert one.groups.num_rows > 0
+    _same(two, one)
 
 
 def test_a_failing_worker_process_leaves_the_partitions_to_this_one(ws, monkeypatch):

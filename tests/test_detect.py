@@ -200,7 +200,9 @@ def test_tfidf_cosine_matches_a_direct_computation():
     import scipy.sparse as sp
 
     counts = sp.csr_matrix(np.array([[1, 2, 0, 0], [1, 2, 0, 1], [0, 0, 3, 1], [4, 0, 0, 1]], dtype=float))
+    before = counts.copy()
     i, j, v = ly.cosine_pairs(ly.tfidf(counts), 0.0)
+    assert (counts != before).nnz == 0  # the counts are left as they were (the null permutes them again)
     n = counts.shape[0]
     df = (counts.toarray() > 0).sum(axis=0)
     idf = np.log((1 + n) / (1 + df)) + 1
